@@ -1,0 +1,17 @@
+// Grid specs and cells: `--grid threads=1..12`, `1..12:2`, `1,2,4,8`, `none,all,start+stop`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "trial/run.h"
+#include "trial/trial.h"
+
+namespace cg {
+
+// Parses "NAME=SPEC". On failure *err says what is wrong and shows the accepted forms.
+bool ParseGridAxis(const std::string& text, GridAxis* axis, std::string* err);
+// All cells of the grid, first axis varying slowest. One empty cell for an empty grid.
+std::vector<Cell> ExpandGrid(const std::vector<GridAxis>& axes);
+
+}  // namespace cg

@@ -1,0 +1,42 @@
+// The plain record of one run: one `crashgrid sweep` command over a grid, as stored in the database.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cg {
+
+// One axis of the grid: `--grid threads=1..12` is {"threads", {"1", ..., "12"}}.
+struct GridAxis {
+  std::string name;
+  std::vector<std::string> values;
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  double created_at = 0;            // Unix seconds
+  std::vector<std::string> argv;    // the sweep's command line, as typed (re-parsed by --resume)
+  std::string command_line;         // argv joined for display, shell-quoted
+  std::string workload;             // "gst", "reference-race", ... or "exec"
+  std::vector<std::string> exec_argv;  // for --exec
+  bool reference_target = false;    // tables and reports must say so
+  std::vector<GridAxis> grid;
+  std::map<std::string, std::string> params;  // fixed workload parameters (not axes), threads included
+  int runs = 0;                     // runs per cell (the cap with --until decided)
+  double duration_s = 0;
+  double grace_s = 0;
+  std::string capture;              // "ptrace", "handler", "none"
+  std::string crashgrid_version;
+  std::string crashgrid_commit;
+  nlohmann::json environment;       // fingerprint: host, kernel, cpu, gstreamer, nvidia, ...
+  std::string workload_detail;      // e.g. the chosen gst pipeline branch
+  std::string sweep_key;            // identity of the sweep for resuming (hash of what defines it)
+  nlohmann::json settings = nlohmann::json::object();  // stopping rule and other sweep options
+  bool finished = false;
+};
+
+}  // namespace cg

@@ -1,0 +1,132 @@
+// The plain records of one trial: what was run, how it ended, what it measured and what was captured.
+// No I/O here; the supervisor fills them, the store persists them, stats and report read them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cg {
+
+// How a trial process ended.
+enum class Outcome {
+  kClean,        // exited 0 (errors counted by the workload are not crashes)
+  kCrashed,      // died of a signal (or a shell reported 128+N)
+  kHung,         // outlived duration + grace; its process group was killed
+  kFailed,       // exited with a non-zero code that is not a signal
+  kCouldNotStart // never ran the workload: program missing, workload unavailable on this machine
+};
+
+const char* OutcomeName(Outcome o);                     // "clean", "crashed", "hung", "failed", "could-not-start"
+bool ParseOutcome(const std::string& s, Outcome* out);  // inverse of OutcomeName
+
+// One grid cell: parameter values in grid-axis order, e.g. {{"threads","4"},{"sessions","4"}}.
+using Cell = std::vector<std::pair<std::string, std::string>>;
+// "threads=4,sessions=4" — the canonical key of a cell (stable across runs with the same axes).
+std::string CellKey(const Cell& cell);
+bool ParseCellKey(const std::string& key, Cell* cell);
+
+// Errors a workload counted, grouped by a normalised message (numbers and addresses replaced by '#').
+struct ErrorBucket {
+  std::string phase;
+  std::string message;  // normalised
+  int64_t count = 0;
+  std::string example;  // the first raw message
+};
+
+struct PhaseStats {
+  std::string name;
+  int64_t count = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+
+// What one workload thread was doing, as read from the shared status block (also after a crash).
+struct ThreadStatus {
+  int index = 0;       // 0..threads-1
+  int tid = 0;         // kernel thread id
+  std::string phase;   // the phase it was in ("" when between iterations, "done" after its loop)
+  int64_t iterations = 0;
+  int64_t successes = 0;
+  int64_t errors = 0;
+};
+
+// One stack frame of a captured thread.
+struct Frame {
+  uint64_t pc = 0;
+  std::string module;    // path of the ELF module, "" if unknown
+  std::string build_id;  // hex, "" if none
+  uint64_t offset = 0;   // pc - module load base
+  std::string symbol;    // demangled nearest symbol, "" if none
+  uint64_t symbol_offset = 0;
+};
+
+struct ThreadStack {
+  int tid = 0;
+  std::string name;   // /proc/PID/task/TID/comm
+  std::string phase;  // workload phase, when the trial is a built-in workload
+  bool faulting = false;
+  std::vector<Frame> frames;
+  std::string error;  // why unwinding stopped early, if it did
+};
+
+// Everything captured at a crash or a hang.
+struct CrashReport {
+  std::string method;  // "ptrace", "handler" or "none"
+  int signal = 0;
+  int si_code = 0;
+  uint64_t fault_address = 0;
+  bool has_fault_address = false;
+  int faulting_tid = 0;
+  std::string faulting_thread_name;
+  std::vector<ThreadStack> threads;  // faulting thread first
+  double capture_ms = 0;
+  std::string error;  // capture problems (partial report), "" if complete
+};
+
+// How a trial ended and everything measured about it.
+struct TrialResult {
+  Outcome outcome = Outcome::kCouldNotStart;
+  int exit_code = 0;        // when exited
+  int signal = 0;           // when killed by a signal (or 128+N through a shell)
+  bool via_shell = false;   // the signal was reported by a shell as exit status 128+N
+  std::string detail;       // could-not-start reason, hang note, ...
+
+  double started_at = 0;        // Unix seconds
+  double duration_s = 0;        // wall time from spawn to reaped
+  double time_to_outcome_s = 0; // spawn to exit/crash/watchdog (a crash's time to crash)
+
+  // Workload metrics (built-in workloads; zero for --exec programs).
+  int64_t iterations = 0;
+  int64_t successes = 0;
+  int64_t errors = 0;
+  int64_t units = 0;          // frames or other work units the workload counts
+  std::string units_name;     // "frames", "" if none
+  double workload_seconds = 0;  // how long the workload's threads ran
+  std::vector<ErrorBucket> error_buckets;
+  std::vector<PhaseStats> phases;
+  std::vector<ThreadStatus> threads;  // last known state of each workload thread
+
+  std::string stdout_tail;  // last 64 KiB
+  std::string stderr_tail;
+
+  std::string capture_method;  // "ptrace", "handler", "none"
+  std::optional<CrashReport> report;  // for crashed and hung trials, when captured
+  std::string signature;  // crash/hang signature, "" if none
+};
+
+// The exit code table.py would have seen: 0, N for exit N, 128+N for a signal, 124 for a hang,
+// 127 for a program that could not start.
+int SeedExitCode(const TrialResult& r);
+
+// True for the outcomes counted as "crashes" by tables and statistics (crashed and hung).
+inline bool IsCrash(Outcome o) { return o == Outcome::kCrashed || o == Outcome::kHung; }
+
+// Normalises an error message for grouping: digits runs -> '#', hex addresses -> '0x#', trims, caps length.
+std::string NormalizeErrorMessage(std::string_view msg);
+
+}  // namespace cg

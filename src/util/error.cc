@@ -1,0 +1,22 @@
+#include "util/error.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace cg {
+
+void PrintError(std::string_view msg) {
+  std::fprintf(stderr, "crashgrid: error: %.*s\n", static_cast<int>(msg.size()), msg.data());
+}
+
+void PrintWarning(std::string_view msg) {
+  std::fprintf(stderr, "crashgrid: warning: %.*s\n", static_cast<int>(msg.size()), msg.data());
+}
+
+void CheckFailed(const char* file, int line, const char* cond, std::string_view msg) {
+  std::fprintf(stderr, "crashgrid: internal error: %s:%d: check failed: %s %.*s\n", file, line, cond,
+               static_cast<int>(msg.size()), msg.data());
+  std::abort();
+}
+
+}  // namespace cg

@@ -1,0 +1,156 @@
+#include "util/strings.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace cg {
+
+std::vector<std::string> Split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t pos = s.find(sep, start);
+    if (pos == std::string_view::npos) {
+      out.emplace_back(s.substr(start));
+      return out;
+    }
+    out.emplace_back(s.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool ParseInt(std::string_view s, long long* out) {
+  if (s.empty() || s.size() > 30) return false;
+  std::string str(s);
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(str.c_str(), &end, 10);
+  if (errno != 0 || end != str.c_str() + str.size() || std::isspace(static_cast<unsigned char>(str[0])))
+    return false;
+  *out = v;
+  return true;
+}
+
+bool ParseDouble(std::string_view s, double* out) {
+  if (s.empty() || s.size() > 60) return false;
+  std::string str(s);
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(str.c_str(), &end);
+  if (errno != 0 || end != str.c_str() + str.size() || !std::isfinite(v) ||
+      std::isspace(static_cast<unsigned char>(str[0])))
+    return false;
+  *out = v;
+  return true;
+}
+
+static size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string NearestName(std::string_view name, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    size_t d = EditDistance(name, c);
+    // A prefix ("ref" for "reference-race") is a likely intent too.
+    if (name.size() >= 3 && StartsWith(c, name)) d = std::min<size_t>(d, 1);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  size_t limit = std::max<size_t>(2, name.size() / 3);
+  return best_d <= limit ? best : std::string();
+}
+
+std::string DidYouMean(std::string_view name, const std::vector<std::string>& candidates) {
+  std::string n = NearestName(name, candidates);
+  return n.empty() ? std::string() : fmt::format(", did you mean '{}'?", n);
+}
+
+bool ParseDuration(std::string_view s, double* seconds, std::string* err) {
+  s = Trim(s);
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  double value = 0;
+  if (i == 0 || !ParseDouble(s.substr(0, i), &value)) {
+    *err = fmt::format("'{}' is not a duration (use a number with a unit: 500ms, 5s, 2m)", s);
+    return false;
+  }
+  std::string_view unit = s.substr(i);
+  double scale;
+  if (unit.empty() || unit == "s") scale = 1;
+  else if (unit == "ms") scale = 1e-3;
+  else if (unit == "m" || unit == "min") scale = 60;
+  else if (unit == "h") scale = 3600;
+  else {
+    *err = fmt::format("'{}' has an unknown unit '{}' (use ms, s, m or h)", s, unit);
+    return false;
+  }
+  *seconds = value * scale;
+  return true;
+}
+
+std::string FormatDuration(double seconds) {
+  if (seconds < 0) seconds = 0;
+  if (seconds < 1) return fmt::format("{}ms", static_cast<long long>(std::lround(seconds * 1000)));
+  if (seconds < 60) {
+    if (seconds == std::floor(seconds)) return fmt::format("{}s", static_cast<long long>(seconds));
+    return fmt::format("{:.1f}s", seconds);
+  }
+  long long s = std::llround(seconds);
+  if (s < 3600) return s % 60 ? fmt::format("{}m{:02}s", s / 60, s % 60) : fmt::format("{}m", s / 60);
+  return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+void TailBuffer::Append(std::string_view data) {
+  if (data.size() >= limit_) {
+    buf_.assign(data.substr(data.size() - limit_));
+    truncated_ = true;
+    return;
+  }
+  if (buf_.size() + data.size() > limit_) {
+    buf_.erase(0, buf_.size() + data.size() - limit_);
+    truncated_ = true;
+  }
+  buf_.append(data);
+}
+
+}  // namespace cg
