@@ -32,5 +32,17 @@ struct SprtParams {
 enum class Verdict { kUndecided, kSafe, kCrashes };
 const char* VerdictName(Verdict v);  // "UNDECIDED", "SAFE", "CRASHES"
 Verdict SprtDecide(int64_t k, int64_t n, const SprtParams& p);
+// log(L(p1) / L(p0)) for k crashes in n runs; SprtDecide compares it with log((1-beta)/alpha) (CRASHES)
+// and log(beta/(1-alpha)) (SAFE).
+double SprtLogLikelihoodRatio(int64_t k, int64_t n, const SprtParams& p);
+// Clean runs still needed for k crashes in n runs to reach SAFE if no further run crashes (0 when already
+// SAFE; n is unbounded when CRASHES is already reached, which callers check first).
+int64_t SprtCleanRunsToSafe(int64_t k, int64_t n, const SprtParams& p);
+
+// The statement a SAFE verdict may make: "p < 0.093 at 95%" from the Clopper-Pearson one-sided upper bound,
+// rounded up (never down) to two significant digits. n = 0 -> "no runs".
+std::string SafeClaim(int64_t k, int64_t n, double alpha = 0.05);
+// A probability as a short string rounded up to two significant digits: 0.0921 -> "0.093", 0.2 -> "0.20".
+std::string FormatUpperBound(double p);
 
 }  // namespace cg

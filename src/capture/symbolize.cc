@@ -1,0 +1,123 @@
+#include "capture/symbolize.h"
+
+#include <cxxabi.h>
+#include <fcntl.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "capture/unwind.h"
+#include "util/fd.h"
+
+namespace cg {
+
+int FindLocalDebuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                       const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                       char** debuginfo_file_name) {
+  // dwfl_standard_find_debuginfo asks debuginfod only as its last resort and only when DEBUGINFOD_URLS is
+  // set; in that case stay with the local build-id tree (/usr/lib/debug/.build-id), which is where
+  // distribution -dbg/-dbgsym packages put their files anyway.
+  const char* urls = std::getenv("DEBUGINFOD_URLS");
+  if (urls != nullptr && urls[0] != '\0') {
+    return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
+  }
+  return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                      debuglink_crc, debuginfo_file_name);
+}
+
+std::string Demangle(const char* name) {
+  if (name == nullptr) return "";
+  if (name[0] == '_' && name[1] == 'Z') {
+    int status = 0;
+    char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    if (status == 0 && out != nullptr) {
+      std::string s(out);
+      std::free(out);
+      return s;
+    }
+    std::free(out);
+  }
+  return name;
+}
+
+std::string ModuleBuildId(Dwfl_Module* mod) {
+  // The note is read from the ELF file; make sure it is open (dwfl_module_build_id returns 0 before that).
+  Dwarf_Addr bias = 0;
+  dwfl_module_getelf(mod, &bias);
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int len = dwfl_module_build_id(mod, &bits, &vaddr);
+  std::string hex;
+  for (int i = 0; i < len; ++i) hex += fmt::format("{:02x}", bits[i]);
+  return hex;
+}
+
+void DescribeAddress(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame) {
+  frame->pc = pc;
+  if (mod == nullptr) return;
+  Dwarf_Addr start = 0;
+  const char* name = dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
+  frame->module = name ? name : "";
+  frame->offset = pc - start;
+  frame->build_id = ModuleBuildId(mod);
+  Dwarf_Addr lookup = activation || pc == 0 ? pc : pc - 1;
+  GElf_Off sym_off = 0;
+  GElf_Sym sym;
+  const char* sym_name = dwfl_module_addrinfo(mod, lookup, &sym_off, &sym, nullptr, nullptr, nullptr);
+  if (sym_name != nullptr && sym_name[0] != '\0') {
+    frame->symbol = Demangle(sym_name);
+    frame->symbol_offset = sym_off + (pc - lookup);
+  }
+}
+
+namespace {
+
+char* g_debuginfo_path = nullptr;  // Dwfl_Callbacks keeps a pointer to it: the default search path
+const Dwfl_Callbacks kOfflineCallbacks = {
+    .find_elf = nullptr,  // modules are reported with their file names, never looked up
+    .find_debuginfo = FindLocalDebuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &g_debuginfo_path,
+};
+
+}  // namespace
+
+void SymbolizeOffline(std::vector<Frame>* frames) {
+  DwflPtr dwfl(dwfl_begin(&kOfflineCallbacks));
+  if (!dwfl) return;
+  // Each file is placed at address 0 (ET_DYN) or at its link address (ET_EXEC); either way the module's start
+  // is its load base, so start + offset is the address the frame had in the process.
+  std::map<std::string, Dwfl_Module*> modules;
+  dwfl_report_begin(dwfl.get());
+  for (const Frame& f : *frames) {
+    if (f.module.empty() || modules.count(f.module)) continue;
+    Dwfl_Module* mod = nullptr;
+    ScopedFd fd(::open(f.module.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.is_open()) {
+      // On success libdwfl owns the descriptor.
+      mod = dwfl_report_elf(dwfl.get(), f.module.c_str(), f.module.c_str(), fd.get(), 0, false);
+      if (mod != nullptr) fd.release();
+    }
+    modules[f.module] = mod;
+  }
+  dwfl_report_end(dwfl.get(), nullptr, nullptr);
+  for (size_t i = 0; i < frames->size(); ++i) {
+    Frame& f = (*frames)[i];
+    auto it = modules.find(f.module);
+    if (it == modules.end() || it->second == nullptr) continue;
+    Dwarf_Addr start = 0;
+    dwfl_module_info(it->second, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
+    Frame described;
+    // The handler's first frame is the interrupted instruction; the rest are return addresses.
+    DescribeAddress(it->second, start + f.offset, /*activation=*/i == 0, &described);
+    f.build_id = described.build_id;
+    f.symbol = described.symbol;
+    f.symbol_offset = described.symbol_offset;
+  }
+}
+
+}  // namespace cg

@@ -1,0 +1,41 @@
+// Turning one address inside a libdwfl module into a Frame: module path, build-id, offset from the load base
+// and the nearest symbol. Shared by live unwinding (unwind.cc) and offline symbolization of handler frames.
+#pragma once
+
+#include <elfutils/libdwfl.h>
+
+#include <memory>
+#include <string>
+
+#include "trial/trial.h"
+
+namespace cg {
+
+struct DwflCloser {
+  void operator()(Dwfl* d) const {
+    if (d) dwfl_end(d);
+  }
+};
+using DwflPtr = std::unique_ptr<Dwfl, DwflCloser>;
+
+// The find_debuginfo callback every Dwfl of crashgrid uses: dwfl_standard_find_debuginfo (build-id tree,
+// .gnu_debuglink, /usr/lib/debug), except that it never reaches a debuginfod server. Debian's
+// /etc/profile.d/debuginfod.sh exports DEBUGINFOD_URLS for login shells, and a network download in the
+// middle of a crash capture would hold a stopped process for seconds.
+int FindLocalDebuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                       const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                       char** debuginfo_file_name);
+
+// "Load base" is the start of the module's lowest mapping (its first PT_LOAD, page-aligned), so `offset`
+// equals st_value + distance for a shared library and is the same in every process that maps the file.
+// `activation` is false for return addresses: their symbol is looked up at pc - 1 (the call instruction), as
+// eu-stack and gdb do, so a call that ends a function is not blamed on the next one.
+void DescribeAddress(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame);
+
+// "ab12..." for a module's GNU build-id, "" when it has none.
+std::string ModuleBuildId(Dwfl_Module* mod);
+
+// Demangles C++ names; anything else comes back unchanged.
+std::string Demangle(const char* name);
+
+}  // namespace cg

@@ -1,0 +1,370 @@
+// crashgrid sweep: a workload (or any program) over a grid of settings, each trial supervised.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "store/store.h"
+#include "sweep/grid.h"
+#include "sweep/sweep.h"
+#include "util/error.h"
+#include "util/strings.h"
+#include "workload/runner.h"
+#include "workload/workload.h"
+
+namespace cg {
+namespace {
+
+const char kUsage[] = R"(Runs WORKLOAD (or the program after --exec) over a grid of settings, each trial in its own
+supervised process, and records every trial in an SQLite file.
+
+  crashgrid sweep reference-race --grid threads=1,2,4 --grid sessions=1,4 --runs 10 --duration 2s --db ref.db
+  crashgrid sweep gst --grid threads=1..8 --grid branches=1..4 --runs 20 --db gst.db
+  crashgrid sweep --grid THREAD_COUNT=1..12 --grid ENCODERS_PER_PIPELINE=1..12 --runs 69 --db seed.db --exec -- ./run.sh
+
+Grid specs: NAME=1..12, NAME=1..12:2 (step), NAME=1,2,4,8, NAME=none,all,open+close.
+Built-in workloads take `threads`, `serialize` and their parameters (crashgrid workloads) as axes; for --exec
+every axis is an environment variable of that name and replaces {NAME} in the program's arguments.
+Re-running the same command on the same --db continues the sweep (so does --resume --db FILE alone):
+nothing recorded is run again. Ctrl-C stops after the trials in flight; a second Ctrl-C discards them.)";
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_abort{false};
+
+void OnSignal(int) {
+  if (g_stop.load()) g_abort.store(true);
+  g_stop.store(true);
+  static const char msg[] =
+      "\ncrashgrid: stopping after the trials in flight (Ctrl-C again to discard them)\n";
+  if (!g_abort.load()) (void)!write(2, msg, sizeof(msg) - 1);
+}
+
+struct Flags {
+  std::string workload;
+  std::vector<std::string> grid;
+  std::vector<std::string> params;
+  int64_t runs = 10;
+  std::string duration = "5s";
+  std::string grace;
+  int threads = 0;
+  std::string serialize;
+  int jobs = 1;
+  std::string db;
+  bool resume = false;
+  std::string capture = "ptrace";
+  std::string until = "runs";
+  double p0 = 0.01, p1 = 0.10, alpha = 0.05, beta = 0.05;
+  bool refine = false;
+  double refine_width = 0.2;
+  int64_t refine_budget = -1;
+  uint64_t seed = 0;
+  bool no_live = false;
+  std::string junit;
+  std::string format = "percent";
+  bool quiet = false;
+};
+
+void AddFlags(CLI::App& app, Flags& f) {
+  app.add_option("workload", f.workload, "built-in workload (crashgrid workloads lists them)");
+  app.add_option("--grid", f.grid, "NAME=SPEC grid axis (repeatable)")->type_name("NAME=SPEC");
+  app.add_option("--runs", f.runs, "trials per cell (the cap with --until decided)")
+      ->default_val(10)->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  app.add_option("--duration", f.duration, "how long each trial's workload runs (ms, s, m)")->default_val("5s");
+  app.add_option("--grace", f.grace, "watchdog grace after --duration (default: max(5s, duration/2))");
+  app.add_option("--threads", f.threads, "workload threads when not an axis (default: $THREAD_COUNT or 1)");
+  app.add_option("--param", f.params, "KEY=VALUE workload parameter (repeatable)")->type_name("KEY=VALUE");
+  app.add_option("--serialize", f.serialize, "none|all|PHASE[,PHASE...] process-wide mutex around phases");
+  app.add_option("--jobs", f.jobs, "trials side by side (GPU trials must not overlap)")
+      ->default_val(1)->check(CLI::Range(1, 256));
+  app.add_option("--db", f.db, "SQLite file the trials are recorded in (created if missing)");
+  app.add_flag("--resume", f.resume, "continue the last sweep recorded in --db");
+  app.add_option("--capture", f.capture, "ptrace|handler|none: how crashes and hangs are captured")
+      ->default_val("ptrace");
+  app.add_option("--until", f.until, "runs|decided: run every cell --runs times, or stop each cell at its "
+                                     "SPRT verdict (--runs is then the cap)")->default_val("runs");
+  app.add_option("--p0", f.p0, "SPRT: crash probability of a SAFE cell")->default_val(0.01);
+  app.add_option("--p1", f.p1, "SPRT: crash probability of a CRASHES cell")->default_val(0.10);
+  app.add_option("--alpha", f.alpha, "SPRT: false CRASHES rate")->default_val(0.05);
+  app.add_option("--beta", f.beta, "SPRT: false SAFE rate")->default_val(0.05);
+  app.add_flag("--refine", f.refine, "after the verdicts, refine the least certain cells (APT)");
+  app.add_option("--refine-width", f.refine_width, "refine until Wilson intervals are this narrow")
+      ->default_val(0.2);
+  app.add_option("--refine-budget", f.refine_budget, "most extra trials for --refine (default: cells x 10)");
+  app.add_option("--seed", f.seed, "random seed for the order of cells in a round (default: clock)");
+  app.add_flag("--no-live", f.no_live, "plain progress lines even on a terminal");
+  app.add_option("--junit", f.junit, "also write a JUnit XML file (a test case per cell)");
+  app.add_option("--format", f.format, "table printed at the end: percent|seed|markdown|verdict|none")
+      ->default_val("percent");
+  app.add_flag("-q,--quiet", f.quiet, "no progress output");
+}
+
+// Checks everything about the sweep before anything is run or written.
+bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, SweepOptions* o, std::string* err) {
+  o->workload = f.workload;
+  o->exec_argv = exec_argv;
+  o->runs = f.runs;
+  o->jobs = f.jobs;
+  o->seed = f.seed;
+  if (f.workload.empty() && exec_argv.empty()) {
+    *err = "no workload given (name one, e.g. `crashgrid sweep reference-race ...`, or end the command with "
+           "--exec -- PROGRAM ARGS...; crashgrid workloads lists them)";
+    return false;
+  }
+  if (!f.workload.empty() && !exec_argv.empty()) {
+    *err = fmt::format("both a workload ('{}') and --exec were given (use one)", f.workload);
+    return false;
+  }
+  if (f.db.empty()) {
+    *err = "no --db FILE given (the SQLite file the trials are recorded in)";
+    return false;
+  }
+  if (!ParseDuration(f.duration, &o->duration_s, err)) {
+    *err = "--duration: " + *err;
+    return false;
+  }
+  if (o->duration_s <= 0) {
+    *err = "--duration must be positive";
+    return false;
+  }
+  if (!f.grace.empty()) {
+    if (!ParseDuration(f.grace, &o->grace_s, err)) {
+      *err = "--grace: " + *err;
+      return false;
+    }
+  }
+  if (!ParseCaptureMethod(f.capture, &o->capture)) {
+    *err = fmt::format("unknown --capture '{}'{} (use ptrace, handler or none)", f.capture,
+                       DidYouMean(f.capture, {"ptrace", "handler", "none"}));
+    return false;
+  }
+  if (f.until != "runs" && f.until != "decided") {
+    *err = fmt::format("unknown --until '{}'{} (use runs or decided)", f.until,
+                       DidYouMean(f.until, {"runs", "decided"}));
+    return false;
+  }
+  if (!(f.p0 > 0 && f.p0 < f.p1 && f.p1 < 1) || !(f.alpha > 0 && f.alpha < 0.5) || !(f.beta > 0 && f.beta < 0.5)) {
+    *err = "SPRT parameters need 0 < --p0 < --p1 < 1 and 0 < --alpha, --beta < 0.5";
+    return false;
+  }
+  o->settings = {{"until", f.until},
+                 {"sprt", {{"p0", f.p0}, {"p1", f.p1}, {"alpha", f.alpha}, {"beta", f.beta}}}};
+  if (f.refine) {
+    o->settings["refine"] = {{"width", f.refine_width}, {"budget", f.refine_budget}};
+  }
+
+  for (const auto& g : f.grid) {
+    GridAxis axis;
+    if (!ParseGridAxis(g, &axis, err)) return false;
+    for (const auto& a : o->grid) {
+      if (a.name == axis.name) {
+        *err = fmt::format("grid axis '{}' is given twice (merge the values into one --grid)", axis.name);
+        return false;
+      }
+    }
+    o->grid.push_back(std::move(axis));
+  }
+  for (const auto& p : f.params) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      *err = fmt::format("--param '{}' is not KEY=VALUE", p);
+      return false;
+    }
+    o->params[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  if (!f.serialize.empty()) o->params["serialize"] = f.serialize;
+  auto is_axis = [&](const std::string& name) {
+    for (const auto& a : o->grid)
+      if (a.name == name) return true;
+    return false;
+  };
+  for (const auto& [k, v] : o->params) {
+    if (is_axis(k)) {
+      *err = fmt::format("'{}' is both a grid axis and a fixed value (drop one)", k);
+      return false;
+    }
+  }
+
+  if (!exec_argv.empty()) {
+    if (f.threads || !f.serialize.empty()) {
+      *err = "--threads and --serialize apply to built-in workloads; for --exec use --grid or --param, which "
+             "become environment variables";
+      return false;
+    }
+    return ResolveProgram(exec_argv[0], err);
+  }
+
+  // A built-in workload: names and values are checked against it now, not in the first trial.
+  auto w = CreateWorkload(f.workload);
+  if (!w) {
+    *err = fmt::format("unknown workload '{}'{} (crashgrid workloads lists them)", f.workload,
+                       DidYouMean(f.workload, WorkloadNames()));
+    return false;
+  }
+  const WorkloadInfo& info = w->info();
+  std::vector<std::string> names = {"threads", "serialize"};
+  for (const auto& p : info.params) names.push_back(p.name);
+  auto check_name = [&](const std::string& n, const char* what) {
+    if (std::find(names.begin(), names.end(), n) != names.end()) return true;
+    *err = fmt::format("workload '{}' has no parameter '{}' ({}){}", f.workload, n, what, DidYouMean(n, names));
+    if (err->back() != '?') *err += fmt::format("; it takes: {}", Join(names, ", "));
+    return false;
+  };
+  for (const auto& a : o->grid)
+    if (!check_name(a.name, "--grid")) return false;
+  for (const auto& [k, v] : o->params)
+    if (!check_name(k, "--param")) return false;
+  if (!is_axis("threads") && !o->params.count("threads")) {
+    int threads = f.threads;
+    if (!threads) {
+      long long env_threads = 0;
+      const char* e = getenv("THREAD_COUNT");
+      threads = (e && ParseInt(e, &env_threads) && env_threads > 0) ? static_cast<int>(env_threads) : 1;
+    }
+    o->params["threads"] = std::to_string(threads);
+  } else if (f.threads) {
+    *err = "--threads is given but threads is a grid axis (drop one)";
+    return false;
+  }
+  // Every cell's values must be valid for the workload.
+  for (const auto& cell : ExpandGrid(o->grid)) {
+    std::map<std::string, std::string> values = o->params;
+    for (const auto& [k, v] : cell) values[k] = v;
+    long long threads = 0;
+    if (!ParseInt(values["threads"], &threads) || threads < 1 || threads > 1024) {
+      *err = fmt::format("threads '{}' must be an integer from 1 to 1024", values["threads"]);
+      return false;
+    }
+    if (values.count("serialize")) {
+      std::vector<std::string> phases;
+      if (!ParseSerialize(values["serialize"], info.phases, &phases, err)) return false;
+    }
+    std::map<std::string, std::string> wparams;
+    for (const auto& [k, v] : values)
+      if (k != "threads" && k != "serialize") wparams[k] = v;
+    if (!w->Validate(Params(wparams), static_cast<int>(threads), err)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int CmdSweep(const Args& all_args) {
+  auto [args, exec_argv] = SplitExec(all_args);
+  CLI::App app{kUsage, "crashgrid sweep"};
+  Flags f;
+  AddFlags(app, f);
+  if (int rc = ParseCli(app, args); rc >= 0) return rc;
+
+  // --resume alone: continue the latest sweep of the file with its own command line.
+  if (f.resume && f.workload.empty() && exec_argv.empty() && f.grid.empty()) {
+    if (f.db.empty()) {
+      PrintError("--resume needs --db FILE (the file the sweep was recorded in)");
+      return kExitUsage;
+    }
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(f.db, Store::Mode::kReadOnly, &err, &code);
+    if (!store) {
+      PrintError(err);
+      return code;
+    }
+    std::vector<RunRecord> runs;
+    if (!store->LoadRuns(&runs, &err) || runs.empty()) {
+      PrintError(fmt::format("nothing to resume in '{}': it has no sweep", f.db));
+      return kExitUsage;
+    }
+    const RunRecord& last = runs.back();
+    if (last.argv.size() < 2) {
+      PrintError(fmt::format("run {} in '{}' has no stored command line to resume", last.id, f.db));
+      return kExitDatabase;
+    }
+    Args again(last.argv.begin() + 2, last.argv.end());  // drop "crashgrid sweep"
+    std::fprintf(stderr, "crashgrid: resuming run %lld: %s\n", static_cast<long long>(last.id),
+                 last.command_line.c_str());
+    return CmdSweep(again);
+  }
+
+  SweepOptions opts;
+  std::string err;
+  if (!BuildOptions(f, exec_argv, &opts, &err)) {
+    PrintError(err);
+    return kExitUsage;
+  }
+  opts.argv = {"crashgrid", "sweep"};
+  opts.argv.insert(opts.argv.end(), all_args.begin(), all_args.end());
+
+  int code = 0;
+  auto store = Store::Open(f.db, Store::Mode::kCreate, &err, &code);
+  if (!store) {
+    PrintError(err);
+    return code;
+  }
+  if (f.resume) {
+    RunRecord existing;
+    bool found = false;
+    if (!store->FindRunBySweepKey(SweepKey(opts), &existing, &found, &err)) {
+      PrintError(err);
+      return kExitDatabase;
+    }
+    if (!found) {
+      PrintError(fmt::format("--resume: '{}' has no sweep with these settings (drop --resume to start one)", f.db));
+      return kExitUsage;
+    }
+  }
+
+  std::unique_ptr<StoppingRule> rule;
+  if (!MakeStoppingRule(opts, &rule, &err)) {
+    PrintError(err);
+    return kExitUsage;
+  }
+  auto observer = MakeProgressObserver(f.quiet, f.no_live);
+
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  SweepOutcome outcome;
+  bool ok = RunSweep(opts, store.get(), rule.get(), observer.get(), &g_stop, &g_abort, &outcome, &err);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  if (!ok) {
+    PrintError(fmt::format("sweep stopped: {} (what was recorded in '{}' is kept; re-run the command to go on)",
+                           err, f.db));
+    return kExitFailure;
+  }
+
+  if (!f.junit.empty() && !WriteJunit(*store, outcome.run_id, f.junit, &err)) {
+    PrintError(err);
+    return kExitFailure;
+  }
+  if (f.format != "none") {
+    std::string table;
+    if (!RenderRunTable(*store, outcome.run_id, f.format, &table, &err)) {
+      PrintError(err);
+      return kExitFailure;
+    }
+    std::fputs(table.c_str(), stdout);
+  }
+  if (outcome.cells_unrunnable) {
+    PrintWarning(fmt::format("{} cell(s) could not start on this machine: {}", outcome.cells_unrunnable,
+                             outcome.unrunnable_reason));
+  }
+  if (outcome.interrupted) {
+    std::fprintf(stderr, "crashgrid: interrupted with %lld trials recorded in '%s'; resume with: crashgrid sweep "
+                 "--resume --db %s\n", static_cast<long long>(outcome.trials_total), f.db.c_str(), f.db.c_str());
+    return kExitInterrupted;
+  }
+  if (outcome.cells_unrunnable == outcome.cells_total) return kExitCannotRun;
+  return kExitOk;
+}
+
+}  // namespace cg

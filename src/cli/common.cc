@@ -1,0 +1,86 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "store/store.h"
+#include "sweep/progress.h"
+#include "sweep/stopping.h"
+#include "sweep/sweep.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace cg {
+
+std::pair<Args, Args> SplitExec(const Args& args) {
+  auto it = std::find(args.begin(), args.end(), "--exec");
+  if (it == args.end()) return {args, {}};
+  Args mine(args.begin(), it);
+  Args program(it + 1, args.end());
+  if (!program.empty() && program.front() == "--") program.erase(program.begin());
+  if (program.empty()) mine.push_back("--exec");  // let the parser say it needs a program
+  return {mine, program};
+}
+
+int ParseCli(CLI::App& app, const Args& args) {
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 consumes from the back
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (what == "--exec") what = "--exec needs a program: --exec -- PROGRAM ARGS...";
+    PrintError(fmt::format("{} (see {} --help)", what, app.get_name()));
+    return kExitUsage;
+  }
+  return -1;
+}
+
+bool ResolveProgram(const std::string& program, std::string* err) {
+  auto executable = [](const std::string& p) { return access(p.c_str(), X_OK) == 0; };
+  if (program.find('/') != std::string::npos) {
+    if (executable(program)) return true;
+    *err = fmt::format("--exec program '{}' {} (give the path of an executable file)", program,
+                       access(program.c_str(), F_OK) == 0 ? "is not executable" : "does not exist");
+    return false;
+  }
+  const char* path = getenv("PATH");
+  for (const auto& dir : Split(path ? path : "/usr/bin:/bin", ':')) {
+    if (!dir.empty() && executable(dir + "/" + program)) return true;
+  }
+  *err = fmt::format("--exec program '{}' is not in PATH (give its path, e.g. ./{})", program, program);
+  return false;
+}
+
+bool MakeStoppingRule(const SweepOptions& opts, std::unique_ptr<StoppingRule>* rule, std::string* err) {
+  std::string until = opts.settings.value("until", "runs");
+  if (until == "runs" && !opts.settings.contains("refine")) {
+    *rule = NewFlatRule(opts.runs);
+    return true;
+  }
+  *err = "--until decided and --refine are not built yet";
+  return false;
+}
+
+std::unique_ptr<ProgressObserver> MakeProgressObserver(bool quiet, bool no_live) { return nullptr; }
+
+bool RenderRunTable(Store& store, int64_t run_id, const std::string& format, std::string* out, std::string* err) {
+  *out = "";
+  return true;
+}
+
+bool WriteJunit(Store& store, int64_t run_id, const std::string& path, std::string* err) {
+  *err = "--junit is not built yet";
+  return false;
+}
+
+}  // namespace cg

@@ -1,0 +1,220 @@
+#include "report/heatmap.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "stats/stats.h"
+
+namespace cg {
+namespace {
+
+struct Agg {
+  int64_t n = 0;
+  int64_t k = 0;
+  double work = 0;       // iterations or units
+  double seconds = 0;    // workload seconds
+};
+
+// Every combination of the values of axes[from..], first axis varying slowest (as ExpandGrid does).
+std::vector<Cell> Combinations(const std::vector<GridAxis>& axes, size_t from) {
+  std::vector<Cell> out{Cell{}};
+  for (size_t a = from; a < axes.size(); ++a) {
+    std::vector<Cell> next;
+    for (const auto& prefix : out) {
+      for (const auto& v : axes[a].values) {
+        Cell c = prefix;
+        c.emplace_back(axes[a].name, v);
+        next.push_back(std::move(c));
+      }
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+struct Rgb {
+  double r, g, b;
+};
+
+Rgb Mix(Rgb a, Rgb b, double t) {
+  t = std::clamp(t, 0.0, 1.0);
+  return {a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t};
+}
+
+std::string Hex(Rgb c) {
+  auto q = [](double v) { return static_cast<int>(std::lround(std::clamp(v, 0.0, 255.0))); };
+  return fmt::format("#{:02x}{:02x}{:02x}", q(c.r), q(c.g), q(c.b));
+}
+
+const Rgb kNoData{0xe0, 0xe0, 0xe0};
+const Rgb kClean{0xa6, 0xd9, 0x6a};
+
+Rgb CellRgb(const Heatmap& map, const HeatCell& cell) {
+  if (!cell.present) return kNoData;
+  if (map.measure == HeatMeasure::kThroughput) {
+    double t = map.max_value > 0 ? cell.value / map.max_value : 0;
+    return Mix({0xde, 0xeb, 0xf7}, {0x08, 0x45, 0x94}, t);
+  }
+  if (cell.k == 0) return kClean;
+  // Any crash at all must stand out from a clean cell, so the scale starts at a clear orange.
+  double p = cell.value;
+  if (p < 0.5) return Mix({0xfd, 0xd0, 0x8a}, {0xf4, 0x6d, 0x43}, p / 0.5);
+  return Mix({0xf4, 0x6d, 0x43}, {0x9e, 0x01, 0x1a}, (p - 0.5) / 0.5);
+}
+
+std::string FormatRate(double v) {
+  if (v >= 100) return fmt::format("{:.0f}", v);
+  if (v >= 10) return fmt::format("{:.1f}", v);
+  return fmt::format("{:.2f}", v);
+}
+
+}  // namespace
+
+std::string SignalName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  if (abbrev) return std::string("SIG") + abbrev;
+  return fmt::format("SIG{}", sig);
+}
+
+std::string FormatPercent(double p) {
+  double pct = p * 100;
+  if (pct == 0) return "0%";
+  if (pct < 10) return fmt::format("{:.1f}%", pct);
+  return fmt::format("{:.0f}%", pct);
+}
+
+std::string EffectiveSignature(const TrialResult& r) {
+  if (!IsCrash(r.outcome)) return "";
+  if (!r.signature.empty()) return r.signature;
+  if (r.outcome == Outcome::kHung) return "hang (no stack)";
+  return SignalName(r.signal) + " (no stack)";
+}
+
+std::vector<SignatureCount> CountSignatures(const std::vector<StoredTrial>& trials) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& t : trials) {
+    std::string sig = EffectiveSignature(t.result);
+    if (!sig.empty()) ++counts[sig];
+  }
+  std::vector<SignatureCount> out;
+  for (const auto& [sig, n] : counts) out.push_back({sig, n});
+  std::stable_sort(out.begin(), out.end(),
+                   [](const SignatureCount& a, const SignatureCount& b) { return a.count > b.count; });
+  return out;
+}
+
+std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<StoredTrial>& trials,
+                                   HeatMeasure measure, const std::string& signature) {
+  bool use_units = false;
+  for (const auto& t : trials) {
+    if (!t.result.units_name.empty() && t.result.units > 0) use_units = true;
+  }
+  std::string units_name = "iterations";
+  std::map<std::string, Agg> agg;
+  for (const auto& t : trials) {
+    const TrialResult& r = t.result;
+    if (r.outcome == Outcome::kCouldNotStart) continue;
+    Agg& a = agg[CellKey(t.cell)];
+    ++a.n;
+    if (measure == HeatMeasure::kCrashes && IsCrash(r.outcome)) ++a.k;
+    if (measure == HeatMeasure::kSignature && EffectiveSignature(r) == signature) ++a.k;
+    if (r.workload_seconds > 0) {
+      if (use_units && !r.units_name.empty()) units_name = r.units_name;
+      a.work += static_cast<double>(use_units ? r.units : r.iterations);
+      a.seconds += r.workload_seconds;
+    }
+  }
+
+  const auto& axes = run.grid;
+  std::vector<Cell> pages = Combinations(axes, std::min<size_t>(2, axes.size()));
+  std::vector<Heatmap> maps;
+  for (const auto& page : pages) {
+    Heatmap m;
+    m.measure = measure;
+    switch (measure) {
+      case HeatMeasure::kCrashes: m.title = "Crash probability"; break;
+      case HeatMeasure::kSignature: m.title = "Signature " + signature; break;
+      case HeatMeasure::kThroughput: m.title = "Throughput (" + units_name + "/s)"; break;
+    }
+    m.subtitle = CellKey(page);
+    if (axes.size() >= 1) {
+      m.row_axis = axes[0].name;
+      m.rows = axes[0].values;
+    } else {
+      m.rows = {""};
+    }
+    if (axes.size() >= 2) {
+      m.col_axis = axes[1].name;
+      m.cols = axes[1].values;
+    } else {
+      m.cols = {""};
+    }
+    for (const auto& row : m.rows) {
+      for (const auto& col : m.cols) {
+        Cell cell;
+        if (axes.size() >= 1) cell.emplace_back(axes[0].name, row);
+        if (axes.size() >= 2) cell.emplace_back(axes[1].name, col);
+        cell.insert(cell.end(), page.begin(), page.end());
+        HeatCell hc;
+        hc.cell_key = CellKey(cell);
+        std::string where = hc.cell_key.empty() ? "the only cell" : hc.cell_key;
+        auto it = agg.find(hc.cell_key);
+        if (it != agg.end()) {
+          const Agg& a = it->second;
+          hc.n = a.n;
+          hc.k = a.k;
+        }
+        if (measure == HeatMeasure::kThroughput) {
+          if (it != agg.end() && it->second.seconds > 0) {
+            hc.present = true;
+            hc.value = it->second.work / it->second.seconds;
+            hc.label = FormatRate(hc.value) + "/s";
+            hc.title = fmt::format("{}: {} {}/s over {:.1f} workload seconds in {} trials", where,
+                                   FormatRate(hc.value), units_name, it->second.seconds, hc.n);
+          } else {
+            hc.label = "-";
+            hc.title = where + ": no throughput measured";
+          }
+        } else if (hc.n > 0) {
+          hc.present = true;
+          hc.value = static_cast<double>(hc.k) / static_cast<double>(hc.n);
+          hc.label = fmt::format("{}/{}", hc.k, hc.n);
+          Interval w = Wilson(hc.k, hc.n);
+          std::string what = measure == HeatMeasure::kCrashes ? "crashed or hung" : "with this signature";
+          hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
+                                 FormatPercent(hc.value), FormatPercent(w.lo), FormatPercent(w.hi));
+          if (measure == HeatMeasure::kCrashes) {
+            hc.note = VerdictName(SprtDecide(hc.k, hc.n, SprtParams{}));
+            if (hc.k == 0) {
+              hc.title += fmt::format(", one-sided 95% upper bound {}", FormatPercent(ZeroCrashUpperBound(hc.n)));
+            }
+            hc.title += ", SPRT " + hc.note;
+          }
+        } else {
+          hc.label = "-";
+          hc.title = where + ": no trials";
+        }
+        m.max_value = std::max(m.max_value, hc.value);
+        m.cells.push_back(std::move(hc));
+      }
+    }
+    maps.push_back(std::move(m));
+  }
+  return maps;
+}
+
+std::string HeatColor(const Heatmap& map, const HeatCell& cell) { return Hex(CellRgb(map, cell)); }
+
+std::string HeatTextColor(const Heatmap& map, const HeatCell& cell) {
+  Rgb c = CellRgb(map, cell);
+  double luma = 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
+  return luma < 140 ? "#ffffff" : "#000000";
+}
+
+}  // namespace cg

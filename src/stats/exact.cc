@@ -1,0 +1,153 @@
+#include "stats/exact.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "stats/special.h"
+#include "util/error.h"
+
+namespace cg {
+namespace {
+
+// log P(X = x) for the hypergeometric count of crashes in arm 1, given the margins.
+double LogHypergeometric(int64_t x, int64_t n1, int64_t n2, int64_t crashes) {
+  return special::LogChoose(static_cast<double>(n1), static_cast<double>(x)) +
+         special::LogChoose(static_cast<double>(n2), static_cast<double>(crashes - x)) -
+         special::LogChoose(static_cast<double>(n1 + n2), static_cast<double>(crashes));
+}
+
+void CheckTable(int64_t k1, int64_t n1, int64_t k2, int64_t n2) {
+  CG_CHECK_MSG(n1 >= 0 && n2 >= 0 && k1 >= 0 && k2 >= 0 && k1 <= n1 && k2 <= n2, "bad 2x2 table");
+}
+
+}  // namespace
+
+double FisherExactTwoSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2) {
+  CheckTable(k1, n1, k2, n2);
+  int64_t m = k1 + k2;
+  int64_t lo = std::max<int64_t>(0, m - n2), hi = std::min(m, n1);
+  double observed = LogHypergeometric(k1, n1, n2, m);
+  // R's relative tolerance: tables within 1e-7 of the observed probability count as "as extreme".
+  double limit = observed + std::log1p(1e-7);
+  double p = 0;
+  for (int64_t x = lo; x <= hi; ++x) {
+    double lp = LogHypergeometric(x, n1, n2, m);
+    if (lp <= limit) p += std::exp(lp);
+  }
+  return std::min(1.0, p);
+}
+
+double FisherExactOneSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2, bool greater) {
+  CheckTable(k1, n1, k2, n2);
+  int64_t m = k1 + k2;
+  int64_t lo = std::max<int64_t>(0, m - n2), hi = std::min(m, n1);
+  double p = 0;
+  for (int64_t x = greater ? k1 : lo; x <= (greater ? hi : k1); ++x) p += std::exp(LogHypergeometric(x, n1, n2, m));
+  return std::min(1.0, p);
+}
+
+double BoschlooOneSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2, bool greater) {
+  CheckTable(k1, n1, k2, n2);
+  // The rejection region: every table (x1, x2) whose Fisher one-sided p-value is at most the observed one.
+  // That p-value depends on x1 and the crash margin m = x1 + x2 only: one tail sum per margin.
+  double observed = FisherExactOneSided(k1, n1, k2, n2, greater);
+  double limit = observed * (1 + 1e-7);
+  std::vector<std::pair<int64_t, int64_t>> region;
+  std::vector<double> pmf;
+  for (int64_t m = 0; m <= n1 + n2; ++m) {
+    int64_t lo = std::max<int64_t>(0, m - n2), hi = std::min(m, n1);
+    pmf.assign(static_cast<size_t>(hi - lo + 1), 0);
+    for (int64_t x = lo; x <= hi; ++x) pmf[static_cast<size_t>(x - lo)] = std::exp(LogHypergeometric(x, n1, n2, m));
+    double tail = 0;
+    if (greater) {
+      for (int64_t x = hi; x >= lo; --x) {
+        tail += pmf[static_cast<size_t>(x - lo)];
+        if (std::min(1.0, tail) <= limit) region.emplace_back(x, m - x);
+      }
+    } else {
+      for (int64_t x = lo; x <= hi; ++x) {
+        tail += pmf[static_cast<size_t>(x - lo)];
+        if (std::min(1.0, tail) <= limit) region.emplace_back(x, m - x);
+      }
+    }
+  }
+  std::vector<double> lc1(static_cast<size_t>(n1 + 1)), lc2(static_cast<size_t>(n2 + 1));
+  for (int64_t x = 0; x <= n1; ++x) lc1[static_cast<size_t>(x)] = special::LogChoose(double(n1), double(x));
+  for (int64_t x = 0; x <= n2; ++x) lc2[static_cast<size_t>(x)] = special::LogChoose(double(n2), double(x));
+  const double total = static_cast<double>(n1 + n2);
+  auto size_at = [&](double pi) {
+    if (pi <= 0 || pi >= 1) {
+      // Degenerate: all mass on no crashes at all (or all crashes).
+      int64_t x1 = pi <= 0 ? 0 : n1, x2 = pi <= 0 ? 0 : n2;
+      for (auto [a, b] : region)
+        if (a == x1 && b == x2) return 1.0;
+      return 0.0;
+    }
+    double lp = std::log(pi), lq = std::log1p(-pi), s = 0;
+    for (auto [a, b] : region) {
+      double c = static_cast<double>(a + b);
+      s += std::exp(lc1[static_cast<size_t>(a)] + lc2[static_cast<size_t>(b)] + c * lp + (total - c) * lq);
+    }
+    return s;
+  };
+  // The size is a smooth function of pi with few local maxima: a grid, then golden-section search around the
+  // best grid point (SciPy searches a grid of the same kind with a local optimiser).
+  const int kGrid = 200;
+  double best = 0, best_pi = 0.5;
+  for (int i = 0; i <= kGrid; ++i) {
+    double pi = static_cast<double>(i) / kGrid;
+    double s = size_at(pi);
+    if (s > best) best = s, best_pi = pi;
+  }
+  double a = std::max(0.0, best_pi - 1.0 / kGrid), b = std::min(1.0, best_pi + 1.0 / kGrid);
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double c = b - g * (b - a), d = a + g * (b - a);
+  double fc = size_at(c), fd = size_at(d);
+  for (int i = 0; i < 60; ++i) {
+    if (fc > fd) {
+      b = d, d = c, fd = fc;
+      c = b - g * (b - a), fc = size_at(c);
+    } else {
+      a = c, c = d, fc = fd;
+      d = a + g * (b - a), fd = size_at(d);
+    }
+  }
+  best = std::max({best, fc, fd});
+  return std::min(1.0, best);
+}
+
+double BoschlooTwoSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2) {
+  double p = std::min(BoschlooOneSided(k1, n1, k2, n2, true), BoschlooOneSided(k1, n1, k2, n2, false));
+  return std::min(1.0, 2 * p);
+}
+
+std::vector<double> HolmAdjust(const std::vector<double>& p) {
+  size_t m = p.size();
+  std::vector<size_t> order(m);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  std::vector<double> out(m);
+  double running = 0;
+  for (size_t i = 0; i < m; ++i) {
+    running = std::max(running, std::min(1.0, static_cast<double>(m - i) * p[order[i]]));
+    out[order[i]] = running;
+  }
+  return out;
+}
+
+std::vector<double> BenjaminiHochbergAdjust(const std::vector<double>& p) {
+  size_t m = p.size();
+  std::vector<size_t> order(m);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  std::vector<double> out(m);
+  double running = 1;
+  for (size_t i = m; i-- > 0;) {
+    running = std::min(running, static_cast<double>(m) / static_cast<double>(i + 1) * p[order[i]]);
+    out[order[i]] = std::min(1.0, running);
+  }
+  return out;
+}
+
+}  // namespace cg

@@ -1,0 +1,465 @@
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "trial/trial_json.h"
+#include "util/error.h"
+
+namespace cg {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cg_store_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::unique_ptr<Store> MustOpen(const std::string& path, Store::Mode mode) {
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(path, mode, &err, &code);
+    EXPECT_TRUE(store) << err;
+    return store;
+  }
+
+  fs::path dir_;
+};
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Every file in a directory with its bytes: a foreign file must gain no -wal/-shm/-journal siblings either.
+std::map<std::string, std::string> Snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename().string()] = ReadBytes(e.path().string());
+  return out;
+}
+
+RunRecord SampleRun() {
+  RunRecord r;
+  r.created_at = 1763776000.25;
+  r.argv = {"crashgrid", "sweep", "--grid", "threads=1..4", "--db", "x.db"};
+  r.command_line = "crashgrid sweep --grid threads=1..4 --db x.db";
+  r.workload = "reference-race";
+  r.exec_argv = {"/bin/sh", "-c", "echo 'hi'"};
+  r.reference_target = true;
+  r.grid = {{"threads", {"1", "2", "4"}}, {"sessions", {"1", "8"}}};
+  r.params = {{"duration", "5s"}, {"mode", "fast"}};
+  r.runs = 69;
+  r.duration_s = 5;
+  r.grace_s = 2.5;
+  r.capture = "ptrace";
+  r.crashgrid_version = "0.1.0";
+  r.crashgrid_commit = "abcdef123456";
+  r.environment = {{"host", "box"}, {"nvidia", {{"driver", "550.120"}}}};
+  r.workload_detail = "branch A";
+  r.sweep_key = "key-1";
+  r.settings = {{"until", "sprt"}, {"p0", 0.01}};
+  r.finished = false;
+  return r;
+}
+
+TrialResult SampleCrash() {
+  TrialResult r;
+  r.outcome = Outcome::kCrashed;
+  r.exit_code = 0;
+  r.signal = 11;
+  r.via_shell = true;
+  r.detail = "SIGSEGV";
+  r.started_at = 1763776001.5;
+  r.duration_s = 3.25;
+  r.time_to_outcome_s = 3.125;
+  r.iterations = 1234;
+  r.successes = 1200;
+  r.errors = 34;
+  r.units = 99999;
+  r.units_name = "frames";
+  r.workload_seconds = 3.0;
+  r.error_buckets = {{"start", "session # failed", 34, "session 9 failed"}};
+  r.phases = {{"start", 1234, 1.5, 9.25, 20.0}, {"stop", 1200, 0.5, 2.0, 3.0}};
+  r.threads = {{0, 4242, "start", 600, 590, 10}, {1, 4243, "", 634, 610, 24}};
+  r.stdout_tail = std::string("out\0with nul\n", 13);
+  r.stderr_tail = "err \xff\xfe not utf-8\n";
+  r.capture_method = "ptrace";
+  CrashReport rep;
+  rep.method = "ptrace";
+  rep.signal = 11;
+  rep.si_code = 1;
+  rep.fault_address = 0xffffffffffff0010ull;  // above INT64_MAX: must survive as unsigned
+  rep.has_fault_address = true;
+  rep.faulting_tid = 4242;
+  rep.faulting_thread_name = "videotestsrc2:s";
+  ThreadStack ts;
+  ts.tid = 4242;
+  ts.name = "videotestsrc2:s";
+  ts.phase = "start";
+  ts.faulting = true;
+  ts.frames = {{0x732e71417941, "/usr/lib/libnvcuvid.so.1", "deadbeef", 0x17941, "", 0},
+               {0x732e9d316a04, "/usr/lib/libc.so.6", "cafe", 0x116a04, "clone", 0x44}};
+  ts.error = "stopped at clone";
+  rep.threads = {ts};
+  rep.capture_ms = 12.5;
+  rep.error = "";
+  r.report = rep;
+  r.signature = "SIGSEGV/SEGV_MAPERR|wild|libnvcuvid.so.1@0x17941";
+  return r;
+}
+
+TEST_F(StoreTest, RoundTripsRunAndTrialWithEveryField) {
+  auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
+  ASSERT_TRUE(store);
+  RunRecord run = SampleRun();
+  std::string err;
+  ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  EXPECT_GT(run.id, 0);
+
+  Cell cell = {{"threads", "4"}, {"sessions", "8"}};
+  TrialResult crash = SampleCrash();
+  int64_t tid = 0;
+  ASSERT_TRUE(store->InsertTrial(run.id, cell, 3, crash, &tid, &err)) << err;
+  TrialResult clean;
+  clean.outcome = Outcome::kClean;
+  int64_t tid2 = 0;
+  ASSERT_TRUE(store->InsertTrial(run.id, cell, 4, clean, &tid2, &err)) << err;
+  store.reset();
+
+  auto ro = MustOpen(Path("x.db"), Store::Mode::kReadOnly);
+  ASSERT_TRUE(ro);
+  RunRecord back;
+  ASSERT_TRUE(ro->LoadRun(run.id, &back, &err)) << err;
+  // Compare through JSON-free field checks so a missed column shows up by name.
+  EXPECT_EQ(back.id, run.id);
+  EXPECT_EQ(back.created_at, run.created_at);
+  EXPECT_EQ(back.argv, run.argv);
+  EXPECT_EQ(back.command_line, run.command_line);
+  EXPECT_EQ(back.workload, run.workload);
+  EXPECT_EQ(back.exec_argv, run.exec_argv);
+  EXPECT_EQ(back.reference_target, run.reference_target);
+  ASSERT_EQ(back.grid.size(), 2u);
+  EXPECT_EQ(back.grid[0].name, "threads");
+  EXPECT_EQ(back.grid[0].values, run.grid[0].values);
+  EXPECT_EQ(back.grid[1].name, "sessions");
+  EXPECT_EQ(back.params, run.params);
+  EXPECT_EQ(back.runs, run.runs);
+  EXPECT_EQ(back.duration_s, run.duration_s);
+  EXPECT_EQ(back.grace_s, run.grace_s);
+  EXPECT_EQ(back.capture, run.capture);
+  EXPECT_EQ(back.crashgrid_version, run.crashgrid_version);
+  EXPECT_EQ(back.crashgrid_commit, run.crashgrid_commit);
+  EXPECT_EQ(back.environment, run.environment);
+  EXPECT_EQ(back.workload_detail, run.workload_detail);
+  EXPECT_EQ(back.sweep_key, run.sweep_key);
+  EXPECT_EQ(back.settings, run.settings);
+  EXPECT_EQ(back.finished, run.finished);
+
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(ro->LoadTrials(run.id, /*full=*/true, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 2u);
+  const StoredTrial& t = trials[0];
+  EXPECT_EQ(t.id, tid);
+  EXPECT_EQ(t.run_id, run.id);
+  EXPECT_EQ(t.cell, cell);  // axis order kept, not alphabetical
+  EXPECT_EQ(t.cell_key, "threads=4,sessions=8");
+  EXPECT_EQ(t.repetition, 3);
+  // Every TrialResult field but the non-UTF-8 stderr byte sequence compares equal through its JSON form;
+  // stderr is a raw TEXT column and must come back byte for byte.
+  EXPECT_EQ(t.result.stdout_tail, crash.stdout_tail);
+  EXPECT_EQ(t.result.stderr_tail, crash.stderr_tail);
+  TrialResult a = t.result, b = crash;
+  a.stderr_tail = b.stderr_tail = "";
+  EXPECT_EQ(nlohmann::json(a).dump(), nlohmann::json(b).dump());
+  ASSERT_TRUE(t.result.report.has_value());
+  EXPECT_EQ(t.result.report->fault_address, 0xffffffffffff0010ull);
+  EXPECT_EQ(t.result.report->threads.at(0).frames.at(1).symbol, "clone");
+  EXPECT_EQ(trials[1].id, tid2);
+  EXPECT_EQ(trials[1].result.outcome, Outcome::kClean);
+  EXPECT_FALSE(trials[1].result.report.has_value());
+
+  StoredTrial one;
+  ASSERT_TRUE(ro->LoadTrial(tid, &one, &err)) << err;
+  EXPECT_EQ(one.result.stderr_tail, crash.stderr_tail);
+  one.result.stderr_tail = "";
+  EXPECT_EQ(nlohmann::json(one.result).dump(), nlohmann::json(a).dump());
+}
+
+TEST_F(StoreTest, LoadsTrialsWithoutTailsAndReportsUnlessFull) {
+  auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
+  RunRecord run = SampleRun();
+  std::string err;
+  ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  ASSERT_TRUE(store->InsertTrial(run.id, {{"threads", "1"}}, 0, SampleCrash(), nullptr, &err)) << err;
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(run.id, /*full=*/false, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].result.stdout_tail, "");
+  EXPECT_FALSE(trials[0].result.report.has_value());
+  EXPECT_EQ(trials[0].result.signature, SampleCrash().signature);
+  EXPECT_EQ(trials[0].result.signal, 11);
+}
+
+TEST_F(StoreTest, RefusesASecondTrialForTheSameCellAndRepetition) {
+  auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
+  RunRecord run = SampleRun();
+  std::string err;
+  ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  Cell cell = {{"threads", "2"}};
+  ASSERT_TRUE(store->InsertTrial(run.id, cell, 0, SampleCrash(), nullptr, &err)) << err;
+  EXPECT_FALSE(store->InsertTrial(run.id, cell, 0, TrialResult(), nullptr, &err));
+  EXPECT_NE(err.find("already holds a trial"), std::string::npos) << err;
+  // Another repetition, another cell or another run is fine.
+  EXPECT_TRUE(store->InsertTrial(run.id, cell, 1, TrialResult(), nullptr, &err)) << err;
+  EXPECT_TRUE(store->InsertTrial(run.id, {{"threads", "3"}}, 0, TrialResult(), nullptr, &err)) << err;
+  RunRecord run2 = SampleRun();
+  ASSERT_TRUE(store->InsertRun(&run2, &err)) << err;
+  EXPECT_TRUE(store->InsertTrial(run2.id, cell, 0, TrialResult(), nullptr, &err)) << err;
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(run.id, false, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0].result.outcome, Outcome::kCrashed);  // the refused insert changed nothing
+}
+
+TEST_F(StoreTest, RefusesATrialOfAMissingRun) {
+  auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
+  std::string err;
+  EXPECT_FALSE(store->InsertTrial(77, {}, 0, TrialResult(), nullptr, &err));
+  EXPECT_NE(err.find("no run 77"), std::string::npos) << err;
+}
+
+TEST_F(StoreTest, LeavesARandomBytesFileUntouched) {
+  std::string path = Path("random.db");
+  std::string bytes(8192, '\0');
+  std::mt19937 rng(42);
+  for (auto& c : bytes) c = static_cast<char>(rng());
+  std::ofstream(path, std::ios::binary) << bytes;
+  auto before = Snapshot(dir_);
+  for (auto mode : {Store::Mode::kCreate, Store::Mode::kReadWrite, Store::Mode::kReadOnly}) {
+    std::string err;
+    int code = 0;
+    EXPECT_FALSE(Store::Open(path, mode, &err, &code));
+    EXPECT_EQ(code, kExitDatabase);
+    EXPECT_NE(err.find("not an SQLite file"), std::string::npos) << err;
+    EXPECT_NE(err.find(path), std::string::npos) << err;
+  }
+  EXPECT_EQ(Snapshot(dir_), before);
+}
+
+TEST_F(StoreTest, LeavesAForeignSqliteDatabaseUntouched) {
+  std::string path = Path("foreign.db");
+  // The riskiest case: a WAL database that its owner still holds open, with commits only in its -wal file.
+  // Any SQLite open of it could checkpoint, recover or rewrite the -shm index.
+  sqlite3* owner = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &owner), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(owner,
+                         "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x);"
+                         "INSERT INTO t VALUES (1); PRAGMA user_version=7;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto before = Snapshot(dir_);
+  ASSERT_EQ(before.size(), 3u);  // db, -wal, -shm
+  for (auto mode : {Store::Mode::kCreate, Store::Mode::kReadWrite, Store::Mode::kReadOnly}) {
+    std::string err;
+    int code = 0;
+    EXPECT_FALSE(Store::Open(path, mode, &err, &code));
+    EXPECT_EQ(code, kExitDatabase);
+    EXPECT_NE(err.find("another program"), std::string::npos) << err;
+  }
+  EXPECT_EQ(Snapshot(dir_), before);
+  sqlite3_close(owner);
+}
+
+TEST_F(StoreTest, RefusesADatabaseOfANewerSchemaWithoutTouchingIt) {
+  std::string path = Path("new.db");
+  {
+    auto store = MustOpen(path, Store::Mode::kCreate);
+    ASSERT_TRUE(store);
+  }
+  {
+    // A future crashgrid bumps user_version; write it in rollback mode so the header carries it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version=2;", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto before = Snapshot(dir_);
+  for (auto mode : {Store::Mode::kCreate, Store::Mode::kReadWrite, Store::Mode::kReadOnly}) {
+    std::string err;
+    int code = 0;
+    EXPECT_FALSE(Store::Open(path, mode, &err, &code));
+    EXPECT_EQ(code, kExitDatabase);
+    EXPECT_NE(err.find("written by a newer crashgrid (schema v2, this build reads v1): upgrade crashgrid"),
+              std::string::npos)
+        << err;
+  }
+  EXPECT_EQ(Snapshot(dir_), before);
+}
+
+TEST_F(StoreTest, RefusesToOpenAMissingFileUnlessCreating) {
+  std::string path = Path("missing.db");
+  for (auto mode : {Store::Mode::kReadOnly, Store::Mode::kReadWrite}) {
+    std::string err;
+    int code = 0;
+    EXPECT_FALSE(Store::Open(path, mode, &err, &code));
+    EXPECT_EQ(err, "database '" + path + "' does not exist (run a sweep with --db " + path + " first)");
+    EXPECT_EQ(code, kExitUsage);
+    EXPECT_FALSE(fs::exists(path));
+  }
+  auto store = MustOpen(path, Store::Mode::kCreate);
+  EXPECT_TRUE(store);
+  EXPECT_TRUE(fs::exists(path));
+}
+
+TEST_F(StoreTest, ReopensAnExistingDatabaseForWriting) {
+  std::string path = Path("x.db");
+  RunRecord run = SampleRun();
+  std::string err;
+  {
+    auto store = MustOpen(path, Store::Mode::kCreate);
+    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  }
+  {
+    auto store = MustOpen(path, Store::Mode::kCreate);  // kCreate on an existing file keeps it
+    run.finished = true;
+    run.runs = 31;
+    ASSERT_TRUE(store->UpdateRun(run, &err)) << err;
+  }
+  auto store = MustOpen(path, Store::Mode::kReadWrite);
+  std::vector<RunRecord> runs;
+  ASSERT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs[0].finished);
+  EXPECT_EQ(runs[0].runs, 31);
+  RunRecord missing;
+  missing.id = 99;
+  EXPECT_FALSE(store->UpdateRun(missing, &err));
+  EXPECT_FALSE(store->LoadRun(99, &missing, &err));
+  EXPECT_NE(err.find("no run 99"), std::string::npos) << err;
+}
+
+TEST_F(StoreTest, ReadOnlyStoreCannotWrite) {
+  std::string path = Path("x.db");
+  { MustOpen(path, Store::Mode::kCreate); }
+  auto ro = MustOpen(path, Store::Mode::kReadOnly);
+  RunRecord run = SampleRun();
+  std::string err;
+  EXPECT_FALSE(ro->InsertRun(&run, &err));
+  EXPECT_NE(err.find("readonly"), std::string::npos) << err;
+}
+
+TEST_F(StoreTest, FindsTheLatestRunBySweepKey) {
+  auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
+  std::string err;
+  RunRecord a = SampleRun(), b = SampleRun(), c = SampleRun();
+  a.sweep_key = "k1";
+  b.sweep_key = "k2";
+  c.sweep_key = "k1";
+  c.workload = "gst";
+  ASSERT_TRUE(store->InsertRun(&a, &err) && store->InsertRun(&b, &err) && store->InsertRun(&c, &err)) << err;
+  RunRecord found;
+  bool ok = false;
+  ASSERT_TRUE(store->FindRunBySweepKey("k1", &found, &ok, &err)) << err;
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(found.id, c.id);
+  EXPECT_EQ(found.workload, "gst");
+  ASSERT_TRUE(store->FindRunBySweepKey("k2", &found, &ok, &err)) << err;
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(found.id, b.id);
+  ASSERT_TRUE(store->FindRunBySweepKey("nope", &found, &ok, &err)) << err;
+  EXPECT_FALSE(ok);
+}
+
+// A `crashgrid table` while a sweep writes: readers never fail with "database is locked" and always see a
+// prefix of the committed trials.
+TEST_F(StoreTest, ReadersSeeCommittedTrialsWhileAWriterInserts) {
+  std::string path = Path("x.db");
+  auto writer = MustOpen(path, Store::Mode::kCreate);
+  RunRecord run = SampleRun();
+  std::string err;
+  ASSERT_TRUE(writer->InsertRun(&run, &err)) << err;
+  constexpr int kTrials = 150;
+  std::atomic<int> committed{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> reader_failures{0};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      std::string rerr;
+      int code = 0;
+      auto ro = Store::Open(path, Store::Mode::kReadOnly, &rerr, &code);
+      if (!ro) {
+        ++reader_failures;
+        return;
+      }
+      size_t last = 0;
+      while (!done.load()) {
+        int before = committed.load();
+        std::vector<StoredTrial> trials;
+        if (!ro->LoadTrials(run.id, true, &trials, &rerr)) {
+          ++reader_failures;
+          ADD_FAILURE() << rerr;
+          return;
+        }
+        // Never fewer than what was committed before the read began, never going backwards.
+        if (trials.size() < static_cast<size_t>(before) || trials.size() < last) ++reader_failures;
+        for (size_t k = 0; k < trials.size(); ++k)
+          if (trials[k].repetition != static_cast<int>(k)) ++reader_failures;
+        last = trials.size();
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < kTrials; ++i) {
+    ASSERT_TRUE(writer->InsertTrial(run.id, {{"threads", "1"}}, i, SampleCrash(), nullptr, &err)) << err;
+    committed.store(i + 1);
+  }
+  // Let every reader finish at least one read after the last commit.
+  int target = reads.load() + 3;
+  while (reads.load() < target && reader_failures.load() == 0) std::this_thread::yield();
+  done.store(true);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(reader_failures.load(), 0);
+  EXPECT_GT(reads.load(), 3);
+}
+
+TEST_F(StoreTest, MarksTheFileAsCrashgridsWithVersionAndWal) {
+  std::string path = Path("x.db");
+  { MustOpen(path, Store::Mode::kCreate); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto pragma = [&](const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+    std::string v;
+    if (sqlite3_step(s) == SQLITE_ROW) v = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return v;
+  };
+  EXPECT_EQ(pragma("PRAGMA application_id"), std::to_string(0x43524744));
+  EXPECT_EQ(pragma("PRAGMA user_version"), std::to_string(kStoreSchemaVersion));
+  EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace cg

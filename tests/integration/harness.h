@@ -1,0 +1,39 @@
+// Runs the real crashgrid binary (and fixtures) for end-to-end tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <functional>
+#include <vector>
+
+namespace cg::test {
+
+struct CmdResult {
+  int exit_code = -1;  // -1 if killed by a signal
+  int signal = 0;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+std::string CrashgridBin();
+std::string FixturePath(const std::string& name);
+// A fresh, empty directory for one test (under the build dir, kept for inspection).
+std::string TestDir();
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+// Runs crashgrid with args; kills it (and its process group) after timeout_s.
+CmdResult RunCrashgrid(const std::vector<std::string>& args, double timeout_s = 240, const Env& env = {});
+// Starts crashgrid in the background (own process group); output goes to files in dir.
+pid_t StartCrashgrid(const std::vector<std::string>& args, const std::string& out_file);
+// Waits for pid up to timeout_s; returns the wait status or -1 on timeout.
+int WaitFor(pid_t pid, double timeout_s);
+
+// Pids of live processes whose command line contains `marker` (zombies excluded).
+std::vector<pid_t> ProcessesWithMarker(const std::string& marker);
+std::string ReadFile(const std::string& path);
+bool WaitUntil(double timeout_s, const std::function<bool()>& pred);
+
+}  // namespace cg::test
