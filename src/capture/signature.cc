@@ -89,7 +89,7 @@ const ThreadStack* FaultingThread(const CrashReport& report) {
 
 }  // namespace
 
-std::string SignalName(int sig) {
+std::string SignalMacroName(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   if (abbrev != nullptr) return fmt::format("SIG{}", abbrev);
   return fmt::format("SIG{}", sig);
@@ -130,7 +130,7 @@ std::vector<std::string> SignatureFrames(const ThreadStack& thread) {
 
 std::string CrashSignature(const CrashReport& report) {
   if (report.signal == 0) return "";
-  std::string sig = SignalName(report.signal) + "/" + SiCodeName(report.signal, report.si_code);
+  std::string sig = SignalMacroName(report.signal) + "/" + SiCodeName(report.signal, report.si_code);
   // si_addr is only the faulting address when the kernel raised the signal (si_code > 0); sent with
   // kill/tgkill it is pid and uid instead.
   if (HasDataAddress(report.signal) && report.has_fault_address && report.si_code > 0) {

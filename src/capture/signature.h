@@ -28,7 +28,7 @@ std::string CrashSignature(const CrashReport& report);
 std::string HangSignature(const CrashReport& report);
 
 // "SIGSEGV"; "SIG37" for numbers without a name.
-std::string SignalName(int sig);
+std::string SignalMacroName(int sig);
 // "SEGV_MAPERR", "SI_TKILL", ...; the number when unknown for that signal.
 std::string SiCodeName(int sig, int si_code);
 // The frames of one thread as signature tokens, runtime frames dropped as described above.

@@ -56,21 +56,40 @@ std::string ModuleBuildId(Dwfl_Module* mod) {
   return hex;
 }
 
-void DescribeAddress(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame) {
+const AddressDescriber::ModuleInfo& AddressDescriber::Module(Dwfl_Module* mod) {
+  auto it = modules_.find(mod);
+  if (it != modules_.end()) return it->second;
+  ModuleInfo info;
+  const char* name = dwfl_module_info(mod, nullptr, &info.start, nullptr, nullptr, nullptr, nullptr, nullptr);
+  info.name = name ? name : "";
+  info.build_id = ModuleBuildId(mod);
+  return modules_.emplace(mod, std::move(info)).first->second;
+}
+
+void AddressDescriber::Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame) {
   frame->pc = pc;
   if (mod == nullptr) return;
-  Dwarf_Addr start = 0;
-  const char* name = dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
-  frame->module = name ? name : "";
-  frame->offset = pc - start;
-  frame->build_id = ModuleBuildId(mod);
+  const ModuleInfo& m = Module(mod);
+  frame->module = m.name;
+  frame->offset = pc - m.start;
+  frame->build_id = m.build_id;
   Dwarf_Addr lookup = activation || pc == 0 ? pc : pc - 1;
-  GElf_Off sym_off = 0;
-  GElf_Sym sym;
-  const char* sym_name = dwfl_module_addrinfo(mod, lookup, &sym_off, &sym, nullptr, nullptr, nullptr);
-  if (sym_name != nullptr && sym_name[0] != '\0') {
-    frame->symbol = Demangle(sym_name);
-    frame->symbol_offset = sym_off + (pc - lookup);
+  auto key = std::make_pair(mod, lookup);
+  auto it = symbols_.find(key);
+  if (it == symbols_.end()) {
+    SymbolInfo sym_info;
+    GElf_Off sym_off = 0;
+    GElf_Sym sym;
+    const char* name = dwfl_module_addrinfo(mod, lookup, &sym_off, &sym, nullptr, nullptr, nullptr);
+    if (name != nullptr && name[0] != '\0') {
+      sym_info.name = Demangle(name);
+      sym_info.start = lookup - sym_off;
+    }
+    it = symbols_.emplace(key, std::move(sym_info)).first;
+  }
+  if (!it->second.name.empty()) {
+    frame->symbol = it->second.name;
+    frame->symbol_offset = pc - it->second.start;
   }
 }
 
@@ -105,6 +124,7 @@ void SymbolizeOffline(std::vector<Frame>* frames) {
     modules[f.module] = mod;
   }
   dwfl_report_end(dwfl.get(), nullptr, nullptr);
+  AddressDescriber describer;
   for (size_t i = 0; i < frames->size(); ++i) {
     Frame& f = (*frames)[i];
     auto it = modules.find(f.module);
@@ -113,7 +133,7 @@ void SymbolizeOffline(std::vector<Frame>* frames) {
     dwfl_module_info(it->second, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
     Frame described;
     // The handler's first frame is the interrupted instruction; the rest are return addresses.
-    DescribeAddress(it->second, start + f.offset, /*activation=*/i == 0, &described);
+    describer.Describe(it->second, start + f.offset, /*activation=*/i == 0, &described);
     f.build_id = described.build_id;
     f.symbol = described.symbol;
     f.symbol_offset = described.symbol_offset;

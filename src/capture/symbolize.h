@@ -4,7 +4,10 @@
 
 #include <elfutils/libdwfl.h>
 
+#include <map>
 #include <memory>
+#include <unordered_map>
+#include <utility>
 #include <string>
 
 #include "trial/trial.h"
@@ -26,11 +29,32 @@ int FindLocalDebuginfo(Dwfl_Module* mod, void** userdata, const char* modname, D
                        const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
                        char** debuginfo_file_name);
 
-// "Load base" is the start of the module's lowest mapping (its first PT_LOAD, page-aligned), so `offset`
-// equals st_value + distance for a shared library and is the same in every process that maps the file.
-// `activation` is false for return addresses: their symbol is looked up at pc - 1 (the call instruction), as
-// eu-stack and gdb do, so a call that ends a function is not blamed on the next one.
-void DescribeAddress(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame);
+// Describes addresses of one Dwfl as Frames, remembering what it looked up. "Load base" is the start of the
+// module's lowest mapping (its first PT_LOAD, page-aligned), so `offset` equals st_value + distance for a
+// shared library and is the same in every process that maps the file. `activation` is false for return
+// addresses: their symbol is looked up at pc - 1 (the call instruction), as eu-stack and gdb do, so a call
+// that ends a function is not blamed on the next one.
+// The memo matters: dwfl_module_addrinfo scans the whole symbol table on every call (tens of thousands of
+// entries for libc with its debug file), and the threads of one process mostly sit at the same few
+// addresses (futex waits, poll, the same vendor call).
+class AddressDescriber {
+ public:
+  void Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame);
+
+ private:
+  struct ModuleInfo {
+    std::string name;
+    Dwarf_Addr start = 0;
+    std::string build_id;
+  };
+  struct SymbolInfo {
+    std::string name;  // demangled, "" if none
+    Dwarf_Addr start = 0;
+  };
+  const ModuleInfo& Module(Dwfl_Module* mod);
+  std::unordered_map<Dwfl_Module*, ModuleInfo> modules_;
+  std::map<std::pair<Dwfl_Module*, Dwarf_Addr>, SymbolInfo> symbols_;
+};
 
 // "ab12..." for a module's GNU build-id, "" when it has none.
 std::string ModuleBuildId(Dwfl_Module* mod);

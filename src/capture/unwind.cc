@@ -33,6 +33,7 @@ std::string ThreadName(pid_t pid, pid_t tid) {
 
 struct FrameWalk {
   Dwfl* dwfl;
+  AddressDescriber* describer;
   ThreadStack* stack;
   bool truncated = false;
 };
@@ -45,7 +46,7 @@ int OnFrame(Dwfl_Frame* state, void* arg) {
   Frame frame;
   // The module is found from the call instruction too: a noreturn call can be the last byte of a module.
   Dwarf_Addr lookup = activation || pc == 0 ? pc : pc - 1;
-  DescribeAddress(dwfl_addrmodule(walk->dwfl, lookup), pc, activation, &frame);
+  walk->describer->Describe(dwfl_addrmodule(walk->dwfl, lookup), pc, activation, &frame);
   walk->stack->frames.push_back(std::move(frame));
   if (walk->stack->frames.size() >= kMaxFramesPerThread) {
     walk->truncated = true;
@@ -84,13 +85,14 @@ bool UnwindStoppedThreads(pid_t pid, const std::vector<pid_t>& tids, CrashReport
                   : fmt::format("cannot attach to {}: {}", pid, dwfl_errmsg(-1));
     return false;
   }
+  AddressDescriber describer;
   for (pid_t tid : tids) {
     ThreadStack stack;
     stack.tid = tid;
     stack.name = ThreadName(pid, tid);
     stack.faulting = report->faulting_tid != 0 && tid == report->faulting_tid;
     if (stack.faulting && report->faulting_thread_name.empty()) report->faulting_thread_name = stack.name;
-    FrameWalk walk{dwfl.get(), &stack};
+    FrameWalk walk{dwfl.get(), &describer, &stack};
     rc = dwfl_getthread_frames(dwfl.get(), tid, OnFrame, &walk);
     if (walk.truncated) {
       stack.error = fmt::format("stack truncated at {} frames", kMaxFramesPerThread);

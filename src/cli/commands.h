@@ -12,6 +12,15 @@ using Args = std::vector<std::string>;
 int CmdRun(const Args& args);
 int CmdSweep(const Args& args);
 int CmdTable(const Args& args);
+int CmdCompare(const Args& args);
+int CmdMitigations(const Args& args);
 int CmdWorkloads(const Args& args);
+int CmdReport(const Args& args);
+int CmdHeatmap(const Args& args);
+int CmdBugreport(const Args& args);
+int CmdExport(const Args& args);
+int CmdDoctor(const Args& args);
+int CmdCrashes(const Args& args);
+int CmdShow(const Args& args);
 
 }  // namespace cg

@@ -22,7 +22,16 @@ const Command kCommands[] = {
     {"run", CmdRun, "run one workload in this process (what a trial runs)"},
     {"sweep", CmdSweep, "run a workload over a grid of settings, each trial supervised"},
     {"table", CmdTable, "print a sweep's crash table (seed, percent, markdown, csv, json)"},
+    {"compare", CmdCompare, "compare two runs (or one run split by a parameter) cell by cell, exact tests"},
+    {"mitigations", CmdMitigations, "which serialization policy removes the crash, and at what throughput cost"},
     {"workloads", CmdWorkloads, "list the built-in workloads, their phases and parameters"},
+    {"crashes", CmdCrashes, "list a run's crash and hang signatures: counts, cells, a representative stack"},
+    {"show", CmdShow, "print one trial: outcome, signal, every thread's stack, output tails"},
+    {"report", CmdReport, "write a self-contained HTML report (heatmaps, signatures, environment)"},
+    {"heatmap", CmdHeatmap, "write a run's crash heatmap (or one signature's) as SVG"},
+    {"bugreport", CmdBugreport, "write a bug-report bundle for one crash signature (Markdown + SVG)"},
+    {"export", CmdExport, "write every trial as JSON lines or CSV"},
+    {"doctor", CmdDoctor, "what this machine can run (GPU, driver, NVENC/NVDEC, EGL, GStreamer, capture) and why not"},
 };
 
 void PrintUsage(FILE* out) {

@@ -18,6 +18,7 @@ DlLibrary& DlLibrary::operator=(DlLibrary&& o) noexcept {
 }
 
 bool DlLibrary::Open(std::initializer_list<const char*> names, std::string* err) {
+  bool first = true;
   for (const char* n : names) {
     dlerror();
     void* h = dlopen(n, RTLD_NOW | RTLD_LOCAL);
@@ -28,7 +29,9 @@ bool DlLibrary::Open(std::initializer_list<const char*> names, std::string* err)
       return true;
     }
     const char* e = dlerror();
-    if (err) *err = e ? e : (std::string(n) + ": cannot be loaded");
+    // The first name is the real one (libcuda.so.1); fallbacks' errors would only confuse.
+    if (err && first) *err = e ? e : (std::string(n) + ": cannot be loaded");
+    first = false;
   }
   return false;
 }

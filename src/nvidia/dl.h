@@ -16,7 +16,7 @@ class DlLibrary {
   DlLibrary(const DlLibrary&) = delete;
   DlLibrary& operator=(const DlLibrary&) = delete;
 
-  // Tries each name in turn ("libcuda.so.1", "libcuda.so"); false with *err = dlerror() of the last one.
+  // Tries each name in turn ("libcuda.so.1", "libcuda.so"); false with *err = dlerror() of the first one.
   bool Open(std::initializer_list<const char*> names, std::string* err);
   bool loaded() const { return handle_ != nullptr; }
   const std::string& name() const { return name_; }

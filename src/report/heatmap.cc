@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "report/cells.h"
 #include "stats/stats.h"
 
 namespace cg {
@@ -76,6 +77,22 @@ std::string FormatRate(double v) {
 
 }  // namespace
 
+SprtParams RunSprtParams(const RunRecord& run) {
+  SprtParams p;
+  const auto& s = run.settings;
+  if (s.is_object() && s.contains("sprt") && s["sprt"].is_object()) {
+    const auto& j = s["sprt"];
+    auto get = [&](const char* key, double* v) {
+      if (j.contains(key) && j[key].is_number()) *v = j[key].get<double>();
+    };
+    get("p0", &p.p0);
+    get("p1", &p.p1);
+    get("alpha", &p.alpha);
+    get("beta", &p.beta);
+  }
+  return p;
+}
+
 std::string SignalName(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   if (abbrev) return std::string("SIG") + abbrev;
@@ -131,7 +148,8 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
     }
   }
 
-  const auto& axes = run.grid;
+  const SprtParams sprt = RunSprtParams(run);
+  const std::vector<GridAxis> axes = TrialAxes(run, trials);  // values outside the grid still show
   std::vector<Cell> pages = Combinations(axes, std::min<size_t>(2, axes.size()));
   std::vector<Heatmap> maps;
   for (const auto& page : pages) {
@@ -190,7 +208,7 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
           hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
                                  FormatPercent(hc.value), FormatPercent(w.lo), FormatPercent(w.hi));
           if (measure == HeatMeasure::kCrashes) {
-            hc.note = VerdictName(SprtDecide(hc.k, hc.n, SprtParams{}));
+            hc.note = VerdictName(SprtDecide(hc.k, hc.n, sprt));
             if (hc.k == 0) {
               hc.title += fmt::format(", one-sided 95% upper bound {}", FormatPercent(ZeroCrashUpperBound(hc.n)));
             }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "stats/stats.h"
 #include "store/store.h"
 #include "trial/run.h"
 
@@ -53,6 +54,9 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
 std::string HeatColor(const Heatmap& map, const HeatCell& cell);
 // Black or white, whichever reads better on HeatColor.
 std::string HeatTextColor(const Heatmap& map, const HeatCell& cell);
+
+// The SPRT parameters the sweep used (settings.sprt), defaults where it recorded none.
+SprtParams RunSprtParams(const RunRecord& run);
 
 // "SIGSEGV" for 11, "SIG42" for one without a name.
 std::string SignalName(int sig);

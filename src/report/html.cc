@@ -8,25 +8,18 @@
 
 #include <fmt/format.h>
 
+#include "report/compare.h"
+#include "report/crashes.h"
 #include "report/escape.h"
+#include "report/mitigations.h"
+#include "stats/rate.h"
 #include "report/heatmap.h"
-#include "stats/exact.h"
 #include "stats/stats.h"
 
 namespace cg {
 namespace {
 
 std::string E(std::string_view s) { return HtmlEscape(s); }
-
-std::string FormatUtc(double unix_seconds) {
-  if (unix_seconds <= 0) return "unknown time";
-  time_t t = static_cast<time_t>(unix_seconds);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
 
 const char* kStyle = R"(body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px}h2{font-size:19px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:36px}
@@ -144,19 +137,9 @@ std::string SignatureSection(const ReportRun& rr, const std::string& id_prefix) 
               fmt::format("{}-sig{}", id_prefix, i));
     const StoredTrial* rep = RepresentativeTrial(rr.trials, sc.signature);
     if (!rep) continue;
-    const TrialResult& r = rep->result;
     s += fmt::format("<details><summary>Representative report: trial {} ({}, repetition {}, {})</summary>\n", rep->id,
-                     E(rep->cell_key.empty() ? CellKey(rep->cell) : rep->cell_key), rep->repetition,
-                     E(OutcomeName(r.outcome)));
-    if (r.report) {
-      s += "<pre class=\"threads\">" + E(FormatAllThreads(*r.report)) + "</pre>\n";
-    } else {
-      s += "<p class=\"small\">No stacks were captured for this trial (capture: " +
-           E(r.capture_method.empty() ? "none" : r.capture_method) + ").</p>\n";
-    }
-    if (!r.detail.empty()) s += "<p>Detail: <code>" + E(r.detail) + "</code></p>\n";
-    if (!r.stderr_tail.empty()) s += "<h4>stderr (tail)</h4><pre class=\"out\">" + E(r.stderr_tail) + "</pre>\n";
-    if (!r.stdout_tail.empty()) s += "<h4>stdout (tail)</h4><pre class=\"out\">" + E(r.stdout_tail) + "</pre>\n";
+                     E(CellKey(rep->cell)), rep->repetition, E(OutcomeName(rep->result.outcome)));
+    s += "<pre class=\"threads\">" + E(RenderTrialReport(*rep)) + "</pre>\n";
     s += "</details>\n";
   }
   return s;
@@ -169,137 +152,82 @@ const GridAxis* FindAxis(const RunRecord& run, const std::string& name) {
   return nullptr;
 }
 
-// One row per value of the `serialize` axis over all other cells: how often it crashed and what it cost.
+// The mitigation study of a `serialize` axis (mitigations.h), as a table and its recommendation.
 std::string MitigationSection(const ReportRun& rr) {
-  const GridAxis* axis = FindAxis(rr.run, "serialize");
-  if (!axis) return "";
-  struct Row {
-    int64_t n = 0, k = 0;
-    double work = 0, seconds = 0;
-  };
-  std::map<std::string, Row> rows;
-  for (const auto& t : rr.trials) {
-    if (t.result.outcome == Outcome::kCouldNotStart) continue;
-    for (const auto& [name, value] : t.cell) {
-      if (name != "serialize") continue;
-      Row& row = rows[value];
-      ++row.n;
-      if (IsCrash(t.result.outcome)) ++row.k;
-      if (t.result.workload_seconds > 0) {
-        row.work += static_cast<double>(t.result.iterations);
-        row.seconds += t.result.workload_seconds;
-      }
-    }
+  if (!FindAxis(rr.run, "serialize")) return "";
+  MitigationStudy study;
+  std::string err;
+  std::string s = "<h3>Mitigations (<code>serialize</code> axis)</h3>\n";
+  if (!BuildMitigationStudy(rr.run, rr.trials, "serialize", RunSprtParams(rr.run), &study, &err)) {
+    return s + "<p>" + E(err) + "</p>\n";
   }
-  double baseline = 0;
-  auto rate = [](const Row& r) { return r.seconds > 0 ? r.work / r.seconds : 0.0; };
-  if (rows.count("none")) baseline = rate(rows["none"]);
-  std::string s = "<h3>Mitigations (<code>serialize</code> axis)</h3>\n<table class=\"mitigations\">\n"
-                  "<tr><th>serialize</th><th>crashes</th><th>crash rate (Wilson 95%)</th><th>safe claim</th>"
-                  "<th>iterations/s</th><th>vs none</th></tr>\n";
-  std::string best;
-  double best_rate = -1;
-  std::string least;
-  double least_p = 2;
-  for (const auto& value : axis->values) {
-    auto it = rows.find(value);
-    if (it == rows.end()) {
-      s += "<tr><td>" + E(value) + "</td><td colspan=\"5\">no trials</td></tr>\n";
-      continue;
-    }
-    const Row& r = it->second;
-    Interval w = Wilson(r.k, r.n);
-    double p = static_cast<double>(r.k) / static_cast<double>(r.n);
-    bool safe = SprtDecide(r.k, r.n, SprtParams{}) == Verdict::kSafe;
-    s += fmt::format("<tr><td><code>{}</code></td><td>{}/{}</td><td>{} [{}, {}]</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                     E(value), r.k, r.n, FormatPercent(p), FormatPercent(w.lo), FormatPercent(w.hi),
-                     r.k == 0 ? E(SafeClaim(r.k, r.n)) + (safe ? " (SAFE)" : "") : "<span class=\"bad\">crashes</span>",
-                     r.seconds > 0 ? fmt::format("{:.1f}", rate(r)) : "-",
-                     baseline > 0 && r.seconds > 0 ? fmt::format("{:+.0f}%", (rate(r) / baseline - 1) * 100) : "-");
-    if (r.k == 0 && rate(r) > best_rate) {
-      best_rate = rate(r);
-      best = value;
-    }
-    if (p < least_p) {
-      least_p = p;
-      least = value;
-    }
+  s += fmt::format("<table class=\"mitigations\"><tr><th>serialize</th><th>verdict</th><th>SAFE</th><th>CRASHES</th>"
+                   "<th>UNDECIDED</th><th>crashed/n</th><th>95% upper bound</th><th>{}</th><th>vs none</th></tr>\n",
+                   E(study.throughput_unit));
+  for (size_t i = 0; i < study.policies.size(); ++i) {
+    const PolicySummary& p = study.policies[i];
+    bool rec = static_cast<int>(i) == study.recommended;
+    s += fmt::format("<tr{}><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>"
+                     "<td>p &lt; {}</td><td>{}</td><td>{}</td></tr>\n",
+                     rec ? " class=\"good\"" : "", E(p.policy), E(p.verdict), p.safe, p.crashes, p.undecided, p.k, p.n,
+                     E(FormatUpperBound(p.pooled_upper)), p.workload_s > 0 ? fmt::format("{:.1f}", p.throughput) : "-",
+                     p.has_relative ? fmt::format("{:+.0f}%", p.relative * 100) : "-");
   }
   s += "</table>\n";
-  if (!best.empty()) {
-    const Row& r = rows[best];
-    s += fmt::format("<p class=\"good\">Recommendation: <code>serialize={}</code> &mdash; no crash in {} trials ({}), "
-                     "the fastest of the settings that never crashed.</p>\n",
-                     E(best), r.n, E(SafeClaim(0, r.n)));
-  } else if (!least.empty()) {
-    s += fmt::format("<p class=\"bad\">No setting of <code>serialize</code> removed the crash; the lowest crash rate "
-                     "was <code>serialize={}</code> ({}).</p>\n",
-                     E(least), FormatPercent(least_p));
-  }
+  s += fmt::format("<p class=\"{}\">{}</p>\n", study.recommended >= 0 ? "good" : "bad", E(study.recommendation));
   return s;
 }
 
+// Two runs cell by cell (compare.h): exact test per shared cell, Holm-adjusted.
 std::string ComparisonSection(const ReportRun& a, const ReportRun& b) {
-  struct Counts {
-    int64_t n = 0, k = 0;
-  };
-  auto tally = [](const std::vector<StoredTrial>& trials) {
-    std::map<std::string, Counts> m;
-    for (const auto& t : trials) {
-      if (t.result.outcome == Outcome::kCouldNotStart) continue;
-      Counts& c = m[CellKey(t.cell)];
-      ++c.n;
-      if (IsCrash(t.result.outcome)) ++c.k;
-    }
-    return m;
-  };
-  auto ta = tally(a.trials), tb = tally(b.trials);
-  std::vector<std::string> keys;
-  for (const auto& [key, c] : ta) {
-    if (tb.count(key)) keys.push_back(key);
-  }
+  CompareArm arm_a{fmt::format("run {}", a.run.id), fmt::format("run {} ({})", a.run.id, a.run.workload), a.run,
+                   a.trials};
+  CompareArm arm_b{fmt::format("run {}", b.run.id), fmt::format("run {} ({})", b.run.id, b.run.workload), b.run,
+                   b.trials};
+  CompareResult r = Compare(arm_a, arm_b, CompareOptions{});
   std::string s = fmt::format("<h2 id=\"compare\">Comparison: run {} vs run {}</h2>\n", a.run.id, b.run.id);
-  s += "<p class=\"small\">Fisher's exact test (two-sided) per cell the two runs share; p-values Holm-adjusted over "
-       "those cells.</p>\n";
-  if (keys.empty()) return s + "<p>The two runs share no cell.</p>\n";
-  std::vector<double> p;
-  Counts sa, sb;
-  for (const auto& k : keys) {
-    p.push_back(FisherExactTwoSided(ta[k].k, ta[k].n, tb[k].k, tb[k].n));
-    sa.n += ta[k].n, sa.k += ta[k].k, sb.n += tb[k].n, sb.k += tb[k].k;
-  }
-  std::vector<double> adj = HolmAdjust(p);
-  s += fmt::format("<table class=\"compare\"><tr><th>cell</th><th>run {}</th><th>run {}</th><th>p</th>"
-                   "<th>Holm p</th><th></th></tr>\n",
-                   a.run.id, b.run.id);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Counts &x = ta[keys[i]], &y = tb[keys[i]];
-    double px = static_cast<double>(x.k) / static_cast<double>(x.n);
-    double py = static_cast<double>(y.k) / static_cast<double>(y.n);
-    std::string verdict = adj[i] < 0.05 ? (px > py ? "<span class=\"bad\">run " + std::to_string(a.run.id) +
-                                                         " crashes more</span>"
-                                                   : "<span class=\"bad\">run " + std::to_string(b.run.id) +
-                                                         " crashes more</span>")
-                                        : "no significant difference";
-    s += fmt::format("<tr><td><code>{}</code></td><td>{}/{} ({})</td><td>{}/{} ({})</td><td>{:.3g}</td><td>{:.3g}</td>"
-                     "<td>{}</td></tr>\n",
-                     E(keys[i]), x.k, x.n, FormatPercent(px), y.k, y.n, FormatPercent(py), p[i], adj[i], verdict);
-  }
-  double pall = FisherExactTwoSided(sa.k, sa.n, sb.k, sb.n);
-  s += fmt::format("<tr><th>all shared cells</th><th>{}/{}</th><th>{}/{}</th><th>{:.3g}</th><th></th><th></th></tr>\n",
-                   sa.k, sa.n, sb.k, sb.n, pall);
-  s += "</table>\n";
-  auto driver = [](const RunRecord& r) -> std::string {
-    const auto& env = r.environment;
+  auto driver = [](const RunRecord& run) -> std::string {
+    const auto& env = run.environment;
     if (env.is_object() && env.contains("nvidia") && env["nvidia"].is_object() && env["nvidia"].contains("driver") &&
         env["nvidia"]["driver"].is_string()) {
       return env["nvidia"]["driver"].get<std::string>();
     }
-    return "";
+    return "?";
   };
-  std::string da = driver(a.run), db = driver(b.run);
-  if (da != db) s += "<p>NVIDIA driver: run " + std::to_string(a.run.id) + " <code>" + E(da.empty() ? "?" : da) +
-                     "</code>, run " + std::to_string(b.run.id) + " <code>" + E(db.empty() ? "?" : db) + "</code>.</p>\n";
+  s += fmt::format("<p>NVIDIA driver: run {} <code>{}</code>, run {} <code>{}</code>.</p>\n", a.run.id,
+                   E(driver(a.run)), b.run.id, E(driver(b.run)));
+  if (r.cells.empty()) return s + "<p>The two runs share no cell.</p>\n";
+  s += fmt::format("<p class=\"small\">Exact test per cell the runs share (Boschloo, Fisher for large cells), "
+                   "p-values Holm-adjusted over {} cells; significant at {:g}.</p>\n",
+                   r.cells.size(), r.alpha);
+  s += fmt::format("<table class=\"compare\"><tr><th>cell</th><th>run {} k/n</th><th>run {} k/n</th><th>test</th>"
+                   "<th>p</th><th>Holm p</th><th></th></tr>\n",
+                   a.run.id, b.run.id);
+  for (const auto& c : r.cells) {
+    std::string verdict = c.direction > 0   ? fmt::format("<span class=\"bad\">run {} crashes more</span>", b.run.id)
+                          : c.direction < 0 ? fmt::format("<span class=\"good\">run {} crashes less</span>", b.run.id)
+                                            : "no significant difference";
+    s += fmt::format("<tr><td><code>{}</code></td><td>{}/{} ({})</td><td>{}/{} ({})</td><td>{}</td><td>{:.3g}</td>"
+                     "<td>{:.3g}</td><td>{}</td></tr>\n",
+                     E(c.key), c.ka, c.na, FormatPercent(c.pa), c.kb, c.nb, FormatPercent(c.pb), E(c.test), c.p_value,
+                     c.p_adjusted, verdict);
+  }
+  s += fmt::format("<tr><th>matched cells</th><th>{}/{}</th><th>{}/{}</th><th colspan=\"4\">run {} crashes more in {}, "
+                   "fewer in {} of {} cells</th></tr>\n</table>\n",
+                   r.ka, r.na, r.kb, r.nb, b.run.id, r.more, r.fewer, r.cells.size());
+  s += fmt::format("<p>Crash rate per minute of workload: run {} {}, run {} {}.</p>\n", a.run.id,
+                   E(FormatCrashRate(r.rate_a)), b.run.id, E(FormatCrashRate(r.rate_b)));
+  auto only = [&](const std::vector<std::pair<std::string, int64_t>>& sigs, int64_t id) {
+    if (sigs.empty()) return std::string();
+    std::string o = fmt::format("<p>Signatures only in run {}:</p><ul>\n", id);
+    for (const auto& [sig, n] : sigs) o += fmt::format("<li>{} &times; <span class=\"sig\">{}</span></li>\n", n, E(sig));
+    return o + "</ul>\n";
+  };
+  s += only(r.signatures_only_a, a.run.id) + only(r.signatures_only_b, b.run.id);
+  if (!r.unmatched_a.empty() || !r.unmatched_b.empty()) {
+    s += fmt::format("<p class=\"small\">Cells in one run only: {} in run {}, {} in run {}.</p>\n", r.unmatched_a.size(),
+                     a.run.id, r.unmatched_b.size(), b.run.id);
+  }
   return s;
 }
 
@@ -350,43 +278,6 @@ std::string RunSection(const ReportRun& rr) {
 }
 
 }  // namespace
-
-std::string FormatAllThreads(const CrashReport& report) {
-  std::string s;
-  if (report.signal) {
-    s += fmt::format("Signal {} ({}), si_code {}", SignalName(report.signal), report.signal, report.si_code);
-    if (report.has_fault_address) s += fmt::format(", fault address 0x{:x}", report.fault_address);
-    s += fmt::format(", faulting thread {}", report.faulting_tid);
-    if (!report.faulting_thread_name.empty()) s += " \"" + report.faulting_thread_name + "\"";
-    s += "\n";
-  }
-  s += fmt::format("Captured by {} in {:.1f} ms", report.method.empty() ? "?" : report.method, report.capture_ms);
-  if (!report.error.empty()) s += " (partial: " + report.error + ")";
-  s += "\n";
-  for (size_t i = 0; i < report.threads.size(); ++i) {
-    const ThreadStack& t = report.threads[i];
-    s += fmt::format("\nThread {} (tid {}", i + 1, t.tid);
-    if (!t.name.empty()) s += " \"" + t.name + "\"";
-    s += ")";
-    if (!t.phase.empty()) s += " phase " + t.phase;
-    if (t.faulting) s += " <- faulting";
-    s += ":\n";
-    for (size_t f = 0; f < t.frames.size(); ++f) {
-      const Frame& fr = t.frames[f];
-      s += fmt::format("#{:<2} 0x{:016x} in ", f, fr.pc);
-      if (!fr.symbol.empty()) {
-        s += fr.symbol;
-        if (fr.symbol_offset) s += fmt::format("+0x{:x}", fr.symbol_offset);
-      } else {
-        s += "??";
-      }
-      if (!fr.module.empty()) s += fmt::format(" ({}+0x{:x})", fr.module, fr.offset);
-      s += "\n";
-    }
-    if (!t.error.empty()) s += "   (unwinding stopped: " + t.error + ")\n";
-  }
-  return s;
-}
 
 const StoredTrial* RepresentativeTrial(const std::vector<StoredTrial>& trials, const std::string& signature) {
   const StoredTrial* first = nullptr;

@@ -26,10 +26,6 @@ struct HtmlReportOptions {
 // The whole page. With exactly two runs it adds the comparison view (cells the two runs share).
 std::string RenderHtmlReport(const std::vector<ReportRun>& runs, const HtmlReportOptions& options);
 
-// gdb-style text of every captured thread ("Thread 2 (tid 1234 "worker") — faulting:" then "#0 0x... in
-// sym+0x10 (/usr/lib/libfoo.so.1+0x1a2b)"). Plain text, not escaped; used by the HTML page and bug reports.
-std::string FormatAllThreads(const CrashReport& report);
-
 // The trial whose captured report represents a signature: the first one with a crash report, else the first.
 // nullptr when no trial has the signature.
 const StoredTrial* RepresentativeTrial(const std::vector<StoredTrial>& trials, const std::string& signature);

@@ -7,7 +7,11 @@
 
 namespace cg {
 
+std::unique_ptr<Workload> NewCudaWorkload();
+std::unique_ptr<Workload> NewEglStreamWorkload();
 std::unique_ptr<Workload> NewGstWorkload();
+std::unique_ptr<Workload> NewNvDecWorkload();
+std::unique_ptr<Workload> NewNvEncWorkload();
 std::unique_ptr<Workload> NewReferenceRaceWorkload();
 
 namespace {
@@ -18,7 +22,11 @@ struct Factory {
 };
 
 const Factory kFactories[] = {
+    {"cuda", NewCudaWorkload},
+    {"eglstream", NewEglStreamWorkload},
     {"gst", NewGstWorkload},
+    {"nvdec", NewNvDecWorkload},
+    {"nvenc", NewNvEncWorkload},
     {"reference-race", NewReferenceRaceWorkload},
 };
 

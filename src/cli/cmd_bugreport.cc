@@ -1,0 +1,62 @@
+// crashgrid bugreport: a directory to attach to a vendor ticket for one crash signature.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/bugreport.h"
+#include "report/select.h"
+#include "util/error.h"
+
+namespace cg {
+
+int CmdBugreport(const Args& args) {
+  CLI::App app(
+      "Writes DIR/README.md (environment, driver, the signature's crash table, the representative\n"
+      "all-threads report, the command that reproduces it), DIR/heatmap.svg and DIR/report.txt.\n\n"
+      "  crashgrid bugreport ref.db --signature 'SIGSEGV/SEGV_MAPERR' -o bug/",
+      "crashgrid bugreport");
+  std::string db, output, signature;
+  int64_t run = 0;
+  app.add_option("db", db, "SQLite file written by crashgrid sweep")->required();
+  app.add_option("--signature", signature, "crash signature (exact or a unique prefix)")->required();
+  app.add_option("-o,--output", output, "directory to write (created if missing)")->required();
+  app.add_option("--run", run, "run id (default: the newest run with that signature)");
+  if (int rc = ParseCli(app, args); rc >= 0) return rc;
+
+  std::vector<ReportRun> loaded;
+  std::string err;
+  int code = kExitFailure;
+  std::vector<int64_t> ids;
+  if (run) ids.push_back(run);
+  if (!LoadReportRuns(db, ids, false, true, &loaded, &err, &code)) {
+    PrintError(err);
+    return code;
+  }
+  // Newest first: without --run the newest run that has the signature is the one to report.
+  std::string match, first_err;
+  const ReportRun* chosen = nullptr;
+  for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
+    std::string e;
+    if (MatchSignature(CountSignatures(it->trials), signature, &match, &e)) {
+      chosen = &*it;
+      break;
+    }
+    if (first_err.empty()) first_err = fmt::format("run {}: {}", it->run.id, e);
+  }
+  if (!chosen) {
+    PrintError(first_err);
+    return kExitUsage;
+  }
+  BugReport report = RenderBugReport(chosen->run, chosen->trials, match);
+  if (!WriteBugReport(report, output, &err)) {
+    PrintError(err);
+    return kExitFailure;
+  }
+  std::printf("wrote %s/README.md and %s/heatmap.svg%s for run %lld, signature %s\n", output.c_str(), output.c_str(),
+              report.threads.empty() ? "" : (" and " + output + "/report.txt").c_str(),
+              static_cast<long long>(chosen->run.id), match.c_str());
+  return kExitOk;
+}
+
+}  // namespace cg

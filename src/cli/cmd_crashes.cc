@@ -1,0 +1,96 @@
+// `crashgrid crashes DB [--run ID] [--json]`: the crash and hang signatures of a run, most frequent first,
+// with the cells each occurred in, first and last trial, and one representative stack.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/crashes.h"
+#include "store/store.h"
+#include "util/error.h"
+
+namespace cg {
+
+constexpr const char* kCrashesExamples = R"(
+examples:
+  crashgrid crashes ref.db              signatures of the latest run
+  crashgrid crashes ref.db --run 2      of run 2
+  crashgrid crashes ref.db --json       for scripts (schema_version 1)
+)";
+
+int CmdCrashes(const Args& args) {
+  CLI::App app{"Groups a run's crashed and hung trials by signature: counts, cells, first and last trial, and "
+               "the faulting thread of one of them.",
+               "crashgrid crashes"};
+  app.footer(kCrashesExamples);
+  std::string db;
+  int64_t run_id = 0;
+  bool json = false;
+  app.add_option("DB", db, "the database a sweep wrote (--db)")->required();
+  app.add_option("--run", run_id, "run id (default: the latest run in DB)");
+  app.add_flag("--json", json, "print JSON instead of text");
+  if (int rc = ParseCli(app, args); rc >= 0) return rc;
+
+  std::string err;
+  int code = kExitFailure;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  if (!store) {
+    PrintError(err);
+    return code;
+  }
+  std::vector<RunRecord> runs;
+  if (!store->LoadRuns(&runs, &err)) {
+    PrintError(err);
+    return kExitDatabase;
+  }
+  if (runs.empty()) {
+    PrintError(fmt::format("'{}' holds no runs yet (record some with crashgrid sweep ... --db {})", db, db));
+    return kExitUsage;
+  }
+  const RunRecord* run = &runs.back();
+  for (const auto& r : runs) {
+    if (r.id > run->id) run = &r;
+  }
+  if (run_id != 0) {
+    run = nullptr;
+    std::vector<std::string> ids;
+    for (const auto& r : runs) {
+      if (r.id == run_id) run = &r;
+      ids.push_back(std::to_string(r.id));
+    }
+    if (!run) {
+      PrintError(fmt::format("no run {} in '{}' (runs there: {})", run_id, db, fmt::join(ids, ", ")));
+      return kExitUsage;
+    }
+  }
+
+  std::vector<StoredTrial> trials;
+  if (!store->LoadTrials(run->id, /*full=*/false, &trials, &err)) {
+    PrintError(err);
+    return kExitDatabase;
+  }
+  CrashesSummary summary;
+  summary.run_id = run->id;
+  summary.workload = run->workload;
+  summary.reference_target = run->reference_target;
+  summary.trials = static_cast<int64_t>(trials.size());
+  for (const auto& t : trials) summary.crashes += IsCrash(t.result.outcome) ? 1 : 0;
+  summary.groups = GroupCrashes(trials);
+  // Only the representatives need their stacks: one full load per signature, not per trial.
+  for (auto& g : summary.groups) {
+    StoredTrial full;
+    if (!store->LoadTrial(g.first.id, &full, &err)) {
+      PrintError(err);
+      return kExitDatabase;
+    }
+    g.representative = std::move(full);
+  }
+  std::string out = json ? CrashesJson(summary).dump(2) + "\n" : RenderCrashes(summary, db);
+  std::fputs(out.c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace cg

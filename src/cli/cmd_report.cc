@@ -1,0 +1,44 @@
+// crashgrid report: the self-contained HTML report of a database.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/html.h"
+#include "report/output.h"
+#include "report/select.h"
+#include "util/error.h"
+
+namespace cg {
+
+int CmdReport(const Args& args) {
+  CLI::App app(
+      "Writes one self-contained HTML page (no network, no script) with the crash heatmaps, throughput,\n"
+      "crash signatures with their all-threads reports, environment and command line of each run; with\n"
+      "two runs the comparison; with a `serialize` axis the mitigation table.\n\n"
+      "  crashgrid report ref.db -o report.html\n"
+      "  crashgrid report drivers.db --run 1 --run 2 -o compare.html",
+      "crashgrid report");
+  std::string db, output;
+  std::vector<int64_t> runs;
+  app.add_option("db", db, "SQLite file written by crashgrid sweep")->required();
+  app.add_option("-o,--output", output, "HTML file to write ('-' for stdout)")->required();
+  app.add_option("--run", runs, "run id to include (repeatable; default: every run)");
+  if (int rc = ParseCli(app, args); rc >= 0) return rc;
+
+  std::vector<ReportRun> loaded;
+  std::string err;
+  int code = kExitFailure;
+  if (!LoadReportRuns(db, runs, false, true, &loaded, &err, &code)) {
+    PrintError(err);
+    return code;
+  }
+  HtmlReportOptions options;
+  options.source = db;
+  if (!WriteTextFile(output, RenderHtmlReport(loaded, options), &err)) {
+    PrintError(err);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace cg

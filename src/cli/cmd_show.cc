@@ -1,0 +1,71 @@
+// `crashgrid show DB TRIAL [--json]`: one trial's whole record: outcome, signal, cell, capture, every thread's
+// stack as gdb's `thread apply all bt` prints it, and the output tails.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/crashes.h"
+#include "store/store.h"
+#include "util/error.h"
+
+namespace cg {
+namespace {
+
+// Whether a trial id exists at all, to tell a mistyped id (usage) from a damaged database.
+bool TrialExists(Store& store, int64_t id, bool* exists, std::string* err) {
+  std::vector<RunRecord> runs;
+  if (!store.LoadRuns(&runs, err)) return false;
+  *exists = false;
+  for (const auto& r : runs) {
+    std::vector<StoredTrial> trials;
+    if (!store.LoadTrials(r.id, /*full=*/false, &trials, err)) return false;
+    for (const auto& t : trials) *exists = *exists || t.id == id;
+  }
+  return true;
+}
+
+}  // namespace
+
+int CmdShow(const Args& args) {
+  CLI::App app{"Prints one trial: outcome, signal, cell, capture method, all threads' stacks (faulting thread "
+               "first) and the output tails.",
+               "crashgrid show"};
+  app.footer("\nexamples:\n  crashgrid show ref.db 17\n  crashgrid show ref.db 17 --json\n"
+             "Trial ids of crashes: crashgrid crashes DB\n");
+  std::string db;
+  int64_t trial_id = 0;
+  bool json = false;
+  app.add_option("DB", db, "the database a sweep wrote (--db)")->required();
+  app.add_option("TRIAL", trial_id, "trial id (crashgrid crashes DB lists them)")->required();
+  app.add_flag("--json", json, "print the trial record as JSON");
+  if (int rc = ParseCli(app, args); rc >= 0) return rc;
+
+  std::string err;
+  int code = kExitFailure;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  if (!store) {
+    PrintError(err);
+    return code;
+  }
+  StoredTrial trial;
+  if (!store->LoadTrial(trial_id, &trial, &err)) {
+    bool exists = true;
+    std::string why;
+    if (TrialExists(*store, trial_id, &exists, &why) && !exists) {
+      PrintError(fmt::format("no trial {} in '{}' (crashgrid crashes {} lists the trials that crashed)", trial_id,
+                             db, db));
+      return kExitUsage;
+    }
+    PrintError(err);
+    return kExitDatabase;
+  }
+  std::string out = json ? TrialReportJson(trial).dump(2) + "\n" : RenderTrialReport(trial);
+  std::fputs(out.c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace cg

@@ -1,0 +1,101 @@
+// `crashgrid table DB [--run ID] [--format F] [--rows AXIS] [--cols AXIS] [--signature SIG]`: a run's crash
+// table, from the database a sweep wrote.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/table.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace cg {
+
+constexpr const char* kTableExamples = R"(
+formats:
+  percent   crashes k/n, crash rate and Wilson 95% interval; with no crash the one-sided 95% upper bound
+  seed      exit-code counts per cell ({0: 66, 139: 3}: 128+N is signal N, 124 a hang, 127 could not start),
+            laid out byte for byte like table.py's python-tabulate "grid" table
+  markdown  the percent cells as a GitHub table
+  verdict   Wald SPRT verdict per cell (SAFE, CRASHES, UNDECIDED) with the run's --p0/--p1/--alpha/--beta
+  csv       one row per cell: axis values, n, crashes, outcomes, exit codes, Wilson bounds, exposure
+  json      the run, its axes and every cell's counts and interval (schema_version 1)
+
+examples:
+  crashgrid table seed.db                                the latest run, percent cells
+  crashgrid table seed.db --format seed                  what table.py printed
+  crashgrid table gst.db --rows serialize --cols threads one table per value of the other axes
+  crashgrid table gst.db --signature 'SIGSEGV|wild|libnvcuvid'   only crashes with that signature (prefix)
+)";
+
+int CmdTable(const Args& args) {
+  CLI::App app{"Prints a run's crash table: rows and columns are grid axes, one table per combination of the "
+               "other axes.",
+               "crashgrid table"};
+  app.footer(kTableExamples);
+  std::string db;
+  int64_t run_id = 0;
+  std::string format = "percent";
+  TableOptions options;
+  app.add_option("DB", db, "the database a sweep wrote (--db)")->required();
+  app.add_option("--run", run_id, "run id (default: the latest run in DB)");
+  app.add_option("--format", format, "percent|seed|markdown|verdict|csv|json")->default_val("percent");
+  app.add_option("--rows", options.rows, "grid axis for the rows (default: the first axis)");
+  app.add_option("--cols", options.cols, "grid axis for the columns (default: the first other axis)");
+  app.add_option("--signature", options.signature,
+                 "count only crashes with this signature, or an unambiguous prefix of it");
+  if (int rc = ParseCli(app, args); rc >= 0) return rc;
+
+  std::string err;
+  if (!ParseTableFormat(format, &options.format, &err)) {
+    PrintError("--format: " + err);
+    return kExitUsage;
+  }
+  int code = kExitFailure;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  if (!store) {
+    PrintError(err);
+    return code;
+  }
+  std::vector<RunRecord> runs;
+  if (!store->LoadRuns(&runs, &err)) {
+    PrintError(err);
+    return kExitDatabase;
+  }
+  if (runs.empty()) {
+    PrintError(fmt::format("'{}' holds no runs yet (record some with crashgrid sweep ... --db {})", db, db));
+    return kExitUsage;
+  }
+  const RunRecord* run = &runs.back();  // LoadRuns orders by id
+  if (run_id != 0) {
+    run = nullptr;
+    std::vector<std::string> ids;
+    for (const auto& r : runs) {
+      if (r.id == run_id) run = &r;
+      ids.push_back(std::to_string(r.id));
+    }
+    if (!run) {
+      PrintError(fmt::format("no run {} in '{}' (runs there: {})", run_id, db, Join(ids, ", ")));
+      return kExitUsage;
+    }
+  }
+
+  std::vector<StoredTrial> trials;
+  if (!store->LoadTrials(run->id, /*full=*/false, &trials, &err)) {
+    PrintError(err);
+    return kExitDatabase;
+  }
+  std::string out;
+  if (!RenderTable(*run, trials, options, &out, &err)) {
+    PrintError(err);
+    return kExitUsage;
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace cg

@@ -1,0 +1,255 @@
+#include "report/bugreport.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "report/crashes.h"
+#include "report/escape.h"
+#include "report/html.h"
+#include "report/output.h"
+#include "report/svg.h"
+#include "stats/stats.h"
+#include "util/strings.h"
+
+namespace cg {
+namespace {
+
+// A Markdown code span that shows `s` literally: sanitized, on one line, fenced by more backticks than it
+// contains in a row, and with '|' escaped so it can sit in a table cell.
+std::string MdCode(std::string_view raw) {
+  std::string s = SanitizeText(raw);
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  std::replace(s.begin(), s.end(), '\r', ' ');
+  size_t run = 0, longest = 0;
+  for (char c : s) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  std::string out;
+  for (char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else {
+      out += c;
+    }
+  }
+  std::string fence(longest + 1, '`');
+  bool pad = !out.empty() && (out.front() == '`' || out.back() == '`');
+  return fence + (pad ? " " : "") + out + (pad ? " " : "") + fence;
+}
+
+// A fenced code block longer than any backtick run inside, so captured text cannot close it.
+std::string MdBlock(std::string_view raw, const std::string& lang = "") {
+  std::string s = SanitizeText(raw);
+  size_t run = 0, longest = 0;
+  for (char c : s) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  std::string fence(std::max<size_t>(3, longest + 1), '`');
+  if (!s.empty() && s.back() != '\n') s += '\n';
+  return fence + lang + "\n" + s + fence + "\n";
+}
+
+std::string JoinShell(const std::vector<std::string>& argv) {
+  std::string s;
+  for (size_t i = 0; i < argv.size(); ++i) s += (i ? " " : "") + ShellQuote(argv[i]);
+  return s;
+}
+
+std::string MdTable(const Heatmap& m) {
+  std::string s;
+  std::string corner = m.row_axis + (m.col_axis.empty() ? "" : " \\ " + m.col_axis);
+  if (!m.subtitle.empty()) s += "With " + MdCode(m.subtitle) + ":\n\n";
+  s += "| " + (corner.empty() ? std::string("cell") : MdCode(corner)) + " |";
+  for (const auto& c : m.cols) s += " " + (c.empty() ? std::string("k/n") : MdCode(c)) + " |";
+  s += "\n|---|";
+  for (size_t c = 0; c < m.cols.size(); ++c) s += "---|";
+  s += "\n";
+  for (size_t r = 0; r < m.rows.size(); ++r) {
+    s += "| " + (m.rows[r].empty() ? std::string("-") : MdCode(m.rows[r])) + " |";
+    for (size_t c = 0; c < m.cols.size(); ++c) {
+      const HeatCell& cell = m.at(r, c);
+      s += " " + (cell.present ? fmt::format("{}/{}", cell.k, cell.n) : std::string("-")) + " |";
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+bool IsValueOption(const std::string& a) {
+  static const std::set<std::string> kDrop = {"--grid", "--runs", "--db", "--until", "--junit", "--refine-width",
+                                              "--refine-budget", "--format"};
+  return kDrop.count(a) > 0;
+}
+
+}  // namespace
+
+bool MatchSignature(const std::vector<SignatureCount>& signatures, const std::string& query, std::string* match,
+                    std::string* err) {
+  std::vector<const SignatureCount*> prefixed;
+  for (const auto& s : signatures) {
+    if (s.signature == query) {
+      *match = s.signature;
+      return true;
+    }
+    if (StartsWith(s.signature, query)) prefixed.push_back(&s);
+  }
+  if (prefixed.size() == 1) {
+    *match = prefixed[0]->signature;
+    return true;
+  }
+  auto list = [](const std::vector<const SignatureCount*>& sigs) {
+    std::string s;
+    for (size_t i = 0; i < sigs.size(); ++i) s += fmt::format("{}'{}' ({})", i ? ", " : "", sigs[i]->signature, sigs[i]->count);
+    return s;
+  };
+  if (signatures.empty()) {
+    *err = fmt::format("no signature '{}': this run has no crashes or hangs (pick another run with --run)", query);
+  } else if (prefixed.empty()) {
+    std::vector<const SignatureCount*> all;
+    for (const auto& s : signatures) all.push_back(&s);
+    *err = fmt::format("unknown signature '{}' (give one of, or a unique prefix of: {})", query, list(all));
+  } else {
+    *err = fmt::format("signature prefix '{}' is ambiguous (it starts {}; give more of it)", query, list(prefixed));
+  }
+  return false;
+}
+
+std::vector<std::string> ReproArgv(const RunRecord& run, const Cell& cell, int runs, const std::string& db) {
+  std::vector<std::string> in = run.argv;
+  std::vector<std::string> exec;
+  auto ex = std::find(in.begin(), in.end(), "--exec");
+  if (ex != in.end()) {
+    exec.assign(ex, in.end());
+    in.erase(ex, in.end());
+  }
+  std::vector<std::string> out = {"crashgrid", "sweep"};
+  size_t start = 0;
+  if (in.size() >= 2 && in[1] == "sweep") start = 2;
+  if (in.empty()) {
+    if (run.workload != "exec" && !run.workload.empty()) out.push_back(run.workload);
+    for (const auto& [k, v] : run.params) {
+      bool axis = false;
+      for (const auto& [name, value] : cell) axis |= name == k;
+      if (!axis) out.insert(out.end(), {"--param", k + "=" + v});
+    }
+    if (!run.exec_argv.empty()) {
+      exec = {"--exec", "--"};
+      exec.insert(exec.end(), run.exec_argv.begin(), run.exec_argv.end());
+    }
+  }
+  for (size_t i = start; i < in.size(); ++i) {
+    const std::string& a = in[i];
+    if (a == "--resume" || a == "--no-live" || a == "--refine") continue;
+    if (IsValueOption(a)) {
+      ++i;  // and its value
+      continue;
+    }
+    size_t eq = a.find('=');
+    if (StartsWith(a, "--") && eq != std::string::npos && IsValueOption(a.substr(0, eq))) continue;
+    out.push_back(a);
+  }
+  for (const auto& [name, value] : cell) out.insert(out.end(), {"--grid", name + "=" + value});
+  out.insert(out.end(), {"--runs", std::to_string(runs), "--db", db});
+  out.insert(out.end(), exec.begin(), exec.end());
+  return out;
+}
+
+BugReport RenderBugReport(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& signature) {
+  BugReport b;
+  std::vector<Heatmap> maps = BuildHeatmaps(run, trials, HeatMeasure::kSignature, signature);
+  // The cell with the most crashes of this signature (highest rate on ties) is where a repro fails fastest.
+  std::map<std::string, std::pair<int64_t, int64_t>> per_cell;  // key -> (k, n)
+  std::map<std::string, Cell> cells;
+  int64_t total = 0, ran = 0;
+  for (const auto& t : trials) {
+    if (t.result.outcome == Outcome::kCouldNotStart) continue;
+    auto& kn = per_cell[CellKey(t.cell)];
+    cells[CellKey(t.cell)] = t.cell;
+    ++kn.second;
+    ++ran;
+    if (EffectiveSignature(t.result) == signature) {
+      ++kn.first;
+      ++total;
+    }
+  }
+  std::string best;
+  for (const auto& [key, kn] : per_cell) {
+    if (kn.first == 0) continue;
+    if (best.empty()) {
+      best = key;
+      continue;
+    }
+    const auto& bk = per_cell[best];
+    if (kn.first > bk.first || (kn.first == bk.first && kn.first * bk.second > bk.first * kn.second)) best = key;
+  }
+
+  std::string& md = b.markdown;
+  md += "# Crash report: " + MdCode(signature) + "\n\n";
+  if (run.reference_target) {
+    md += "> **Reference target: crashes are deliberate.** This run exercises crashgrid itself; it is not a driver "
+          "bug.\n\n";
+  }
+  md += fmt::format("{} of {} trials of run {} ({}) ended with this signature.\n\n", total, ran, run.id,
+                    MdCode(run.workload));
+  md += "## Reproduce\n\n";
+  if (!best.empty()) {
+    const auto& kn = per_cell[best];
+    Interval w = Wilson(kn.first, kn.second);
+    md += fmt::format("The cell {} crashed this way in {}/{} trials ({}, Wilson 95% [{}, {}]). To reproduce:\n\n",
+                      MdCode(best), kn.first, kn.second, FormatPercent(static_cast<double>(kn.first) / kn.second),
+                      FormatPercent(w.lo), FormatPercent(w.hi));
+    md += MdBlock(JoinShell(ReproArgv(run, cells[best], 20, "repro.db")), "sh");
+  }
+  md += "\nThe original command:\n\n" + MdBlock(run.command_line, "sh");
+  if (!run.exec_argv.empty()) md += "\nProgram under test: " + MdCode(JoinShell(run.exec_argv)) + "\n";
+
+  md += "\n## Environment\n\n";
+  const auto& env = run.environment;
+  if (env.is_object() && env.contains("nvidia") && env["nvidia"].is_object() && env["nvidia"].contains("driver")) {
+    md += "- NVIDIA driver: " + MdCode(env["nvidia"]["driver"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) + "\n";
+  }
+  md += "- crashgrid " + MdCode(run.crashgrid_version + " (" + run.crashgrid_commit + ")") + "\n";
+  md += fmt::format("- {} s per trial, capture {}\n\n", run.duration_s, MdCode(run.capture));
+  md += "<details><summary>Full environment fingerprint</summary>\n\n" +
+        MdBlock(env.dump(2, ' ', false, nlohmann::json::error_handler_t::replace), "json") + "\n</details>\n";
+
+  md += "\n## Crashes with this signature per cell (k/n)\n\n";
+  for (const auto& m : maps) md += MdTable(m) + "\n";
+  md += "See `heatmap.svg` for the same table as an image.\n";
+
+  md += "\n## Representative report (all threads)\n\n";
+  const StoredTrial* rep = RepresentativeTrial(trials, signature);
+  if (rep && rep->result.report) {
+    b.threads = RenderTrialReport(*rep);
+    md += fmt::format("Trial {} in cell {} (also in `report.txt`):\n\n", rep->id, MdCode(CellKey(rep->cell)));
+    md += MdBlock(b.threads);
+  } else {
+    md += "No stacks were captured for this signature (sweep with `--capture ptrace` to get them).\n";
+  }
+  md += "\n_Generated by crashgrid bugreport._\n";
+
+  b.svg = RenderSvgHeatmaps(maps, fmt::format("run {} ({}): {} of {} trials", run.id, run.workload, total, ran));
+  return b;
+}
+
+bool WriteBugReport(const BugReport& report, const std::string& dir, std::string* err) {
+  if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+    *err = fmt::format("cannot create directory '{}': {} (check that its parent exists)", dir, strerror(errno));
+    return false;
+  }
+  if (!WriteTextFile(dir + "/README.md", report.markdown, err)) return false;
+  if (!WriteTextFile(dir + "/heatmap.svg", report.svg, err)) return false;
+  if (!report.threads.empty() && !WriteTextFile(dir + "/report.txt", report.threads, err)) return false;
+  return true;
+}
+
+}  // namespace cg

@@ -1,0 +1,53 @@
+// A run's trials counted per grid cell: the numbers every table, heatmap and statistic starts from.
+// Pure functions, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+#include "trial/run.h"
+#include "trial/trial.h"
+
+namespace cg {
+
+struct CellCounts {
+  Cell cell;
+  std::string key;            // CellKey(cell)
+  int64_t trials = 0;         // every stored trial of the cell, could-not-start included
+  int64_t n = 0;              // trials that ran: the denominator of every rate (could-not-start excluded)
+  int64_t crashes = 0;        // crashed + hung (IsCrash); with a signature filter, only those with it
+  int64_t other_crashes = 0;  // with a signature filter: crashes of other signatures (counted as non-crashes)
+  int64_t crashed = 0;        // by outcome, regardless of any signature filter
+  int64_t hung = 0;
+  int64_t failed = 0;
+  int64_t clean = 0;
+  int64_t could_not_start = 0;
+  // What table.py would have counted (SeedExitCode): 0, exit N, 128+signal, 124 hang, 127 could not start.
+  // With a signature filter, crashes of other signatures are counted under 0, as the non-crashes they count as.
+  std::map<int, int64_t> exit_codes;
+  double exposure_s = 0;      // workload seconds: time to outcome, capped at the run's duration, summed
+  int64_t iterations = 0;     // workload loop iterations summed
+  std::map<std::string, int64_t> signatures;  // crash signature -> crashed/hung trials with it ("" if none)
+};
+
+// The axes a run's trials are laid out on: the run's grid, with any value found in a trial but missing from
+// the grid appended to its axis (and any axis missing from the grid appended), so that no trial is dropped.
+std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<StoredTrial>& trials);
+
+// Every cell of `axes`, first axis varying slowest (one empty cell when there are no axes).
+std::vector<Cell> AllCells(const std::vector<GridAxis>& axes);
+
+// Counts per cell, one entry per cell of AllCells(TrialAxes(run, trials)), in that order; cells without
+// trials have trials == 0. `signature` (a full signature, "" for all) restricts what counts as a crash.
+std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<StoredTrial>& trials,
+                                       const std::string& signature = "");
+
+// Resolves a signature given in full or as an unambiguous prefix against the signatures of `trials`.
+// On failure *err names the problem and the candidates.
+bool ResolveSignature(const std::string& wanted, const std::vector<StoredTrial>& trials, std::string* full,
+                      std::string* err);
+
+}  // namespace cg

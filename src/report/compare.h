@@ -1,0 +1,73 @@
+// `crashgrid compare`: two sets of trials (two runs, or one run split by a parameter) compared cell by cell
+// with an exact test and a correction for the number of cells, plus the crash signatures only one side shows.
+// Building the comparison is pure; the renderers return strings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stats/rate.h"
+#include "stats/stats.h"
+#include "store/store.h"
+#include "trial/run.h"
+
+namespace cg {
+
+constexpr int kCompareJsonSchemaVersion = 1;
+
+// One side of a comparison.
+struct CompareArm {
+  std::string label;        // "A", "B", or "serialize=all"
+  std::string description;  // "run 3 of a.db (reference-race)"
+  RunRecord run;            // its grid names the axes
+  std::vector<StoredTrial> trials;
+};
+
+struct CompareOptions {
+  double alpha = 0.05;  // family-wise, after Holm's correction over the matched cells
+};
+
+struct CellComparison {
+  std::string key;  // CellKey over the shared axes
+  int64_t ka = 0, na = 0, kb = 0, nb = 0;
+  double pa = 0, pb = 0;  // crash probabilities k/n (0 when n = 0)
+  Interval ia, ib;        // Wilson 95%
+  std::string test;       // "boschloo", "fisher", or "" when a side has no trials
+  double p_value = 1;
+  double p_adjusted = 1;  // Holm over the cells tested
+  int direction = 0;      // +1: B crashes more, -1: fewer, 0: no significant difference
+};
+
+struct CompareResult {
+  std::string label_a, label_b, description_a, description_b;
+  std::vector<std::string> shared_axes;
+  std::vector<std::string> only_axes_a, only_axes_b;  // pooled over: not part of the cell key
+  std::vector<CellComparison> cells;                  // matched cells, in A's grid order
+  std::vector<std::string> unmatched_a, unmatched_b;  // cells (with trials) on one side only
+  int64_t more = 0, fewer = 0;                        // cells where B crashes significantly more / fewer
+  double alpha = 0.05;
+  CrashRate rate_a, rate_b;  // per minute of workload, over the matched cells
+  int64_t ka = 0, na = 0, kb = 0, nb = 0;  // totals over the matched cells
+  // Crash signatures seen on one side only, with their crash counts, most frequent first.
+  std::vector<std::pair<std::string, int64_t>> signatures_only_a, signatures_only_b;
+};
+
+CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOptions& options);
+
+// Splits one run into one arm per value of `axis` (in grid order); the axis leaves the grid and the cells.
+// On failure (no such axis, fewer than two values with trials) *err says what to pass instead.
+bool SplitRunByAxis(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& axis,
+                    std::vector<CompareArm>* arms, std::string* err);
+// Index of the arm the others are compared against: the one labelled AXIS=none, else the first.
+size_t BaselineArm(const std::vector<CompareArm>& arms, const std::string& axis);
+
+std::string RenderCompareText(const CompareResult& r);
+// {"schema_version":1, "a":{...}, "b":{...}, "cells":[...], "summary":{...}, ...}
+nlohmann::json CompareToJson(const CompareResult& r);
+
+}  // namespace cg

@@ -1,0 +1,64 @@
+// What `crashgrid crashes` and `crashgrid show` print: crashes grouped by signature, and one trial's whole
+// capture in the shape of gdb's `thread apply all bt`. Plain records in, strings or JSON out; no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+
+namespace cg {
+
+constexpr int kCrashesJsonSchemaVersion = 1;
+
+// One trial as a point in time.
+struct TrialRef {
+  int64_t id = 0;
+  double started_at = 0;
+};
+
+// All crashed and hung trials that share one signature.
+struct SignatureGroup {
+  std::string signature;  // the stored signature, or EffectiveSignature(): "SIGSEGV (no stack)"
+  bool captured = true;   // false when the trials had no stack (capture none, or capture failed)
+  int64_t count = 0;
+  std::vector<std::pair<std::string, int64_t>> cells;  // cell key and count, most crashes first
+  TrialRef first, last;
+  // The first trial of the group, with its report loaded (GroupCrashes leaves it empty; the caller loads
+  // the trial with its report, since grouping needs no stacks).
+  std::optional<StoredTrial> representative;
+};
+
+struct CrashesSummary {
+  int64_t run_id = 0;
+  std::string workload;
+  bool reference_target = false;
+  int64_t trials = 0;
+  int64_t crashes = 0;  // crashed + hung
+  std::vector<SignatureGroup> groups;  // most trials first
+};
+
+// Groups the crashed and hung trials by signature; groups ranked by count (ties: earlier first trial first).
+std::vector<SignatureGroup> GroupCrashes(const std::vector<StoredTrial>& trials);
+
+// `crashgrid crashes`: one block per signature with its cells, first and last trial and the representative's
+// faulting thread (top frames).
+std::string RenderCrashes(const CrashesSummary& summary, const std::string& db_path);
+nlohmann::json CrashesJson(const CrashesSummary& summary);
+
+// `crashgrid show`: outcome, signal, cell, capture method, every thread's stack (faulting thread first and
+// marked, with its workload phase), the modules with their build-ids, and the output tails.
+std::string RenderTrialReport(const StoredTrial& trial);
+nlohmann::json TrialReportJson(const StoredTrial& trial);
+
+// "#3  0x00007f12345678ab in refrace_table_lookup+0x12 () from /usr/lib/libfoo.so.1"
+std::string FormatGdbFrame(size_t index, const Frame& frame);
+// "2026-11-22 03:10:02 UTC"
+std::string FormatUtc(double unix_seconds);
+
+}  // namespace cg

@@ -1,0 +1,95 @@
+#include "report/export.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "report/escape.h"
+#include "trial/trial_json.h"
+
+namespace cg {
+namespace {
+
+std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+nlohmann::json CellObject(const Cell& cell) {
+  nlohmann::json o = nlohmann::json::object();
+  for (const auto& [k, v] : cell) o[k] = v;
+  return o;
+}
+
+std::string Num(double v) { return fmt::format("{}", v); }
+
+}  // namespace
+
+std::string RenderJsonl(const std::vector<StoredTrial>& trials) {
+  std::string out;
+  for (const auto& t : trials) {
+    nlohmann::json j;
+    j["trial_id"] = t.id;
+    j["run_id"] = t.run_id;
+    j["cell_key"] = CellKey(t.cell);
+    j["cell"] = CellObject(t.cell);
+    j["repetition"] = t.repetition;
+    j["seed_exit_code"] = SeedExitCode(t.result);
+    nlohmann::json r = t.result;
+    for (auto it = r.begin(); it != r.end(); ++it) j[it.key()] = it.value();
+    out += Dump(j);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string RenderCsv(const std::vector<RunRecord>& runs, const std::vector<StoredTrial>& trials) {
+  std::vector<std::string> axes;
+  auto add_axis = [&](const std::string& name) {
+    if (std::find(axes.begin(), axes.end(), name) == axes.end()) axes.push_back(name);
+  };
+  for (const auto& run : runs) {
+    for (const auto& a : run.grid) add_axis(a.name);
+  }
+  for (const auto& t : trials) {
+    for (const auto& [k, v] : t.cell) add_axis(k);
+  }
+  std::vector<std::string> header = {"trial_id", "run_id", "cell_key"};
+  for (const auto& a : axes) header.push_back(a);
+  for (const char* c : {"repetition", "outcome", "seed_exit_code", "exit_code", "signal", "via_shell", "detail",
+                        "started_at", "duration_s", "time_to_outcome_s", "iterations", "successes", "errors", "units",
+                        "units_name", "workload_seconds", "capture_method", "signature", "stdout_tail", "stderr_tail",
+                        "error_buckets", "phases", "threads", "report"}) {
+    header.push_back(c);
+  }
+  std::string out;
+  auto row = [&](const std::vector<std::string>& fields) {
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i) out += ',';
+      out += CsvField(fields[i]);
+    }
+    out += "\r\n";  // RFC 4180 line break
+  };
+  row(header);
+  for (const auto& t : trials) {
+    const TrialResult& r = t.result;
+    std::vector<std::string> f = {std::to_string(t.id), std::to_string(t.run_id), CellKey(t.cell)};
+    for (const auto& a : axes) {
+      std::string v;
+      for (const auto& [k, val] : t.cell) {
+        if (k == a) v = val;
+      }
+      f.push_back(v);
+    }
+    nlohmann::json buckets = r.error_buckets, phases = r.phases, threads = r.threads;
+    f.insert(f.end(), {std::to_string(t.repetition), OutcomeName(r.outcome), std::to_string(SeedExitCode(r)),
+                       std::to_string(r.exit_code), std::to_string(r.signal), r.via_shell ? "true" : "false",
+                       SanitizeText(r.detail), Num(r.started_at), Num(r.duration_s), Num(r.time_to_outcome_s),
+                       std::to_string(r.iterations), std::to_string(r.successes), std::to_string(r.errors),
+                       std::to_string(r.units), r.units_name, Num(r.workload_seconds), r.capture_method,
+                       SanitizeText(r.signature), SanitizeText(r.stdout_tail), SanitizeText(r.stderr_tail),
+                       Dump(buckets), Dump(phases), Dump(threads),
+                       r.report ? Dump(nlohmann::json(*r.report)) : std::string()});
+    row(f);
+  }
+  return out;
+}
+
+}  // namespace cg

@@ -1,0 +1,21 @@
+// `crashgrid export`: every trial with every recorded field, for spreadsheets and scripts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+#include "trial/run.h"
+
+namespace cg {
+
+// One JSON object per line: trial_id, run_id, cell_key, cell (axis -> value), repetition, seed_exit_code and
+// every TrialResult field as trial_json.h writes it. Invalid UTF-8 in captured output becomes U+FFFD.
+std::string RenderJsonl(const std::vector<StoredTrial>& trials);
+
+// RFC 4180 CSV with a header row: the identity columns, one column per grid axis of `runs` (union, in
+// order of first appearance), the scalar result fields, the output tails, and the structured fields
+// (error_buckets, phases, threads, report) as JSON text.
+std::string RenderCsv(const std::vector<RunRecord>& runs, const std::vector<StoredTrial>& trials);
+
+}  // namespace cg

@@ -1,0 +1,123 @@
+#include "report/junit.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "report/escape.h"
+#include "report/heatmap.h"
+#include "report/output.h"
+#include "stats/stats.h"
+
+namespace cg {
+namespace {
+
+// Grid cells in grid order (first axis slowest), then any recorded cell the grid does not list.
+std::vector<std::string> CellKeysInOrder(const RunRecord& run, const std::vector<StoredTrial>& trials) {
+  std::vector<Cell> cells{Cell{}};
+  for (const auto& axis : run.grid) {
+    std::vector<Cell> next;
+    for (const auto& prefix : cells) {
+      for (const auto& v : axis.values) {
+        Cell c = prefix;
+        c.emplace_back(axis.name, v);
+        next.push_back(std::move(c));
+      }
+    }
+    cells = std::move(next);
+  }
+  std::vector<std::string> keys;
+  for (const auto& c : cells) keys.push_back(CellKey(c));
+  for (const auto& t : trials) {
+    std::string k = CellKey(t.cell);
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  }
+  return keys;
+}
+
+}  // namespace
+
+std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& trials) {
+  struct CellAgg {
+    int64_t ran = 0, crashes = 0, failed = 0, not_started = 0;
+    double seconds = 0;
+    std::map<std::string, int64_t> sigs;
+    std::string not_started_detail;
+    std::vector<int> exit_codes;
+  };
+  std::map<std::string, CellAgg> agg;
+  for (const auto& t : trials) {
+    CellAgg& a = agg[CellKey(t.cell)];
+    const TrialResult& r = t.result;
+    a.seconds += r.duration_s;
+    if (r.outcome == Outcome::kCouldNotStart) {
+      ++a.not_started;
+      if (a.not_started_detail.empty()) a.not_started_detail = r.detail;
+      continue;
+    }
+    ++a.ran;
+    if (IsCrash(r.outcome)) {
+      ++a.crashes;
+      ++a.sigs[EffectiveSignature(r)];
+    } else if (r.outcome == Outcome::kFailed) {
+      ++a.failed;
+      a.exit_codes.push_back(r.exit_code);
+    }
+  }
+  std::vector<std::string> keys = CellKeysInOrder(run, trials);
+  std::string classname = "crashgrid." + (run.workload.empty() ? std::string("run") : run.workload);
+  std::string cases;
+  int64_t failures = 0, errors = 0, skipped = 0;
+  double total_s = 0;
+  for (const auto& key : keys) {
+    const CellAgg& a = agg[key];
+    total_s += a.seconds;
+    std::string name = key.empty() ? "(single cell)" : key;
+    cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">", XmlEscape(classname),
+                         XmlEscape(name), a.seconds);
+    if (a.crashes > 0) {
+      ++failures;
+      std::vector<std::pair<std::string, int64_t>> sigs(a.sigs.begin(), a.sigs.end());
+      std::stable_sort(sigs.begin(), sigs.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+      std::string body = fmt::format("{}/{} trials crashed or hung in {}\n", a.crashes, a.ran, name);
+      for (const auto& [sig, n] : sigs) body += fmt::format("{} x {}\n", n, sig);
+      cases += fmt::format("\n      <failure message=\"{}\" type=\"crash\">{}</failure>\n    ", XmlEscape(sigs[0].first),
+                           XmlEscape(body));
+    } else if (a.failed > 0) {
+      ++errors;
+      std::string codes;
+      for (size_t i = 0; i < a.exit_codes.size() && i < 10; ++i) codes += (i ? ", " : "") + std::to_string(a.exit_codes[i]);
+      cases += fmt::format("\n      <error message=\"{}\" type=\"exit\">exit codes: {}</error>\n    ",
+                           XmlEscape(fmt::format("{}/{} trials exited non-zero", a.failed, a.ran)), codes);
+    } else if (a.ran == 0) {
+      ++skipped;
+      std::string why = a.not_started > 0 ? "could not start: " + a.not_started_detail : "no trials recorded";
+      cases += fmt::format("\n      <skipped message=\"{}\"/>\n    ", XmlEscape(why));
+    }
+    cases += "</testcase>\n";
+  }
+  std::string props;
+  props += fmt::format("      <property name=\"command_line\" value=\"{}\"/>\n", XmlEscape(run.command_line));
+  props += fmt::format("      <property name=\"workload\" value=\"{}\"/>\n", XmlEscape(run.workload));
+  props += fmt::format("      <property name=\"reference_target\" value=\"{}\"/>\n",
+                       run.reference_target ? "true (crashes are deliberate)" : "false");
+  props += fmt::format("      <property name=\"crashgrid_version\" value=\"{}\"/>\n", XmlEscape(run.crashgrid_version));
+  std::string suite = fmt::format("{} run {}", classname, run.id);
+  size_t tests = keys.size();
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"crashgrid\" tests=\"{0}\" failures=\"{1}\" errors=\"{2}\" skipped=\"{3}\" time=\"{4:.3f}\">\n"
+      "  <testsuite name=\"{5}\" tests=\"{0}\" failures=\"{1}\" errors=\"{2}\" skipped=\"{3}\" time=\"{4:.3f}\">\n"
+      "    <properties>\n{6}    </properties>\n{7}  </testsuite>\n</testsuites>\n",
+      tests, failures, errors, skipped, total_s, XmlEscape(suite), props, cases);
+}
+
+bool WriteJunitFile(Store& store, int64_t run_id, const std::string& path, std::string* err) {
+  RunRecord run;
+  std::vector<StoredTrial> trials;
+  if (!store.LoadRun(run_id, &run, err) || !store.LoadTrials(run_id, false, &trials, err)) return false;
+  return WriteTextFile(path, RenderJunit(run, trials), err);
+}
+
+}  // namespace cg

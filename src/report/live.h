@@ -1,0 +1,33 @@
+// Progress of a running sweep, for people watching it: on a terminal the crash table fills in live (cells
+// coloured by crash rate, `k/n` per cell, under a progress line), redrawn in place; elsewhere (a pipe, a CI
+// log, `--no-live`) one plain line per finished trial.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "sweep/progress.h"
+
+namespace cg {
+
+// One frame of the live view as text lines separated by '\n' (no trailing newline). No line is wider than
+// `width` columns (ANSI colour sequences take no columns). When the grid does not fit it falls back to a
+// compact form (one character per cell), then to a summary. `height` > 0 caps the number of lines.
+// `color`: ANSI 256-colour backgrounds; without it crashing cells are marked with '!'.
+std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int height = 0);
+
+// "[12/64] 0m21s eta 1m30s crashes 5 threads=4,sessions=4 crashed SIGSEGV": the plain line for one finished
+// trial (`cell` indexes p.cells).
+std::string RenderPlainLine(const SweepProgress& p, size_t cell, const TrialResult& trial);
+
+// Live view on a terminal: hides the cursor, redraws in place at most every 100 ms (and always at the end),
+// re-reads the terminal size on SIGWINCH, and leaves the final frame and a visible cursor on OnFinish, also
+// when interrupted. `tty` must be a terminal.
+std::unique_ptr<ProgressObserver> NewLiveObserver(FILE* tty);
+// One line per trial that did not end clean, and clean ones at most every `min_interval_s`; a final line.
+std::unique_ptr<ProgressObserver> NewPlainObserver(FILE* out, double min_interval_s = 1.0);
+// The live view when `out` is a terminal (and TERM is not "dumb") and `no_live` is false, else plain lines.
+std::unique_ptr<ProgressObserver> NewProgressObserver(FILE* out, bool no_live);
+
+}  // namespace cg

@@ -1,0 +1,247 @@
+#include "report/mitigations.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "report/cells.h"
+#include "util/strings.h"
+
+namespace cg {
+namespace {
+
+int PhasesOf(const std::string& policy) {
+  if (policy == "none" || policy.empty()) return 0;
+  if (policy == "all") return INT_MAX / 2;
+  return static_cast<int>(Split(policy, '+').size());
+}
+
+std::string Percent(double rel) { return fmt::format("{:+.0f}%", 100 * rel); }
+
+std::string Throughput(double t) { return t >= 100 ? fmt::format("{:.0f}", t) : fmt::format("{:.3g}", t); }
+
+}  // namespace
+
+bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& axis,
+                          const SprtParams& sprt, MitigationStudy* study, std::string* err) {
+  MitigationStudy s;
+  s.run_id = run.id;
+  s.reference_target = run.reference_target;
+  s.workload = run.workload;
+  s.axis = axis;
+  s.sprt = sprt;
+  std::vector<GridAxis> axes = TrialAxes(run, trials);
+  auto found = std::find_if(axes.begin(), axes.end(), [&](const GridAxis& a) { return a.name == axis; });
+  if (found == axes.end()) {
+    std::vector<std::string> names;
+    for (const auto& a : axes) names.push_back(a.name);
+    *err = fmt::format("run {} has no grid axis '{}'{} (sweep with --grid {}=none,all,open,... to study "
+                       "mitigations)",
+                       run.id, axis, DidYouMean(axis, names), axis);
+    return false;
+  }
+  bool units = std::any_of(trials.begin(), trials.end(), [](const StoredTrial& t) {
+    return !t.result.units_name.empty();
+  });
+  s.throughput_unit = "iterations/s";
+  if (units) {
+    for (const auto& t : trials)
+      if (!t.result.units_name.empty()) {
+        s.throughput_unit = t.result.units_name + "/s";
+        break;
+      }
+  }
+
+  std::map<std::string, size_t> index;
+  for (const std::string& value : found->values) {
+    index[value] = s.policies.size();
+    PolicySummary p;
+    p.policy = value;
+    p.phases = PhasesOf(value);
+    s.policies.push_back(p);
+  }
+  std::vector<double> exposure(s.policies.size(), 0);
+  for (const CellCounts& c : AggregateCells(run, trials)) {
+    std::string policy;
+    Cell rest;
+    for (const auto& [name, value] : c.cell) {
+      if (name == axis)
+        policy = value;
+      else
+        rest.emplace_back(name, value);
+    }
+    PolicySummary& p = s.policies[index.at(policy)];
+    exposure[index.at(policy)] += c.exposure_s;
+    PolicyCell pc;
+    pc.key = CellKey(rest);
+    pc.k = c.crashes;
+    pc.n = c.n;
+    pc.verdict = SprtDecide(c.crashes, c.n, sprt);
+    pc.cp_upper = ClopperPearsonUpper(c.crashes, c.n);
+    p.cells.push_back(pc);
+    p.k += c.crashes;
+    p.n += c.n;
+    if (pc.verdict == Verdict::kSafe) p.safe++;
+    if (pc.verdict == Verdict::kCrashes) p.crashes++;
+    if (pc.verdict == Verdict::kUndecided) {
+      p.undecided++;
+      p.runs_to_safe += SprtCleanRunsToSafe(c.crashes, c.n, sprt);
+    }
+  }
+  // Throughput from the trials themselves: exposure here is the workload's own clock, which is what
+  // "iterations per second of workload time" means.
+  for (const StoredTrial& t : trials) {
+    if (t.result.outcome == Outcome::kCouldNotStart) continue;
+    auto at = std::find_if(t.cell.begin(), t.cell.end(), [&](const auto& kv) { return kv.first == axis; });
+    if (at == t.cell.end() || !index.count(at->second)) continue;
+    PolicySummary& p = s.policies[index[at->second]];
+    p.work += static_cast<double>(units ? t.result.units : t.result.iterations);
+    p.workload_s += t.result.workload_seconds;
+  }
+  const PolicySummary* none = nullptr;
+  for (size_t i = 0; i < s.policies.size(); ++i) {
+    PolicySummary& p = s.policies[i];
+    p.verdict = p.crashes > 0 ? "some CRASHES" : (p.undecided > 0 || p.n == 0) ? "undecided" : "all SAFE";
+    p.pooled_upper = ClopperPearsonUpper(p.k, p.n);
+    p.throughput = p.workload_s > 0 ? p.work / p.workload_s : 0;
+    p.rate = CrashRateFromExposure(p.k, exposure[i]);
+    if (p.policy == "none") none = &p;
+  }
+  if (none && none->throughput > 0) {
+    for (auto& p : s.policies) {
+      p.has_relative = true;
+      p.relative = p.throughput / none->throughput - 1;
+    }
+  }
+
+  // The recommendation: the fastest all-SAFE policy, preferring the one serializing fewest phases among
+  // near-ties.
+  double fastest = -1;
+  for (const auto& p : s.policies)
+    if (p.verdict == "all SAFE") fastest = std::max(fastest, p.throughput);
+  for (size_t i = 0; i < s.policies.size(); ++i) {
+    const PolicySummary& p = s.policies[i];
+    if (p.verdict != "all SAFE" || p.throughput < fastest * (1 - kThroughputTie)) continue;
+    if (s.recommended < 0) {
+      s.recommended = static_cast<int>(i);
+      continue;
+    }
+    const PolicySummary& best = s.policies[static_cast<size_t>(s.recommended)];
+    if (p.phases < best.phases || (p.phases == best.phases && p.throughput > best.throughput))
+      s.recommended = static_cast<int>(i);
+  }
+  auto cost = [&](const PolicySummary& p) {
+    return p.has_relative ? fmt::format("{} {} vs none", Percent(p.relative), s.throughput_unit)
+                          : fmt::format("{} {} (no 'none' policy to compare with)", Throughput(p.throughput),
+                                        s.throughput_unit);
+  };
+  if (s.recommended >= 0) {
+    const PolicySummary& p = s.policies[static_cast<size_t>(s.recommended)];
+    if (p.policy == "none") {
+      s.recommendation = fmt::format("Recommendation: none needed: every cell is SAFE without serializing ({} over "
+                                     "{} trials).",
+                                     SafeClaim(p.k, p.n), p.n);
+    } else {
+      s.recommendation = fmt::format("Recommendation: {}={}: every cell SAFE, cost {}, crash probability {} "
+                                     "(Clopper-Pearson, pooled over {} trials in {} cells).",
+                                     axis, p.policy, cost(p), SafeClaim(p.k, p.n), p.n, p.cells.size());
+    }
+  } else {
+    // No policy is all SAFE. The one to run more of: no CRASHES cell, fastest; else the fewest CRASHES cells.
+    for (size_t i = 0; i < s.policies.size(); ++i) {
+      const PolicySummary& p = s.policies[i];
+      if (p.crashes > 0 || p.n == 0) continue;
+      if (s.candidate < 0 || p.throughput > s.policies[static_cast<size_t>(s.candidate)].throughput)
+        s.candidate = static_cast<int>(i);
+    }
+    if (s.candidate >= 0) {
+      const PolicySummary& p = s.policies[static_cast<size_t>(s.candidate)];
+      s.recommendation = fmt::format("No policy is SAFE in every cell yet. Best candidate: {}={} (no crashing cell, "
+                                     "{} undecided, cost {}); about {} more clean runs would decide it "
+                                     "(re-run the sweep with --until decided and a larger --runs).",
+                                     axis, p.policy, p.undecided, cost(p), p.runs_to_safe);
+    } else {
+      int fewest = -1;
+      for (size_t i = 0; i < s.policies.size(); ++i)
+        if (s.policies[i].n > 0 &&
+            (fewest < 0 || s.policies[i].crashes < s.policies[static_cast<size_t>(fewest)].crashes))
+          fewest = static_cast<int>(i);
+      if (fewest >= 0) {
+        const PolicySummary& p = s.policies[static_cast<size_t>(fewest)];
+        s.recommendation = fmt::format("No policy removes the crash: every policy has CRASHES cells. Fewest: {}={} "
+                                       "({} of {} cells). Serialize more phases (e.g. {}=all) or try another "
+                                       "mitigation.",
+                                       axis, p.policy, p.crashes, p.cells.size(), axis);
+      } else {
+        s.recommendation = "No trials ran: nothing to recommend.";
+      }
+    }
+  }
+  *study = std::move(s);
+  return true;
+}
+
+std::string RenderMitigationsText(const MitigationStudy& s) {
+  std::string out = fmt::format("Mitigation study: run {} ({}{}), policy axis '{}', SPRT p0={:g} p1={:g} "
+                                "alpha={:g} beta={:g}\n\n",
+                                s.run_id, s.workload, s.reference_target ? ", reference target" : "", s.axis,
+                                s.sprt.p0, s.sprt.p1, s.sprt.alpha, s.sprt.beta);
+  size_t width = 6;
+  for (const auto& p : s.policies) width = std::max(width, p.policy.size());
+  std::string unit = s.throughput_unit;
+  size_t tput = std::max<size_t>(6, unit.size());
+  out += fmt::format("{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>13}  {:>{}}  {}\n", "policy", width, "verdict",
+                     "SAFE", "CRASHES", "UNDECIDED", "crashed/n", "95% upper", unit, tput, "vs none");
+  for (const auto& p : s.policies) {
+    std::string line = fmt::format(
+        "{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>13}  {:>{}}  {}", p.policy, width, p.verdict, p.safe,
+        p.crashes, p.undecided, fmt::format("{}/{}", p.k, p.n), "p < " + FormatUpperBound(p.pooled_upper),
+        Throughput(p.throughput), tput, p.has_relative ? Percent(p.relative) : "-");
+    out += std::string(Trim(line)) + "\n";
+  }
+  out += "\n" + s.recommendation + "\n";
+  return out;
+}
+
+nlohmann::json MitigationsToJson(const MitigationStudy& s) {
+  using nlohmann::json;
+  json policies = json::array();
+  for (const auto& p : s.policies) {
+    json cells = json::array();
+    for (const auto& c : p.cells)
+      cells.push_back({{"cell", c.key}, {"crashes", c.k}, {"n", c.n}, {"verdict", VerdictName(c.verdict)},
+                       {"cp_upper95", c.cp_upper}});
+    json j = {{"policy", p.policy},
+              {"verdict", p.verdict},
+              {"safe", p.safe},
+              {"crashes_cells", p.crashes},
+              {"undecided", p.undecided},
+              {"crashes", p.k},
+              {"n", p.n},
+              {"pooled_cp_upper95", p.pooled_upper},
+              {"crash_rate_per_minute", p.rate.per_minute},
+              {"crash_rate_ci", {p.rate.per_minute_ci.lo, p.rate.per_minute_ci.hi}},
+              {"throughput", p.throughput},
+              {"runs_to_safe", p.runs_to_safe},
+              {"cells", cells}};
+    j["relative_to_none"] = p.has_relative ? json(p.relative) : json(nullptr);
+    policies.push_back(j);
+  }
+  json j = {{"schema_version", kMitigationsJsonSchemaVersion},
+            {"run", s.run_id},
+            {"workload", s.workload},
+            {"reference_target", s.reference_target},
+            {"axis", s.axis},
+            {"throughput_unit", s.throughput_unit},
+            {"sprt", {{"p0", s.sprt.p0}, {"p1", s.sprt.p1}, {"alpha", s.sprt.alpha}, {"beta", s.sprt.beta}}},
+            {"policies", policies},
+            {"recommendation", s.recommendation}};
+  j["recommended"] = s.recommended >= 0 ? json(s.policies[static_cast<size_t>(s.recommended)].policy) : json(nullptr);
+  j["candidate"] = s.candidate >= 0 ? json(s.policies[static_cast<size_t>(s.candidate)].policy) : json(nullptr);
+  return j;
+}
+
+}  // namespace cg

@@ -1,0 +1,71 @@
+// `crashgrid mitigations`: which serialization policy removes the crash, and what it costs. One run swept with
+// a policy axis (`--grid serialize=none,all,open,...`); per policy, the SPRT verdict of every cell of the other
+// axes, the throughput relative to `none`, and a recommendation with its bound on the crash probability.
+// Building the study is pure; the renderers return strings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stats/rate.h"
+#include "stats/stats.h"
+#include "store/store.h"
+#include "trial/run.h"
+
+namespace cg {
+
+constexpr int kMitigationsJsonSchemaVersion = 1;
+
+// Among all-SAFE policies, those within this fraction of the fastest one are measurement-noise ties; of those
+// the one that serializes the fewest phases is recommended (it is the cheaper change to make, and the one that
+// says where the race is).
+constexpr double kThroughputTie = 0.03;
+
+struct PolicyCell {
+  std::string key;  // CellKey over the other axes
+  int64_t k = 0, n = 0;
+  Verdict verdict = Verdict::kUndecided;
+  double cp_upper = 1;  // Clopper-Pearson one-sided 95% upper bound
+};
+
+struct PolicySummary {
+  std::string policy;  // the axis value: "none", "all", "open+close"
+  int phases = 0;      // phases serialized: 0 for none, the '+'-list length, a large number for all
+  std::vector<PolicyCell> cells;
+  int safe = 0, crashes = 0, undecided = 0;
+  std::string verdict;  // "all SAFE", "some CRASHES", "undecided"
+  int64_t k = 0, n = 0;
+  double pooled_upper = 1;  // Clopper-Pearson one-sided 95% upper bound over all its cells' trials
+  CrashRate rate;
+  double work = 0;          // iterations (or units) summed
+  double workload_s = 0;    // workload seconds summed
+  double throughput = 0;    // work / workload_s
+  bool has_relative = false;
+  double relative = 0;      // throughput / throughput of `none` - 1
+  int64_t runs_to_safe = 0; // clean runs still needed for every undecided cell to reach SAFE
+};
+
+struct MitigationStudy {
+  int64_t run_id = 0;
+  bool reference_target = false;
+  std::string workload;
+  std::string axis;         // "serialize"
+  std::string throughput_unit;  // "iterations/s" or "frames/s"
+  SprtParams sprt;
+  std::vector<PolicySummary> policies;  // in grid order
+  int recommended = -1;     // index into policies, -1 when none is all SAFE
+  int candidate = -1;       // without a recommendation: the policy to run more of, -1 if none
+  std::string recommendation;  // the sentence(s) printed last
+};
+
+// On failure (no such axis, no trials) *err is the user-facing message naming the fix.
+bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& axis,
+                          const SprtParams& sprt, MitigationStudy* study, std::string* err);
+
+std::string RenderMitigationsText(const MitigationStudy& s);
+nlohmann::json MitigationsToJson(const MitigationStudy& s);
+
+}  // namespace cg

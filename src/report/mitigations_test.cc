@@ -1,0 +1,117 @@
+#include "report/mitigations.h"
+
+#include <gtest/gtest.h>
+
+namespace cg {
+namespace {
+
+// n trials of `policy` at `threads`, the first k crashed; each clean trial ran 5 s of workload doing
+// `iterations_per_s` iterations a second.
+void AddTrials(std::vector<StoredTrial>* trials, const std::string& threads, const std::string& policy, int k,
+               int n, double iterations_per_s) {
+  for (int i = 0; i < n; ++i) {
+    StoredTrial t;
+    t.cell = {{"threads", threads}, {"serialize", policy}};
+    t.cell_key = CellKey(t.cell);
+    t.repetition = i;
+    bool crash = i < k;
+    t.result.outcome = crash ? Outcome::kCrashed : Outcome::kClean;
+    t.result.signal = crash ? 11 : 0;
+    t.result.time_to_outcome_s = crash ? 1 : 5;
+    t.result.workload_seconds = crash ? 1 : 5;
+    t.result.iterations = static_cast<int64_t>(iterations_per_s * t.result.workload_seconds);
+    trials->push_back(t);
+  }
+}
+
+RunRecord MakeRun(std::vector<std::string> policies) {
+  RunRecord r;
+  r.id = 4;
+  r.workload = "reference-race";
+  r.reference_target = true;
+  r.duration_s = 5;
+  r.grid = {{"threads", {"2", "4"}}, {"serialize", std::move(policies)}};
+  return r;
+}
+
+}  // namespace
+
+TEST(Mitigations, RecommendsTheCheapestPolicyThatIsSafeEverywhere) {
+  // The reference target's race is in `open`: serializing open removes it at a small cost, `all` removes
+  // it at a large one, `close` does not remove it.
+  std::vector<StoredTrial> t;
+  for (const char* threads : {"2", "4"}) {
+    AddTrials(&t, threads, "none", 5, 8, 200);
+    AddTrials(&t, threads, "all", 0, 31, 100);
+    AddTrials(&t, threads, "open", 0, 31, 180);
+    AddTrials(&t, threads, "close", 3, 6, 194);
+  }
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all", "open", "close"}), t, "serialize", SprtParams{}, &s,
+                                   &err))
+      << err;
+  ASSERT_EQ(s.recommended, 2);
+  EXPECT_EQ(s.policies[2].policy, "open");
+  EXPECT_EQ(s.policies[0].verdict, "some CRASHES");
+  EXPECT_EQ(s.policies[3].verdict, "some CRASHES");
+  EXPECT_NEAR(s.policies[2].relative, -0.10, 1e-9);
+  const char* kGolden = R"(Mitigation study: run 4 (reference-race, reference target), policy axis 'serialize', SPRT p0=0.01 p1=0.1 alpha=0.05 beta=0.05
+
+policy  verdict       SAFE CRASHES UNDECIDED   crashed/n      95% upper  iterations/s  vs none
+none    some CRASHES     0       2         0       10/16       p < 0.83           200  +0%
+all     all SAFE         2       0         0        0/62      p < 0.048           100  -50%
+open    all SAFE         2       0         0        0/62      p < 0.048           180  -10%
+close   some CRASHES     0       2         0        6/12       p < 0.76           194  -3%
+
+Recommendation: serialize=open: every cell SAFE, cost -10% iterations/s vs none, crash probability p < 0.048 at 95% (Clopper-Pearson, pooled over 62 trials in 2 cells).
+)";
+  std::string text = RenderMitigationsText(s);
+  EXPECT_EQ(text, kGolden);
+  nlohmann::json j = MitigationsToJson(s);
+  EXPECT_EQ(j["schema_version"], kMitigationsJsonSchemaVersion);
+  EXPECT_EQ(j["recommended"], "open");
+  EXPECT_EQ(j["policies"][1]["cells"][0]["verdict"], "SAFE");
+}
+
+TEST(Mitigations, AmongNearTiesPrefersTheFewestSerializedPhases) {
+  std::vector<StoredTrial> t;
+  for (const char* threads : {"2", "4"}) {
+    AddTrials(&t, threads, "none", 5, 8, 200);
+    AddTrials(&t, threads, "open+close", 0, 31, 182);  // 1% faster than open: noise
+    AddTrials(&t, threads, "open", 0, 31, 180);
+  }
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open+close", "open"}), t, "serialize", SprtParams{}, &s, &err));
+  ASSERT_GE(s.recommended, 0);
+  EXPECT_EQ(s.policies[static_cast<size_t>(s.recommended)].policy, "open");
+}
+
+TEST(Mitigations, WithoutASafePolicyNamesTheCandidateAndTheRunsStillNeeded) {
+  std::vector<StoredTrial> t;
+  for (const char* threads : {"2", "4"}) {
+    AddTrials(&t, threads, "none", 5, 8, 200);
+    AddTrials(&t, threads, "open", 0, 20, 180);  // 11 clean runs short of SAFE in each cell
+  }
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open"}), t, "serialize", SprtParams{}, &s, &err));
+  EXPECT_EQ(s.recommended, -1);
+  ASSERT_EQ(s.candidate, 1);
+  EXPECT_EQ(s.policies[1].runs_to_safe, 22);
+  EXPECT_NE(s.recommendation.find("Best candidate: serialize=open"), std::string::npos) << s.recommendation;
+  EXPECT_NE(s.recommendation.find("about 22 more clean runs"), std::string::npos) << s.recommendation;
+}
+
+TEST(Mitigations, RefusesARunWithoutThePolicyAxis) {
+  RunRecord r;
+  r.id = 2;
+  r.grid = {{"threads", {"1"}}};
+  MitigationStudy s;
+  std::string err;
+  EXPECT_FALSE(BuildMitigationStudy(r, {}, "serialize", SprtParams{}, &s, &err));
+  EXPECT_NE(err.find("--grid serialize=none,all"), std::string::npos) << err;
+}
+
+}  // namespace cg

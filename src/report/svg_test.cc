@@ -1,0 +1,121 @@
+#include "report/svg.h"
+
+#include <gtest/gtest.h>
+
+#include "../../tests/browser/report_fixture.h"
+#include "report/golden_test_util.h"
+
+namespace cg {
+namespace {
+
+size_t Count(const std::string& s, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = s.find(needle); pos != std::string::npos; pos = s.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+TEST(Heatmap, LaysOutFirstAxisAsRowsSecondAsColumnsAndCountsCrashes) {
+  auto runs = testing::ComparisonFixture();
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes);
+  ASSERT_EQ(maps.size(), 1u);
+  const Heatmap& m = maps[0];
+  EXPECT_EQ(m.row_axis, "threads");
+  EXPECT_EQ(m.col_axis, "sessions");
+  ASSERT_EQ(m.rows, (std::vector<std::string>{"1", "2", "4"}));
+  ASSERT_EQ(m.cols, (std::vector<std::string>{"1", "4"}));
+  // Cell i (grid order) has (3i + 2) % 5 crashes of 4: 2, 0, 3, 1, 4, 2.
+  const int expected[] = {2, 0, 3, 1, 4, 2};
+  for (size_t i = 0; i < 6; ++i) {
+    const HeatCell& c = m.at(i / 2, i % 2);
+    EXPECT_EQ(c.n, 4) << i;
+    EXPECT_EQ(c.k, expected[i]) << i;
+    EXPECT_EQ(c.label, std::to_string(expected[i]) + "/4");
+  }
+  EXPECT_EQ(m.at(0, 0).cell_key, "threads=1,sessions=1");
+  EXPECT_EQ(m.at(2, 0).note, "CRASHES");     // 4/4
+  EXPECT_EQ(m.at(0, 1).note, "UNDECIDED");   // 0/4 is far from the 31 clean runs SAFE needs
+  EXPECT_NE(m.at(0, 1).title.find("Wilson 95% [0%, 49%]"), std::string::npos) << m.at(0, 1).title;
+}
+
+TEST(Heatmap, OneMapPerValueOfTheThirdAxis) {
+  auto runs = testing::MitigationFixture();
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes);
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[0].subtitle, "serialize=none");
+  EXPECT_EQ(maps[1].subtitle, "serialize=open+close");
+  for (const auto& c : maps[1].cells) EXPECT_EQ(c.k, 0);
+}
+
+TEST(Heatmap, SignatureMapCountsOnlyThatSignature) {
+  auto runs = testing::ComparisonFixture();
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kSignature, testing::kSigHang);
+  ASSERT_EQ(maps.size(), 1u);
+  int64_t total = 0;
+  for (const auto& c : maps[0].cells) total += c.k;
+  EXPECT_EQ(total, 1);  // only the 4/4 cell reaches the fourth repetition, which hangs
+  EXPECT_EQ(maps[0].at(2, 0).k, 1);
+}
+
+TEST(Heatmap, ThroughputIsIterationsPerWorkloadSecond) {
+  auto runs = testing::ComparisonFixture();
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kThroughput);
+  ASSERT_EQ(maps.size(), 1u);
+  EXPECT_NEAR(maps[0].at(0, 0).value, 100 / 0.3, 1e-9);
+  EXPECT_NEAR(maps[0].at(2, 1).value, 150 / 0.3, 1e-9);
+  EXPECT_EQ(maps[0].title, "Throughput (iterations/s)");
+}
+
+TEST(Heatmap, CellsWithoutTrialsAreMarkedAbsent) {
+  auto runs = testing::ComparisonFixture();
+  std::vector<StoredTrial> some;
+  for (const auto& t : runs[0].trials) {
+    if (t.cell_key != "threads=2,sessions=4") some.push_back(t);
+  }
+  auto maps = BuildHeatmaps(runs[0].run, some, HeatMeasure::kCrashes);
+  EXPECT_FALSE(maps[0].at(1, 1).present);
+  EXPECT_EQ(maps[0].at(1, 1).label, "-");
+  EXPECT_EQ(HeatColor(maps[0], maps[0].at(1, 1)), "#e0e0e0");
+  EXPECT_TRUE(maps[0].at(1, 0).present);
+}
+
+TEST(Heatmap, CleanCellsAreGreenAndCrashingCellsDarkenWithRate) {
+  auto runs = testing::ComparisonFixture();
+  auto m = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes)[0];
+  EXPECT_EQ(HeatColor(m, m.at(0, 1)), "#a6d96a");  // 0/4
+  auto red = [](const std::string& hex) { return std::stoi(hex.substr(1, 2), nullptr, 16); };
+  auto green = [](const std::string& hex) { return std::stoi(hex.substr(3, 2), nullptr, 16); };
+  // 1/4 < 2/4 < 4/4: each step has less green (darker, redder).
+  EXPECT_GT(green(HeatColor(m, m.at(1, 1))), green(HeatColor(m, m.at(0, 0))));
+  EXPECT_GT(green(HeatColor(m, m.at(0, 0))), green(HeatColor(m, m.at(2, 0))));
+  EXPECT_GT(red(HeatColor(m, m.at(1, 1))), 0);
+}
+
+TEST(Svg, MatchesGolden) {
+  auto runs = testing::ComparisonFixture();
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes);
+  testing::ExpectGolden("report_crash.svg", RenderSvgHeatmaps(maps, "run 1 (reference-race)"));
+}
+
+TEST(Svg, EscapesHostileTextAsXml) {
+  RunRecord run;
+  run.grid = {{"mode", {"<script>alert(1)</script>", "a&b"}}};
+  std::vector<StoredTrial> trials(1);
+  trials[0].cell = {{"mode", "<script>alert(1)</script>"}};
+  trials[0].result.outcome = Outcome::kCrashed;
+  trials[0].result.signature = "SIG\x1b]0;title\x07 <svg onload=alert(1)>";
+  std::string sig = trials[0].result.signature;
+  auto maps = BuildHeatmaps(run, trials, HeatMeasure::kSignature, sig);
+  std::string svg = RenderSvgHeatmaps(maps, "caption \"quoted\" <x>");
+  EXPECT_EQ(svg.find("<script"), std::string::npos);
+  EXPECT_EQ(svg.find("<svg onload"), std::string::npos);
+  EXPECT_EQ(svg.find('\x1b'), std::string::npos);
+  EXPECT_EQ(svg.find('\x07'), std::string::npos);
+  EXPECT_NE(svg.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(svg.find("a&amp;b"), std::string::npos);
+  EXPECT_NE(svg.find("caption &quot;quoted&quot; &lt;x&gt;"), std::string::npos);
+  // One <g class="cell"> per cell: two values on one axis.
+  EXPECT_EQ(Count(svg, "<g class=\"cell\">"), 2u);
+}
+
+}  // namespace
+}  // namespace cg

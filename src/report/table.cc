@@ -1,0 +1,668 @@
+#include "report/table.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "report/cells.h"
+#include "stats/stats.h"
+#include "trial/trial_json.h"
+#include "util/strings.h"
+
+namespace cg {
+
+// ---------------------------------------------------------------------------------------------------------
+// python-tabulate 0.8.9, as far as string cells without colour codes or newlines go (tabulate.py:
+// _type, _column_type, _format, _align_column, _align_header, _format_table).
+namespace {
+
+// Python's len(): code points, not bytes.
+size_t Width(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::string PadLeft(size_t width, const std::string& s) {
+  size_t w = Width(s);
+  return w >= width ? s : std::string(width - w, ' ') + s;
+}
+std::string PadRight(size_t width, const std::string& s) {
+  size_t w = Width(s);
+  return w >= width ? s : s + std::string(width - w, ' ');
+}
+
+bool IsPySpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string_view PyStrip(std::string_view s) {
+  while (!s.empty() && IsPySpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsPySpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Digits with single underscores between them, as Python's int() and float() accept.
+size_t ScanDigits(std::string_view s, size_t i) {
+  size_t start = i;
+  while (i < s.size()) {
+    if (std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++i;
+    } else if (s[i] == '_' && i > start && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      ++i;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// int(s) succeeds.
+bool PyIsInt(std::string_view s) {
+  s = PyStrip(s);
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t end = ScanDigits(s, i);
+  return end > i && end == s.size();
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// float(s) succeeds.
+bool PyFloatParses(std::string_view s) {
+  s = PyStrip(s);
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  std::string rest = Lower(s.substr(i));
+  if (rest == "inf" || rest == "infinity" || rest == "nan") return true;
+  size_t int_end = ScanDigits(s, i);
+  bool digits = int_end > i;
+  size_t j = int_end;
+  if (j < s.size() && s[j] == '.') {
+    size_t frac_end = ScanDigits(s, j + 1);
+    digits = digits || frac_end > j + 1;
+    j = frac_end;
+  }
+  if (!digits) return false;
+  if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
+    size_t k = j + 1;
+    if (k < s.size() && (s[k] == '+' || s[k] == '-')) ++k;
+    size_t exp_end = ScanDigits(s, k);
+    if (exp_end == k) return false;
+    j = exp_end;
+  }
+  return j == s.size();
+}
+
+double PyFloat(std::string_view s) {
+  std::string t;
+  for (char c : PyStrip(s))
+    if (c != '_') t += c;
+  return std::strtod(t.c_str(), nullptr);
+}
+
+// tabulate's _isnumber: float() parses, and an infinite or NaN value is spelled exactly inf, -inf or nan.
+bool PyIsNumber(std::string_view s) {
+  if (!PyFloatParses(s)) return false;
+  double v = PyFloat(s);
+  if (std::isinf(v) || std::isnan(v)) {
+    std::string l = Lower(s);
+    return l == "inf" || l == "-inf" || l == "nan";
+  }
+  return true;
+}
+
+// tabulate's type lattice: bool < int < float < text.
+enum class ColType { kBool = 1, kInt = 2, kFloat = 3, kText = 5 };
+
+ColType CellType(const std::string& s) {
+  if (s == "True" || s == "False") return ColType::kBool;
+  if (PyIsInt(s)) return ColType::kInt;
+  if (PyIsNumber(s)) return ColType::kFloat;
+  return ColType::kText;
+}
+
+// format(float(s), "g"): Python's "g" is C's %g, but spells infinities and NaN in lower case like C does too.
+std::string PyFormatG(const std::string& s) {
+  double v = PyFloat(s);
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// tabulate's _afterpoint.
+int AfterPoint(const std::string& s) {
+  if (!PyIsNumber(s) || PyIsInt(s)) return -1;
+  size_t pos = s.rfind('.');
+  if (pos == std::string::npos) pos = Lower(s).rfind('e');
+  return pos == std::string::npos ? -1 : static_cast<int>(s.size() - pos - 1);
+}
+
+enum class Align { kLeft, kDecimal };
+
+struct Laid {
+  std::vector<std::string> headers;            // padded to the column widths
+  std::vector<std::vector<std::string>> rows;  // padded
+  std::vector<size_t> widths;
+  std::vector<Align> aligns;
+};
+
+Laid LayOut(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  size_t ncols = headers.size();
+  for (const auto& r : rows) ncols = std::max(ncols, r.size());
+  Laid out;
+  std::vector<std::vector<std::string>> cols(ncols);
+  for (size_t c = 0; c < ncols; ++c) {
+    for (const auto& r : rows) cols[c].push_back(c < r.size() ? r[c] : "");
+    ColType type = ColType::kBool;
+    for (const auto& v : cols[c]) type = std::max(type, CellType(v));
+    Align align = (type == ColType::kInt || type == ColType::kFloat) ? Align::kDecimal : Align::kLeft;
+    if (type == ColType::kFloat)
+      for (auto& v : cols[c]) v = PyFormatG(v);
+    std::string header = c < headers.size() ? headers[c] : "";
+    size_t width = Width(header) + 2;  // MIN_PADDING
+    if (align == Align::kDecimal) {
+      int max_decimals = -1;
+      for (const auto& v : cols[c]) max_decimals = std::max(max_decimals, AfterPoint(v));
+      for (auto& v : cols[c]) v += std::string(static_cast<size_t>(max_decimals - AfterPoint(v)), ' ');
+    } else {
+      for (auto& v : cols[c]) v = std::string(PyStrip(v));
+    }
+    for (const auto& v : cols[c]) width = std::max(width, Width(v));
+    for (auto& v : cols[c]) v = align == Align::kDecimal ? PadLeft(width, v) : PadRight(width, v);
+    out.headers.push_back(align == Align::kDecimal ? PadLeft(width, header) : PadRight(width, header));
+    out.widths.push_back(width);
+    out.aligns.push_back(align);
+  }
+  out.rows.assign(rows.size(), {});
+  for (size_t c = 0; c < ncols; ++c)
+    for (size_t r = 0; r < rows.size(); ++r) out.rows[r].push_back(std::move(cols[c][r]));
+  return out;
+}
+
+// tabulate's _build_simple_row: begin + sep.join(cells) + end, right-stripped.
+std::string Row(const std::vector<std::string>& cells) {
+  std::string line = "|";
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i) line += "|";
+    line += " " + cells[i] + " ";
+  }
+  line += "|";
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+std::string Rule(const std::vector<size_t>& widths, char fill) {
+  std::string line = "+";
+  for (size_t i = 0; i < widths.size(); ++i) {
+    if (i) line += "+";
+    line += std::string(widths[i] + 2, fill);
+  }
+  return line + "+";
+}
+
+}  // namespace
+
+std::string TabulateGrid(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  Laid t = LayOut(headers, rows);
+  std::vector<std::string> lines;
+  lines.push_back(Rule(t.widths, '-'));
+  lines.push_back(Row(t.headers));
+  lines.push_back(Rule(t.widths, '='));
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    if (r) lines.push_back(Rule(t.widths, '-'));
+    lines.push_back(Row(t.rows[r]));
+  }
+  lines.push_back(Rule(t.widths, '-'));
+  return Join(lines, "\n");
+}
+
+std::string TabulatePipe(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  Laid t = LayOut(headers, rows);
+  std::vector<std::string> lines;
+  lines.push_back(Row(t.headers));
+  std::string colons = "|";
+  for (size_t i = 0; i < t.widths.size(); ++i) {
+    if (i) colons += "|";
+    size_t w = t.widths[i] + 2;
+    colons += t.aligns[i] == Align::kDecimal ? std::string(w - 1, '-') + ":" : ":" + std::string(w - 1, '-');
+  }
+  lines.push_back(colons + "|");
+  for (const auto& r : t.rows) lines.push_back(Row(r));
+  return Join(lines, "\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+enum class Rounding { kNearest, kDown, kUp };
+
+// A percentage for a table cell: whole percent from 10% up, one decimal below, rounded as asked (bounds are
+// rounded outwards so the printed interval always contains the computed one).
+std::string Percent(double fraction, Rounding rounding) {
+  double v = 100 * fraction;
+  auto round_at = [&](double scale) {
+    double x = v * scale;
+    // The slack keeps a value that is exact at this precision (4.2 * 10) from moving by a float ulp.
+    switch (rounding) {
+      case Rounding::kNearest: x = std::round(x); break;
+      case Rounding::kDown: x = std::floor(x + 1e-9); break;
+      case Rounding::kUp: x = std::ceil(x - 1e-9); break;
+    }
+    return x / scale;
+  };
+  if (v >= 10) return fmt::format("{:.0f}", round_at(1));
+  double tenth = round_at(10);
+  if (tenth >= 10) return fmt::format("{:.0f}", tenth);
+  if (tenth == std::floor(tenth)) return fmt::format("{:.0f}", tenth);
+  return fmt::format("{:.1f}", tenth);
+}
+
+}  // namespace
+
+std::string PercentCellText(int64_t k, int64_t n) {
+  if (n <= 0) return "";
+  if (k == 0) return fmt::format("0/{} <{}%", n, Percent(ZeroCrashUpperBound(n), Rounding::kUp));
+  Interval iv = Wilson(k, n);
+  return fmt::format("{}/{} {}% [{}-{}]", k, n, Percent(static_cast<double>(k) / static_cast<double>(n), Rounding::kNearest),
+                     Percent(iv.lo, Rounding::kDown), Percent(iv.hi, Rounding::kUp));
+}
+
+const std::vector<std::string>& TableFormatNames() {
+  static const std::vector<std::string> names = {"seed", "percent", "markdown", "verdict", "csv", "json"};
+  return names;
+}
+
+bool ParseTableFormat(const std::string& name, TableFormat* format, std::string* err) {
+  static const TableFormat formats[] = {TableFormat::kSeed,    TableFormat::kPercent, TableFormat::kMarkdown,
+                                        TableFormat::kVerdict, TableFormat::kCsv,     TableFormat::kJson};
+  const auto& names = TableFormatNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (name == names[i]) {
+      *format = formats[i];
+      return true;
+    }
+  }
+  *err = fmt::format("unknown table format '{}'{} (use one of: {})", name, DidYouMean(name, names),
+                     Join(names, ", "));
+  return false;
+}
+
+namespace {
+
+constexpr char kReferenceNote[] = "reference target: crashes are deliberate, for checking crashgrid itself";
+
+SprtParams RunSprtParams(const RunRecord& run) {
+  SprtParams p;
+  auto it = run.settings.find("sprt");
+  if (it == run.settings.end() || !it->is_object()) return p;
+  auto get = [&](const char* key, double* v) {
+    auto f = it->find(key);
+    if (f != it->end() && f->is_number()) *v = f->get<double>();
+  };
+  get("p0", &p.p0);
+  get("p1", &p.p1);
+  get("alpha", &p.alpha);
+  get("beta", &p.beta);
+  return p;
+}
+
+std::string UtcTime(double unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& signature, TableFormat format) {
+  std::string command = run.command_line.empty() ? Join(run.argv, " ") : run.command_line;
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("run {} ({}, {}{}): {}", run.id, run.workload.empty() ? "?" : run.workload,
+                              UtcTime(run.created_at), run.finished ? "" : ", unfinished", command));
+  if (run.reference_target) lines.push_back(kReferenceNote);
+  if (!signature.empty()) {
+    lines.push_back(fmt::format("counting only crashes with signature '{}'; crashes with other signatures count "
+                                "as non-crashes{}",
+                                signature, format == TableFormat::kSeed ? " (exit code 0)" : ""));
+  }
+  if (format == TableFormat::kPercent || format == TableFormat::kMarkdown) {
+    lines.push_back("cells: crashes/runs, crash rate and Wilson 95% interval; with no crash, the one-sided 95% "
+                    "upper bound");
+  }
+  if (format == TableFormat::kVerdict) {
+    SprtParams p = RunSprtParams(run);
+    lines.push_back(fmt::format("cells: Wald SPRT verdict (p0={:g}, p1={:g}, alpha={:g}, beta={:g}) and "
+                                "crashes/runs",
+                                p.p0, p.p1, p.alpha, p.beta));
+  }
+  return lines;
+}
+
+std::string SeedCellText(const CellCounts& c) {
+  if (c.trials == 0) return "";
+  // table.py printed a dict that always held exit code 0 ("{0: 0, 139: 9}" when every run crashed).
+  std::map<int, int64_t> codes = c.exit_codes;
+  codes.emplace(0, 0);
+  std::vector<std::string> parts;
+  for (const auto& [code, count] : codes) parts.push_back(fmt::format("{}: {}", code, count));
+  return "{" + Join(parts, ", ") + "}";
+}
+
+std::string VerdictCellText(const CellCounts& c, const SprtParams& p) {
+  if (c.trials == 0) return "";
+  if (c.n == 0) return "not run";
+  return fmt::format("{} {}/{}", VerdictName(SprtDecide(c.crashes, c.n, p)), c.crashes, c.n);
+}
+
+std::string CellText(const CellCounts& c, TableFormat format, const SprtParams& p) {
+  switch (format) {
+    case TableFormat::kSeed: return SeedCellText(c);
+    case TableFormat::kVerdict: return VerdictCellText(c, p);
+    default:
+      if (c.trials == 0) return "";
+      if (c.n == 0) return "not run";
+      return PercentCellText(c.crashes, c.n);
+  }
+}
+
+// Which axes make rows, columns and separate tables.
+struct Layout {
+  int row = -1;  // index into axes, -1 for none
+  int col = -1;
+  std::vector<int> fixed;
+};
+
+bool ChooseLayout(const std::vector<GridAxis>& axes, const TableOptions& o, Layout* l, std::string* err) {
+  std::vector<std::string> names;
+  for (const auto& a : axes) names.push_back(a.name);
+  auto find = [&](const std::string& name, const char* flag, int* index) {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it != names.end()) {
+      *index = static_cast<int>(it - names.begin());
+      return true;
+    }
+    if (names.empty()) {
+      *err = fmt::format("{} '{}': this run has no grid axes (drop {})", flag, name, flag);
+    } else {
+      *err = fmt::format("{} '{}' is not an axis of this run{} (axes: {})", flag, name, DidYouMean(name, names),
+                         Join(names, ", "));
+    }
+    return false;
+  };
+  if (!o.rows.empty() && !find(o.rows, "--rows", &l->row)) return false;
+  if (!o.cols.empty() && !find(o.cols, "--cols", &l->col)) return false;
+  if (l->row >= 0 && l->row == l->col) {
+    *err = fmt::format("--rows and --cols both name '{}' (pick two different axes)", o.rows);
+    return false;
+  }
+  auto first_other = [&](int other) {
+    for (int i = 0; i < static_cast<int>(axes.size()); ++i)
+      if (i != other) return i;
+    return -1;
+  };
+  if (o.rows.empty()) l->row = first_other(l->col);
+  if (o.cols.empty()) {
+    l->col = -1;
+    for (int i = 0; i < static_cast<int>(axes.size()); ++i)
+      if (i != l->row) {
+        l->col = i;
+        break;
+      }
+  }
+  for (int i = 0; i < static_cast<int>(axes.size()); ++i)
+    if (i != l->row && i != l->col) l->fixed.push_back(i);
+  return true;
+}
+
+std::string Escape(const std::string& s, TableFormat format) {
+  if (format != TableFormat::kMarkdown) return s;
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string ExitCodesText(const CellCounts& c) {
+  std::vector<std::string> parts;
+  for (const auto& [code, count] : c.exit_codes) parts.push_back(fmt::format("{}:{}", code, count));
+  return Join(parts, " ");
+}
+
+std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, const std::vector<CellCounts>& cells,
+                      const std::string& signature) {
+  std::vector<std::string> header = {"run_id", "reference_target"};
+  for (const auto& a : axes) header.push_back(a.name);
+  for (const char* h : {"n", "crashes", "crashed", "hung", "failed", "clean", "could_not_start", "exit_codes",
+                        "wilson_lo", "wilson_hi", "upper_bound_95", "exposure_s", "iterations"})
+    header.push_back(h);
+  if (!signature.empty()) {
+    header.push_back("signature");
+    header.push_back("other_crashes");
+  }
+  std::string out;
+  std::vector<std::string> fields;
+  for (const auto& h : header) fields.push_back(CsvField(h));
+  out += Join(fields, ",") + "\n";
+  for (const auto& c : cells) {
+    if (c.trials == 0) continue;
+    fields = {std::to_string(run.id), run.reference_target ? "true" : "false"};
+    for (const auto& [name, value] : c.cell) fields.push_back(CsvField(value));
+    std::string lo, hi, upper;
+    if (c.n > 0) {
+      Interval iv = Wilson(c.crashes, c.n);
+      lo = fmt::format("{:.4f}", iv.lo);
+      hi = fmt::format("{:.4f}", iv.hi);
+      if (c.crashes == 0) upper = fmt::format("{:.4f}", ZeroCrashUpperBound(c.n));
+    }
+    for (auto v : {c.n, c.crashes, c.crashed, c.hung, c.failed, c.clean, c.could_not_start})
+      fields.push_back(std::to_string(v));
+    fields.push_back(ExitCodesText(c));
+    fields.push_back(lo);
+    fields.push_back(hi);
+    fields.push_back(upper);
+    fields.push_back(fmt::format("{:.3f}", c.exposure_s));
+    fields.push_back(std::to_string(c.iterations));
+    if (!signature.empty()) {
+      fields.push_back(CsvField(signature));
+      fields.push_back(std::to_string(c.other_crashes));
+    }
+    out += Join(fields, ",") + "\n";
+  }
+  return out;
+}
+
+nlohmann::json RunJson(const RunRecord& r) {
+  return {{"id", r.id},
+          {"created_at", r.created_at},
+          {"argv", r.argv},
+          {"command_line", r.command_line},
+          {"workload", r.workload},
+          {"exec_argv", r.exec_argv},
+          {"reference_target", r.reference_target},
+          {"grid", r.grid},
+          {"params", r.params},
+          {"runs", r.runs},
+          {"duration_s", r.duration_s},
+          {"grace_s", r.grace_s},
+          {"capture", r.capture},
+          {"crashgrid_version", r.crashgrid_version},
+          {"crashgrid_commit", r.crashgrid_commit},
+          {"environment", r.environment},
+          {"workload_detail", r.workload_detail},
+          {"sweep_key", r.sweep_key},
+          {"settings", r.settings},
+          {"finished", r.finished}};
+}
+
+std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, const Layout& layout,
+                       const std::vector<CellCounts>& cells, const std::string& signature) {
+  using nlohmann::json;
+  SprtParams p = RunSprtParams(run);
+  json j = {{"schema_version", 1}, {"run", RunJson(run)}, {"axes", axes}};
+  if (run.reference_target) j["note"] = kReferenceNote;
+  j["rows"] = layout.row >= 0 ? json(axes[layout.row].name) : json(nullptr);
+  j["cols"] = layout.col >= 0 ? json(axes[layout.col].name) : json(nullptr);
+  j["signature"] = signature.empty() ? json(nullptr) : json(signature);
+  j["sprt"] = {{"p0", p.p0}, {"p1", p.p1}, {"alpha", p.alpha}, {"beta", p.beta}};
+  json list = json::array();
+  for (const auto& c : cells) {
+    json cell = json::object();
+    for (const auto& [name, value] : c.cell) cell[name] = value;
+    json codes = json::object();
+    for (const auto& [code, count] : c.exit_codes) codes[std::to_string(code)] = count;
+    json e = {{"cell", cell},
+              {"key", c.key},
+              {"trials", c.trials},
+              {"n", c.n},
+              {"crashes", c.crashes},
+              {"crashed", c.crashed},
+              {"hung", c.hung},
+              {"failed", c.failed},
+              {"clean", c.clean},
+              {"could_not_start", c.could_not_start},
+              {"exit_codes", codes},
+              {"exposure_s", c.exposure_s},
+              {"iterations", c.iterations},
+              {"signatures", c.signatures}};
+    if (!signature.empty()) e["other_crashes"] = c.other_crashes;
+    if (c.n > 0) {
+      Interval iv = Wilson(c.crashes, c.n);
+      e["rate"] = static_cast<double>(c.crashes) / static_cast<double>(c.n);
+      e["wilson95"] = {{"lo", iv.lo}, {"hi", iv.hi}};
+      e["upper_bound95"] = c.crashes == 0 ? json(ZeroCrashUpperBound(c.n)) : json(nullptr);
+      e["verdict"] = VerdictName(SprtDecide(c.crashes, c.n, p));
+    } else {
+      e["rate"] = e["wilson95"] = e["upper_bound95"] = e["verdict"] = nullptr;
+    }
+    list.push_back(std::move(e));
+  }
+  j["cells"] = std::move(list);
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+bool RenderTable(const RunRecord& run, const std::vector<StoredTrial>& trials, const TableOptions& options,
+                 std::string* out, std::string* err) {
+  std::string signature;
+  if (!options.signature.empty() && !ResolveSignature(options.signature, trials, &signature, err)) return false;
+  std::vector<GridAxis> axes = TrialAxes(run, trials);
+  Layout layout;
+  if (!ChooseLayout(axes, options, &layout, err)) return false;
+  std::vector<CellCounts> cells = AggregateCells(run, trials, signature);
+
+  if (options.format == TableFormat::kCsv) {
+    *out = RenderCsv(run, axes, cells, signature);
+    return true;
+  }
+  if (options.format == TableFormat::kJson) {
+    *out = RenderJson(run, axes, layout, cells, signature);
+    return true;
+  }
+
+  const TableFormat format = options.format;
+  const bool markdown = format == TableFormat::kMarkdown;
+  const SprtParams sprt = RunSprtParams(run);
+  std::unordered_map<std::string, const CellCounts*> by_key;
+  for (const auto& c : cells) by_key.emplace(c.key, &c);
+
+  std::string text;
+  for (const auto& line : HeaderLines(run, signature, format)) text += markdown ? line + "\n\n" : line + "\n";
+
+  std::vector<GridAxis> fixed_axes;
+  for (int i : layout.fixed) fixed_axes.push_back(axes[i]);
+  const GridAxis none{"", {""}};
+  const GridAxis& row_axis = layout.row >= 0 ? axes[layout.row] : none;
+  const GridAxis& col_axis = layout.col >= 0 ? axes[layout.col] : none;
+  const char* value_word = format == TableFormat::kSeed ? "exit codes"
+                           : format == TableFormat::kVerdict ? "verdict"
+                                                             : "crashes";
+  std::vector<std::string> headers;
+  if (layout.row >= 0 && layout.col >= 0)
+    headers.push_back(Escape(row_axis.name + " \\ " + col_axis.name, format));
+  else
+    headers.push_back(Escape(row_axis.name, format));
+  if (layout.col >= 0) {
+    for (const auto& v : col_axis.values) headers.push_back(Escape(v, format));
+  } else {
+    headers.push_back(value_word);
+  }
+
+  std::vector<std::string> could_not_start;
+  for (const Cell& fixed : AllCells(fixed_axes)) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& rv : row_axis.values) {
+      std::vector<std::string> row = {layout.row >= 0 ? Escape(rv, format) : "all"};
+      for (const auto& cv : col_axis.values) {
+        // The cell's key in axis order, whatever the roles of the axes in this table.
+        Cell cell;
+        for (int i = 0; i < static_cast<int>(axes.size()); ++i) {
+          if (i == layout.row) {
+            cell.emplace_back(axes[i].name, rv);
+          } else if (i == layout.col) {
+            cell.emplace_back(axes[i].name, cv);
+          } else {
+            auto it = std::find_if(fixed.begin(), fixed.end(), [&](const auto& p) { return p.first == axes[i].name; });
+            cell.emplace_back(axes[i].name, it->second);
+          }
+        }
+        auto found = by_key.find(CellKey(cell));
+        const CellCounts* c = found == by_key.end() ? nullptr : found->second;
+        row.push_back(c ? Escape(CellText(*c, format, sprt), format) : "");
+        if (c && c->could_not_start > 0 && format != TableFormat::kSeed)
+          could_not_start.push_back(fmt::format("{} ({})", c->key.empty() ? "the only cell" : c->key,
+                                                c->could_not_start));
+      }
+      rows.push_back(std::move(row));
+    }
+    if (!fixed.empty()) {
+      std::vector<std::string> parts;
+      for (const auto& [name, value] : fixed) parts.push_back(name + "=" + value);
+      std::string title = Join(parts, ", ");
+      text += markdown ? "**" + Escape(title, format) + "**\n\n" : "\n" + title + "\n";
+    }
+    text += markdown ? TabulatePipe(headers, rows) + "\n" : TabulateGrid(headers, rows) + "\n";
+    if (markdown && !fixed.empty()) text += "\n";
+  }
+  if (!could_not_start.empty()) {
+    text += fmt::format("{}trials that could not start (not counted in any rate): {}\n", markdown ? "\n" : "",
+                        Join(could_not_start, ", "));
+  }
+  *out = std::move(text);
+  return true;
+}
+
+bool RenderStoredTable(Store& store, int64_t run_id, const TableOptions& options, std::string* out,
+                       std::string* err) {
+  RunRecord run;
+  std::vector<StoredTrial> trials;
+  if (!store.LoadRun(run_id, &run, err) || !store.LoadTrials(run_id, /*full=*/false, &trials, err)) return false;
+  return RenderTable(run, trials, options, out, err);
+}
+
+}  // namespace cg

@@ -1,0 +1,33 @@
+// The record the in-process handler (`--capture handler`, src/capture/handler/crashgrid_handler.c) writes
+// at a crash, and its translation into a CrashReport.
+//
+// Format (text, one record per crashing process, the first one is the trial's crash):
+//   CRASHGRID-HANDLER 1
+//   pid N / tid N / signal N / code N / addr 0xHEX / name COMM
+//   pc 0xHEX            (faulting thread, innermost first; the first is the interrupted pc)
+//   maps
+//   ...lines of /proc/PID/maps...
+//   end
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "trial/trial.h"
+
+namespace cg {
+
+constexpr const char* kHandlerFdEnv = "CRASHGRID_HANDLER_FD";
+constexpr const char* kHandlerLibEnv = "CRASHGRID_HANDLER_LIB";  // overrides where the library is looked for
+constexpr const char* kHandlerLibName = "libcrashgrid_handler.so";
+
+// Parses the first complete record: signal, code, address, faulting thread, and one frame per pc with its
+// module path and offset from the module's load base (the lowest mapping of that file). Symbols are left
+// to SymbolizeOffline. False when `data` holds no complete record.
+bool ParseHandlerRecord(std::string_view data, CrashReport* report, std::string* err);
+
+// Where libcrashgrid_handler.so is: $CRASHGRID_HANDLER_LIB, else next to the running executable, its parent
+// directory (test binaries live one level down) or ../lib. "" if not found.
+std::string FindHandlerLibrary();
+
+}  // namespace cg

@@ -1,0 +1,180 @@
+#include "supervisor/reaper_guard.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace cg {
+namespace {
+
+struct Message {
+  int32_t op;  // 'R' register, 'U' unregister
+  int32_t pgid;
+};
+
+constexpr int kMaxGroups = 4096;
+
+// Runs in a child forked from a possibly multi-threaded process: async-signal-safe calls only, no
+// allocation.
+[[noreturn]] void GuardMain(int fd) {
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ign, nullptr);
+  sigaction(SIGTERM, &ign, nullptr);
+  sigaction(SIGHUP, &ign, nullptr);
+  sigaction(SIGPIPE, &ign, nullptr);
+  static pid_t groups[kMaxGroups];
+  int n = 0;
+  char buf[sizeof(Message) * 64];
+  size_t have = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + have, sizeof buf - have);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    have += static_cast<size_t>(r);
+    size_t used = 0;
+    while (have - used >= sizeof(Message)) {
+      Message m;
+      std::memcpy(&m, buf + used, sizeof m);
+      used += sizeof m;
+      if (m.op == 'R' && n < kMaxGroups) {
+        groups[n++] = m.pgid;
+      } else if (m.op == 'U') {
+        for (int i = 0; i < n; ++i) {
+          if (groups[i] == m.pgid) {
+            groups[i] = groups[--n];
+            break;
+          }
+        }
+      }
+    }
+    std::memmove(buf, buf + used, have - used);
+    have -= used;
+  }
+  for (int i = 0; i < n; ++i) kill(-groups[i], SIGKILL);
+  _exit(0);
+}
+
+std::mutex g_mu;
+int g_fd = -1;         // crashgrid's end of the socket pair
+pid_t g_owner = 0;     // the process that started the guard behind g_fd
+pid_t g_guard_pid = 0;
+
+bool StartGuardLocked(std::string* err) {
+  if (g_fd >= 0) close(g_fd);  // inherited from the process we were forked from: its guard, not ours
+  g_fd = -1;
+  g_guard_pid = 0;
+  int sv[2];
+  // A socket pair rather than a pipe: sending with MSG_NOSIGNAL cannot raise SIGPIPE in crashgrid if
+  // someone killed the guard.
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    *err = fmt::format("reaper guard: socketpair: {}", std::strerror(errno));
+    return false;
+  }
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    *err = fmt::format("reaper guard: pipe: {}", std::strerror(errno));
+    close(sv[0]);
+    close(sv[1]);
+    return false;
+  }
+  // Double fork: the guard must not be our child (a trial thread's waitpid(-1, __WNOTHREAD) must never see
+  // it) and must sit in its own session, away from the terminal's Ctrl-C.
+  pid_t mid = fork();
+  if (mid < 0) {
+    *err = fmt::format("reaper guard: fork: {}", std::strerror(errno));
+    close(sv[0]);
+    close(sv[1]);
+    close(report[0]);
+    close(report[1]);
+    return false;
+  }
+  if (mid == 0) {
+    setsid();
+    pid_t guard = fork();
+    if (guard != 0) {
+      ssize_t w = write(report[1], &guard, sizeof guard);
+      (void)w;
+      _exit(guard > 0 ? 0 : 1);
+    }
+    // Keep only the socket: holding crashgrid's stdout (or a trial's pipe) would keep readers waiting.
+    int null_fd = open("/dev/null", O_RDWR);
+    if (null_fd >= 0) {
+      dup2(null_fd, 0);
+      dup2(null_fd, 1);
+      dup2(null_fd, 2);
+    }
+    dup2(sv[1], 3);  // dup2 clears FD_CLOEXEC on 3
+    close_range(4, ~0U, 0);
+    GuardMain(3);
+  }
+  close(sv[1]);
+  close(report[1]);
+  pid_t guard = 0;
+  ssize_t r;
+  do r = read(report[0], &guard, sizeof guard);
+  while (r < 0 && errno == EINTR);
+  close(report[0]);
+  int st;
+  while (waitpid(mid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (r != sizeof guard || guard <= 0) {
+    *err = "reaper guard: could not fork the guard process";
+    close(sv[0]);
+    return false;
+  }
+  g_fd = sv[0];
+  g_owner = getpid();
+  g_guard_pid = guard;
+  return true;
+}
+
+bool Send(char op, pid_t pgid) {
+  Message m{op, pgid};
+  const char* p = reinterpret_cast<const char*>(&m);
+  size_t left = sizeof m;
+  while (left > 0) {
+    ssize_t w = send(g_fd, p, left, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    left -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool GuardRegisterGroup(pid_t pgid, std::string* err) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_fd < 0 || g_owner != getpid()) {
+    if (!StartGuardLocked(err)) return false;
+  }
+  if (Send('R', pgid)) return true;
+  // The guard died (someone killed it): start another one and register again.
+  if (!StartGuardLocked(err)) return false;
+  if (Send('R', pgid)) return true;
+  *err = "reaper guard: cannot reach the guard process";
+  return false;
+}
+
+void GuardUnregisterGroup(pid_t pgid) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_fd >= 0 && g_owner == getpid()) Send('U', pgid);
+}
+
+pid_t GuardPid() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_owner == getpid() ? g_guard_pid : 0;
+}
+
+}  // namespace cg

@@ -1,0 +1,26 @@
+// The reaper guard: the promise that no process of a trial outlives crashgrid, however crashgrid dies.
+//
+// The trial's direct child has a parent-death signal, and traced processes die with their tracer
+// (PTRACE_O_EXITKILL), but a grandchild that is not traced (--capture none/handler: a shell's child, a
+// daemonising helper) would be orphaned. So crashgrid starts, once, a small process in its own session that
+// ignores SIGINT/SIGTERM/SIGHUP and holds one end of a socket pair whose other end only crashgrid holds. Each
+// trial's process group is registered with it while the trial runs; when the socket reaches EOF (crashgrid
+// exited, even by SIGKILL) the guard SIGKILLs every group still registered and exits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace cg {
+
+// Registers a process group with the guard, starting the guard on first use (and again in a forked child
+// of crashgrid, which must not share its parent's guard). False if the guard cannot be started.
+bool GuardRegisterGroup(pid_t pgid, std::string* err);
+// Unregisters a group. Call it while the group's leader is still an unreaped zombie: until it is reaped its
+// pid (and so the group id) cannot be reused, so a guard that fires later can never hit an unrelated group.
+void GuardUnregisterGroup(pid_t pgid);
+// The guard's pid, 0 when none was started by this process (for tests).
+pid_t GuardPid();
+
+}  // namespace cg

@@ -1,0 +1,174 @@
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "stats/apt.h"
+#include "stats/stats.h"
+#include "sweep/stopping.h"
+
+namespace cg {
+namespace {
+
+bool Open(const CellProgress& c, int64_t cap, const SprtParams& sprt) {
+  return c.n < cap && SprtDecide(c.crashes, c.n, sprt) == Verdict::kUndecided;
+}
+
+// Trials a still-open cell may take: the clean runs that would reach SAFE from here (the common ending),
+// never more than the cap allows. Cells heading for CRASHES end sooner, so this rarely under-estimates.
+int64_t DecidedRemaining(const std::vector<CellProgress>& cells, int64_t cap, const SprtParams& sprt) {
+  int64_t left = 0;
+  for (const auto& c : cells) {
+    if (!Open(c, cap, sprt)) continue;
+    left += std::min(cap - c.n, SprtCleanRunsToSafe(c.crashes, c.n, sprt));
+  }
+  return left;
+}
+
+class DecidedRule : public StoppingRule {
+ public:
+  DecidedRule(int64_t cap, const SprtParams& sprt) : cap_(cap), sprt_(sprt) {}
+  std::vector<size_t> NextRound(const std::vector<CellProgress>& cells) override {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < cells.size(); ++i)
+      if (Open(cells[i], cap_, sprt_)) out.push_back(i);
+    return out;
+  }
+  std::string name() const override { return "decided"; }
+  int64_t RemainingEstimate(const std::vector<CellProgress>& cells) const override {
+    return DecidedRemaining(cells, cap_, sprt_);
+  }
+
+ private:
+  int64_t cap_;
+  SprtParams sprt_;
+};
+
+class RefineRule : public StoppingRule {
+ public:
+  RefineRule(int64_t cap, const SprtParams& sprt, const RefineParams& refine)
+      : decided_(cap, sprt), cap_(cap), sprt_(sprt), refine_(refine) {
+    refine_.batch = std::max<size_t>(1, refine_.batch);
+  }
+
+  std::vector<size_t> NextRound(const std::vector<CellProgress>& cells) override {
+    if (!refining_) {
+      std::vector<size_t> out = decided_.NextRound(cells);
+      if (!out.empty()) return out;
+      refining_ = true;
+      start_total_ = Total(cells);
+    }
+    int64_t spent = Total(cells) - start_total_;
+    int64_t left = Budget(cells) - spent;
+    if (left <= 0) return {};
+    std::vector<size_t> out =
+        AptSelect(Arms(cells), refine_.apt, std::min<size_t>(refine_.batch, static_cast<size_t>(left)));
+    return out;
+  }
+
+  std::string name() const override { return refining_ ? "refine" : "decided"; }
+
+  int64_t RemainingEstimate(const std::vector<CellProgress>& cells) const override {
+    int64_t budget_left = Budget(cells) - (refining_ ? Total(cells) - start_total_ : 0);
+    return DecidedRemaining(cells, cap_, sprt_) + std::max<int64_t>(0, budget_left);
+  }
+
+ private:
+  static int64_t Total(const std::vector<CellProgress>& cells) {
+    int64_t t = 0;
+    for (const auto& c : cells) t += c.n;
+    return t;
+  }
+  int64_t Budget(const std::vector<CellProgress>& cells) const {
+    if (refine_.budget > 0) return refine_.budget;
+    return kDefaultRefineBudgetPerCell * static_cast<int64_t>(cells.size());
+  }
+  static std::vector<AptArm> Arms(const std::vector<CellProgress>& cells) {
+    std::vector<AptArm> arms;
+    arms.reserve(cells.size());
+    for (const auto& c : cells) arms.push_back({c.crashes, c.n});
+    return arms;
+  }
+
+  DecidedRule decided_;
+  int64_t cap_;
+  SprtParams sprt_;
+  RefineParams refine_;
+  bool refining_ = false;
+  int64_t start_total_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<StoppingRule> NewDecidedRule(int64_t cap, const SprtParams& sprt) {
+  return std::make_unique<DecidedRule>(cap, sprt);
+}
+
+std::unique_ptr<StoppingRule> NewRefineRule(int64_t cap, const SprtParams& sprt, const RefineParams& refine) {
+  return std::make_unique<RefineRule>(cap, sprt, refine);
+}
+
+bool ValidateSprtParams(const SprtParams& p, std::string* err) {
+  if (!(p.p0 > 0 && p.p0 < p.p1 && p.p1 < 1)) {
+    *err = fmt::format("--p0 {:g} and --p1 {:g} must satisfy 0 < p0 < p1 < 1 (defaults 0.01 and 0.10)", p.p0, p.p1);
+    return false;
+  }
+  if (!(p.alpha > 0 && p.alpha < 0.5 && p.beta > 0 && p.beta < 0.5)) {
+    *err = fmt::format("--alpha {:g} and --beta {:g} must be between 0 and 0.5 (defaults 0.05)", p.alpha, p.beta);
+    return false;
+  }
+  return true;
+}
+
+bool StoppingRuleFromSettings(const nlohmann::json& settings, int64_t runs, int jobs,
+                              std::unique_ptr<StoppingRule>* rule, std::string* err) {
+  try {
+    std::string until = settings.value("until", "runs");
+    bool refine = settings.contains("refine") && !settings["refine"].is_null();
+    if (until != "runs" && until != "decided") {
+      *err = fmt::format("--until '{}' is not a stopping rule (use 'runs' or 'decided')", until);
+      return false;
+    }
+    if (until == "runs" && !refine) {
+      *rule = NewFlatRule(runs);
+      return true;
+    }
+    SprtParams sprt;
+    if (settings.contains("sprt")) {
+      const auto& j = settings["sprt"];
+      sprt.p0 = j.value("p0", sprt.p0);
+      sprt.p1 = j.value("p1", sprt.p1);
+      sprt.alpha = j.value("alpha", sprt.alpha);
+      sprt.beta = j.value("beta", sprt.beta);
+    }
+    if (!ValidateSprtParams(sprt, err)) return false;
+    if (!refine) {
+      *rule = NewDecidedRule(runs, sprt);
+      return true;
+    }
+    RefineParams rp;
+    const auto& j = settings["refine"];
+    if (j.is_object()) {
+      rp.apt.theta = j.value("theta", rp.apt.theta);
+      rp.apt.eps = j.value("eps", rp.apt.eps);
+      rp.apt.width = j.value("width", rp.apt.width);
+      rp.budget = j.value("budget", rp.budget);
+    }
+    if (!(rp.apt.width > 0 && rp.apt.width <= 1)) {
+      *err = fmt::format("--refine-width {:g} must be in (0, 1] (default 0.2)", rp.apt.width);
+      return false;
+    }
+    if (rp.budget < 0) {
+      *err = fmt::format("--refine-budget {} must be a number of trials >= 0 (0: {} per cell)", rp.budget,
+                         kDefaultRefineBudgetPerCell);
+      return false;
+    }
+    rp.batch = static_cast<size_t>(std::max(1, jobs));
+    *rule = NewRefineRule(runs, sprt, rp);
+    return true;
+  } catch (const nlohmann::json::exception& e) {
+    *err = fmt::format("stopping-rule settings are malformed ({}); re-run the sweep without --resume", e.what());
+    return false;
+  }
+}
+
+}  // namespace cg
