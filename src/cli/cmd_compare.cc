@@ -3,11 +3,13 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/common.h"
 #include "report/compare.h"
 #include "report/select.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace cg {
 namespace {

@@ -61,7 +61,8 @@ int CmdRun(const Args& args) {
   app.add_option("workload", workload_name, "the workload to run (see crashgrid workloads)")->required();
   app.add_option("--threads", threads, "worker threads, 1 to 1024 (default: $THREAD_COUNT, else 1)");
   app.add_option("--duration", duration, "how long the threads iterate: 500ms, 5s, 2m (default: 5s)");
-  app.add_option("--param", param_args, "a workload parameter key=value (repeatable; see crashgrid workloads)");
+  app.add_option("--param", param_args, "a workload parameter key=value (repeatable; see crashgrid workloads)")
+      ->allow_extra_args(false);
   app.add_option("--serialize", serialize,
                  "none, all, or phases joined by ',' or '+' (e.g. open+close): one process-wide mutex held "
                  "around those phases (default: none)");

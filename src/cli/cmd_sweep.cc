@@ -16,6 +16,11 @@
 #include "sweep/sweep.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "report/junit.h"
+#include "report/live.h"
+#include "report/table.h"
+#include "stats/stats.h"
+#include "sweep/stopping.h"
 #include "workload/runner.h"
 #include "workload/workload.h"
 
@@ -63,7 +68,7 @@ struct Flags {
   double p0 = 0.01, p1 = 0.10, alpha = 0.05, beta = 0.05;
   bool refine = false;
   double refine_width = 0.2;
-  int64_t refine_budget = -1;
+  int64_t refine_budget = 0;
   uint64_t seed = 0;
   bool no_live = false;
   std::string junit;
@@ -96,7 +101,7 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_flag("--refine", f.refine, "after the verdicts, refine the least certain cells (APT)");
   app.add_option("--refine-width", f.refine_width, "refine until Wilson intervals are this narrow")
       ->default_val(0.2);
-  app.add_option("--refine-budget", f.refine_budget, "most extra trials for --refine (default: cells x 10)");
+  app.add_option("--refine-budget", f.refine_budget, "most extra trials for --refine (default 0: 10 per cell)");
   app.add_option("--seed", f.seed, "random seed for the order of cells in a round (default: clock)");
   app.add_flag("--no-live", f.no_live, "plain progress lines even on a terminal");
   app.add_option("--junit", f.junit, "also write a JUnit XML file (a test case per cell)");
@@ -149,10 +154,7 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
                        DidYouMean(f.until, {"runs", "decided"}));
     return false;
   }
-  if (!(f.p0 > 0 && f.p0 < f.p1 && f.p1 < 1) || !(f.alpha > 0 && f.alpha < 0.5) || !(f.beta > 0 && f.beta < 0.5)) {
-    *err = "SPRT parameters need 0 < --p0 < --p1 < 1 and 0 < --alpha, --beta < 0.5";
-    return false;
-  }
+  if (!ValidateSprtParams(SprtParams{f.p0, f.p1, f.alpha, f.beta}, err)) return false;
   o->settings = {{"until", f.until},
                  {"sprt", {{"p0", f.p0}, {"p1", f.p1}, {"alpha", f.alpha}, {"beta", f.beta}}}};
   if (f.refine) {
@@ -300,6 +302,16 @@ int CmdSweep(const Args& all_args) {
   opts.argv = {"crashgrid", "sweep"};
   opts.argv.insert(opts.argv.end(), all_args.begin(), all_args.end());
 
+  TableOptions table_options;
+  if (f.format != "none" && !ParseTableFormat(f.format, &table_options.format, &err)) {
+    PrintError("--format: " + err);
+    return kExitUsage;
+  }
+  std::unique_ptr<StoppingRule> rule;
+  if (!StoppingRuleFromSettings(opts.settings, opts.runs, opts.jobs, &rule, &err)) {
+    PrintError(err);
+    return kExitUsage;
+  }
   int code = 0;
   auto store = Store::Open(f.db, Store::Mode::kCreate, &err, &code);
   if (!store) {
@@ -319,12 +331,8 @@ int CmdSweep(const Args& all_args) {
     }
   }
 
-  std::unique_ptr<StoppingRule> rule;
-  if (!MakeStoppingRule(opts, &rule, &err)) {
-    PrintError(err);
-    return kExitUsage;
-  }
-  auto observer = MakeProgressObserver(f.quiet, f.no_live);
+  std::unique_ptr<ProgressObserver> observer;
+  if (!f.quiet) observer = NewProgressObserver(stderr, f.no_live);
 
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
@@ -342,13 +350,13 @@ int CmdSweep(const Args& all_args) {
     return kExitFailure;
   }
 
-  if (!f.junit.empty() && !WriteJunit(*store, outcome.run_id, f.junit, &err)) {
+  if (!f.junit.empty() && !WriteJunitFile(*store, outcome.run_id, f.junit, &err)) {
     PrintError(err);
     return kExitFailure;
   }
   if (f.format != "none") {
     std::string table;
-    if (!RenderRunTable(*store, outcome.run_id, f.format, &table, &err)) {
+    if (!RenderStoredTable(*store, outcome.run_id, table_options, &table, &err)) {
       PrintError(err);
       return kExitFailure;
     }

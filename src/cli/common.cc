@@ -7,10 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "store/store.h"
-#include "sweep/progress.h"
-#include "sweep/stopping.h"
-#include "sweep/sweep.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -58,28 +54,6 @@ bool ResolveProgram(const std::string& program, std::string* err) {
     if (!dir.empty() && executable(dir + "/" + program)) return true;
   }
   *err = fmt::format("--exec program '{}' is not in PATH (give its path, e.g. ./{})", program, program);
-  return false;
-}
-
-bool MakeStoppingRule(const SweepOptions& opts, std::unique_ptr<StoppingRule>* rule, std::string* err) {
-  std::string until = opts.settings.value("until", "runs");
-  if (until == "runs" && !opts.settings.contains("refine")) {
-    *rule = NewFlatRule(opts.runs);
-    return true;
-  }
-  *err = "--until decided and --refine are not built yet";
-  return false;
-}
-
-std::unique_ptr<ProgressObserver> MakeProgressObserver(bool quiet, bool no_live) { return nullptr; }
-
-bool RenderRunTable(Store& store, int64_t run_id, const std::string& format, std::string* out, std::string* err) {
-  *out = "";
-  return true;
-}
-
-bool WriteJunit(Store& store, int64_t run_id, const std::string& path, std::string* err) {
-  *err = "--junit is not built yet";
   return false;
 }
 

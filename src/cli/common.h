@@ -13,11 +13,6 @@
 
 namespace cg {
 
-class Store;
-class StoppingRule;
-class ProgressObserver;
-struct SweepOptions;
-
 // Splits `... --exec -- PROGRAM ARGS...` (always last): returns (crashgrid's args, program argv).
 std::pair<Args, Args> SplitExec(const Args& args);
 // Parses args into app. Returns -1 to go on, or the exit code to return now (0 after --help, 2 on bad usage,
@@ -25,10 +20,5 @@ std::pair<Args, Args> SplitExec(const Args& args);
 int ParseCli(CLI::App& app, const Args& args);
 // True if `program` names an executable file (a path, or a name found in PATH).
 bool ResolveProgram(const std::string& program, std::string* err);
-
-bool MakeStoppingRule(const SweepOptions& opts, std::unique_ptr<StoppingRule>* rule, std::string* err);
-std::unique_ptr<ProgressObserver> MakeProgressObserver(bool quiet, bool no_live);
-bool RenderRunTable(Store& store, int64_t run_id, const std::string& format, std::string* out, std::string* err);
-bool WriteJunit(Store& store, int64_t run_id, const std::string& path, std::string* err);
 
 }  // namespace cg

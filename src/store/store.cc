@@ -180,8 +180,8 @@ std::string NewerMessage(const std::string& path, int64_t version) {
 }
 
 std::string ForeignMessage(const std::string& path, const std::string& what) {
-  return fmt::format("'{}' is {}, not a crashgrid database (it was left untouched; pass --db a new or crashgrid "
-                     "file)",
+  return fmt::format("'{}' is {}, not a crashgrid database (it was left untouched; give the file a sweep wrote, "
+                     "or a new path for --db)",
                      path, what);
 }
 
@@ -422,7 +422,6 @@ std::unique_ptr<Store> Store::Open(const std::string& path, Mode mode, std::stri
   }
   if (!exists && mode != Mode::kCreate) {
     *err = fmt::format("database '{}' does not exist (run a sweep with --db {} first)", path, path);
-    *exit_code = kExitUsage;
     return nullptr;
   }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <thread>
@@ -48,10 +49,15 @@ std::string ReadBytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Every file in a directory with its bytes: a foreign file must gain no -wal/-shm/-journal siblings either.
+// Every file in a directory with its size and a hash of its bytes (readable when a test fails): a foreign
+// file must not change and must gain no -wal/-shm/-journal siblings either.
 std::map<std::string, std::string> Snapshot(const fs::path& dir) {
   std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename().string()] = ReadBytes(e.path().string());
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string bytes = ReadBytes(e.path().string());
+    out[e.path().filename().string()] =
+        std::to_string(bytes.size()) + " bytes, hash " + std::to_string(std::hash<std::string>{}(bytes));
+  }
   return out;
 }
 
@@ -321,7 +327,7 @@ TEST_F(StoreTest, RefusesToOpenAMissingFileUnlessCreating) {
     int code = 0;
     EXPECT_FALSE(Store::Open(path, mode, &err, &code));
     EXPECT_EQ(err, "database '" + path + "' does not exist (run a sweep with --db " + path + " first)");
-    EXPECT_EQ(code, kExitUsage);
+    EXPECT_EQ(code, kExitDatabase);
     EXPECT_FALSE(fs::exists(path));
   }
   auto store = MustOpen(path, Store::Mode::kCreate);

@@ -1,5 +1,6 @@
 #include "supervisor/supervisor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -111,6 +114,38 @@ bool Drain(ScopedFd* fd, TailBuffer* tail) {
 std::string ErrnoText(int e) {
   const char* name = strerrorname_np(e);
   return fmt::format("{} ({})", std::strerror(e), name ? name : "?");
+}
+
+// True while a process other than `leader` in process group `pgid` has not finished dying. Killed
+// grandchildren are not our children (they were reparented to init), so only /proc can say when they are
+// gone; the caller checks this while the leader is still an unreaped zombie, so the group id is still ours.
+bool GroupHasLiveMembers(pid_t pgid, pid_t leader) {
+  DIR* d = opendir("/proc");
+  if (!d) return false;
+  bool live = false;
+  char path[64], buf[512];
+  while (dirent* e = readdir(d)) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0 || pid == leader) continue;
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = 0;
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse from the last ')'.
+    const char* p = std::strrchr(buf, ')');
+    char state = 0;
+    int ppid = 0, pgrp = 0;
+    if (p && std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid && state != 'Z' &&
+        state != 'X') {
+      live = true;
+      break;
+    }
+  }
+  closedir(d);
+  return live;
 }
 
 // The state of one running trial; RunTrial drives it from start to reaped.
@@ -348,6 +383,13 @@ void Trial::Finish() {
     }
     if (leader_exited_ || MonotonicSeconds() >= deadline) break;
     PumpOutput(10);
+  }
+  if (!tracer_) {
+    // Traced grandchildren are reaped by ReapRest below; untraced ones can only be waited out.
+    while (GroupHasLiveMembers(child_.pid, child_.pid) && MonotonicSeconds() < deadline) {
+      kill(-child_.pid, SIGKILL);
+      usleep(2000);
+    }
   }
   if (registered_) GuardUnregisterGroup(child_.pid);
   int raw = 0;

@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -462,20 +463,30 @@ TEST_F(SupervisorTest, SigkillOfCrashgridLeavesNoTrialProcessTraced) { RunAndGet
 TEST_F(SupervisorTest, ReaperGuardKillsRegisteredGroupsWhenItsOwnerDies) {
   // A process group that only the guard knows about (no parent-death signal, not traced).
   std::string marker = Marker("guard");
+  int registered[2];
+  ASSERT_EQ(pipe(registered), 0);
   pid_t owner = fork();
   ASSERT_GE(owner, 0);
   if (owner == 0) {
+    close(registered[0]);
     pid_t leader = fork();
     if (leader == 0) {
       setpgid(0, 0);
+      int null_fd = open("/dev/null", O_WRONLY);
+      dup2(null_fd, 1);  // the sleepers must not hold the test's stdout
       execl(Fixture("exec_sleepers").c_str(), "exec_sleepers", "wait", marker.c_str(), nullptr);
       _exit(127);
     }
     setpgid(leader, leader);
     std::string err;
     if (!GuardRegisterGroup(leader, &err)) _exit(3);
+    if (write(registered[1], "R", 1) != 1) _exit(4);
     for (;;) pause();
   }
+  close(registered[1]);
+  char c = 0;
+  ASSERT_EQ(read(registered[0], &c, 1), 1) << "the owner could not register its group";
+  close(registered[0]);
   double end = MonotonicSeconds() + 20;
   while (ProcessesWith(marker).size() < 3 && MonotonicSeconds() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -18,7 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define REFRACE_TABLE_CAPACITY 1024u /* slots per table; a full table is re-mapped */
+#define REFRACE_TABLE_CAPACITY 4096u /* slots per table; a full table is re-mapped */
 #define REFRACE_TABLE_KEEP 32u       /* newest entries carried into the new table */
 #define REFRACE_CHECK_ENTRIES 24u    /* entries the registry check walks on every open */
 #define REFRACE_BUFFER_WORDS 2048u   /* 16 KiB of private memory per session */
