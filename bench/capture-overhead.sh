@@ -1,7 +1,8 @@
 #!/bin/sh
 # Tracing cost: iterations/s of a built-in workload run under RunTrial with --capture none vs ptrace
-# (ptrace traces every thread from exec on) vs handler.
+# (every thread traced from exec on) vs handler, interleaved so that machine load drifts hit all three.
 # usage: bench/capture-overhead.sh [BUILD_DIR] [REPEAT] [-- WORKLOAD ARGS]
+#   CRASHGRID=path/to/crashgrid overrides $BUILD_DIR/crashgrid
 #   default workload: reference-race --threads 4 --param sessions=1 --serialize open --duration 3s
 set -eu
 BUILD=${1:-build}
@@ -11,8 +12,15 @@ shift 2 2>/dev/null || shift $#
 if [ $# -eq 0 ]; then
   set -- reference-race --threads 4 --param sessions=1 --serialize open --duration 3s
 fi
-ninja -C "$BUILD" crashgrid bench_supervisor >/dev/null
+CG=${CRASHGRID:-$BUILD/crashgrid}
+[ -n "${CRASHGRID:-}" ] || ninja -C "$BUILD" crashgrid >/dev/null
+ninja -C "$BUILD" bench_supervisor >/dev/null
 echo "# $(uname -srm), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-for capture in none ptrace handler; do
-  "$BUILD/bench/supervisor_bench" workload "$capture" "$REPEAT" -- "$(realpath "$BUILD/crashgrid")" run "$@"
+echo "# workload: crashgrid run $*"
+i=0
+while [ $i -lt "$REPEAT" ]; do
+  for capture in none ptrace handler; do
+    "$BUILD/bench/supervisor_bench" workload "$capture" 1 -- "$(realpath "$CG")" run "$@" | sed "s/run=0/run=$i/"
+  done
+  i=$((i + 1))
 done

@@ -53,6 +53,14 @@ static int Workload(const std::string& capture, int repeat, std::vector<std::str
     std::printf("capture=%s run=%d outcome=%s iterations=%lld workload_s=%.3f iterations_per_s=%.1f wall_s=%.3f%s%s\n",
                 capture.c_str(), i, OutcomeName(r.outcome), static_cast<long long>(r.iterations),
                 r.workload_seconds, rate, r.duration_s, r.detail.empty() ? "" : " detail=", r.detail.c_str());
+    if (r.report) {
+      const CrashReport& c = *r.report;
+      std::printf("  capture: method=%s signal=%d faulting_tid=%d (%s, phase '%s') threads=%zu capture_ms=%.1f\n"
+                  "  signature: %s%s%s\n",
+                  c.method.c_str(), c.signal, c.faulting_tid, c.faulting_thread_name.c_str(),
+                  c.threads.empty() ? "" : c.threads[0].phase.c_str(), c.threads.size(), c.capture_ms,
+                  r.signature.c_str(), c.error.empty() ? "" : "\n  capture error: ", c.error.c_str());
+    }
   }
   return 0;
 }

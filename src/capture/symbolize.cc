@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -66,6 +67,58 @@ const AddressDescriber::ModuleInfo& AddressDescriber::Module(Dwfl_Module* mod) {
   return modules_.emplace(mod, std::move(info)).first->second;
 }
 
+const std::vector<AddressDescriber::IndexedSymbol>& AddressDescriber::Index(Dwfl_Module* mod) {
+  auto it = index_.find(mod);
+  if (it != index_.end()) return it->second;
+  std::vector<IndexedSymbol> symbols;
+  int n = dwfl_module_getsymtab(mod);
+  for (int i = 1; i < n; ++i) {
+    GElf_Sym sym;
+    GElf_Addr addr = 0;
+    GElf_Word shndx = 0;
+    const char* name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, nullptr, nullptr);
+    if (name == nullptr || name[0] == '\0' || sym.st_shndx == SHN_UNDEF || sym.st_size == 0) continue;
+    int type = GELF_ST_TYPE(sym.st_info);
+    if (type == STT_SECTION || type == STT_FILE || type == STT_TLS) continue;
+    int bind = GELF_ST_BIND(sym.st_info);
+    int rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+    symbols.push_back({addr, sym.st_size, rank, name});
+  }
+  std::stable_sort(symbols.begin(), symbols.end(), [](const IndexedSymbol& a, const IndexedSymbol& b) {
+    return a.start != b.start ? a.start < b.start : a.rank < b.rank;
+  });
+  return index_.emplace(mod, std::move(symbols)).first->second;
+}
+
+AddressDescriber::SymbolInfo AddressDescriber::Lookup(Dwfl_Module* mod, Dwarf_Addr addr) {
+  SymbolInfo info;
+  const std::vector<IndexedSymbol>& index = Index(mod);
+  // The symbols starting at the greatest address <= addr; the best-ranked one that covers addr wins.
+  auto after = std::upper_bound(index.begin(), index.end(), addr,
+                                [](Dwarf_Addr a, const IndexedSymbol& s) { return a < s.start; });
+  if (after != index.begin()) {
+    Dwarf_Addr start = std::prev(after)->start;
+    for (auto s = std::lower_bound(index.begin(), after, start,
+                                   [](const IndexedSymbol& s, Dwarf_Addr a) { return s.start < a; });
+         s != after; ++s) {
+      if (addr < s->start + s->size) {
+        info.name = Demangle(s->name);
+        info.start = s->start;
+        return info;
+      }
+    }
+  }
+  // Sizeless symbols, symbols nested in larger ones: leave those rules to libdwfl.
+  GElf_Off sym_off = 0;
+  GElf_Sym sym;
+  const char* name = dwfl_module_addrinfo(mod, addr, &sym_off, &sym, nullptr, nullptr, nullptr);
+  if (name != nullptr && name[0] != '\0') {
+    info.name = Demangle(name);
+    info.start = addr - sym_off;
+  }
+  return info;
+}
+
 void AddressDescriber::Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame) {
   frame->pc = pc;
   if (mod == nullptr) return;
@@ -76,17 +129,7 @@ void AddressDescriber::Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation
   Dwarf_Addr lookup = activation || pc == 0 ? pc : pc - 1;
   auto key = std::make_pair(mod, lookup);
   auto it = symbols_.find(key);
-  if (it == symbols_.end()) {
-    SymbolInfo sym_info;
-    GElf_Off sym_off = 0;
-    GElf_Sym sym;
-    const char* name = dwfl_module_addrinfo(mod, lookup, &sym_off, &sym, nullptr, nullptr, nullptr);
-    if (name != nullptr && name[0] != '\0') {
-      sym_info.name = Demangle(name);
-      sym_info.start = lookup - sym_off;
-    }
-    it = symbols_.emplace(key, std::move(sym_info)).first;
-  }
+  if (it == symbols_.end()) it = symbols_.emplace(key, Lookup(mod, lookup)).first;
   if (!it->second.name.empty()) {
     frame->symbol = it->second.name;
     frame->symbol_offset = pc - it->second.start;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 #include <string>
 
 #include "trial/trial.h"
@@ -34,9 +35,11 @@ int FindLocalDebuginfo(Dwfl_Module* mod, void** userdata, const char* modname, D
 // shared library and is the same in every process that maps the file. `activation` is false for return
 // addresses: their symbol is looked up at pc - 1 (the call instruction), as eu-stack and gdb do, so a call
 // that ends a function is not blamed on the next one.
-// The memo matters: dwfl_module_addrinfo scans the whole symbol table on every call (tens of thousands of
-// entries for libc with its debug file), and the threads of one process mostly sit at the same few
-// addresses (futex waits, poll, the same vendor call).
+// Symbols come from the same table dwfl_module_addrinfo reads (dwfl_module_getsymtab: .symtab of the file or
+// its debug file, else .dynsym), but through a per-module index sorted by address: addrinfo scans the whole
+// table on every call (tens of thousands of entries for libc with its debug file, more for a big
+// executable), which made a 64-thread capture cost half a second. Addresses the index cannot settle (no
+// sized symbol covers them) still go to addrinfo. Each answer is memoized: threads sit at few addresses.
 class AddressDescriber {
  public:
   void Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame);
@@ -51,8 +54,17 @@ class AddressDescriber {
     std::string name;  // demangled, "" if none
     Dwarf_Addr start = 0;
   };
+  struct IndexedSymbol {
+    Dwarf_Addr start = 0;
+    Dwarf_Addr size = 0;
+    int rank = 0;        // 0 global, 1 weak, 2 local: the binding addrinfo prefers among aliases
+    const char* name;    // owned by libdwfl for the Dwfl's lifetime
+  };
   const ModuleInfo& Module(Dwfl_Module* mod);
+  const std::vector<IndexedSymbol>& Index(Dwfl_Module* mod);
+  SymbolInfo Lookup(Dwfl_Module* mod, Dwarf_Addr addr);
   std::unordered_map<Dwfl_Module*, ModuleInfo> modules_;
+  std::unordered_map<Dwfl_Module*, std::vector<IndexedSymbol>> index_;
   std::map<std::pair<Dwfl_Module*, Dwarf_Addr>, SymbolInfo> symbols_;
 };
 

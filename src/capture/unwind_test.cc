@@ -270,6 +270,14 @@ TEST(Unwind, ReportsAThreadThatCannotBeUnwound) {
   EXPECT_TRUE(ProcessGone(pid));
 }
 
+TEST(Unwind, FailsWithAReasonForAProcessThatDoesNotExist) {
+  CrashReport report;
+  std::string err;
+  EXPECT_FALSE(UnwindStoppedThreads(999999999, {999999999}, &report, &err));
+  EXPECT_NE(err.find("999999999"), std::string::npos) << err;
+  EXPECT_TRUE(report.threads.empty());
+}
+
 TEST(SymbolizeOffline, FillsSymbolsAndBuildIdFromModuleAndOffset) {
   SymbolRange hidden, exported;
   ASSERT_TRUE(LookupSymtab(kUnstrippedLib, "victim_hidden_fault", &hidden));

@@ -30,7 +30,7 @@ code{background:#f2f2f2;padding:1px 3px}
 table{border-collapse:collapse;margin:6px 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px;vertical-align:top}
 table.hm td.hm-cell{width:72px;height:40px;text-align:center;vertical-align:middle;border:2px solid #fff;padding:2px}
-table.hm th{background:#fafafa;text-align:center}
+table.hm th{background:#fafafa;text-align:center;vertical-align:middle}
 table.hm .k{display:block;font-weight:bold}table.hm .v{display:block;font-size:10px}
 .maps{display:flex;flex-wrap:wrap;gap:24px}
 .legend{font-size:12px;color:#555}

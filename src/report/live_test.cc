@@ -233,10 +233,16 @@ TEST(LiveObserver, RedrawsInPlaceUnderAPtyAndRestoresTheCursorWhenInterrupted) {
   struct winsize ws = {};
   ws.ws_col = 80;
   ws.ws_row = 24;
-  struct termios tio;
+  struct termios tio = {};  // every flag cfmakeraw leaves alone must be zero, not stack garbage (OLCUC...)
   cfmakeraw(&tio);
-  tio.c_oflag |= OPOST | ONLCR;
+  tio.c_oflag = OPOST | ONLCR;
+  tio.c_cflag |= CS8 | CREAD;
+  tio.c_cc[VMIN] = 1;
+  tio.c_cc[VTIME] = 0;
   int master = -1;
+  // gtest's pending stdout would otherwise be flushed by the child into the pty.
+  std::fflush(stdout);
+  std::fflush(stderr);
   pid_t pid = forkpty(&master, nullptr, &tio, &ws);
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -262,7 +268,12 @@ TEST(LiveObserver, RedrawsInPlaceUnderAPtyAndRestoresTheCursorWhenInterrupted) {
   // Wait for the first frames before resizing: the child blocks on stdin until then.
   std::string out;
   char buf[4096];
-  while (out.find("8/18") == std::string::npos) {
+  // Until the whole frame with all four trials is in: each frame ends with "erase below".
+  auto have_frame = [&] {
+    size_t at = out.find("8/18");
+    return at != std::string::npos && out.find("\x1b[J", at) != std::string::npos;
+  };
+  while (!have_frame()) {
     struct pollfd pfd = {master, POLLIN, 0};
     ASSERT_GT(poll(&pfd, 1, 20000), 0) << "no frame from the child; got: " << out;
     ssize_t n = read(master, buf, sizeof buf);

@@ -134,9 +134,10 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
       s.recommended = static_cast<int>(i);
   }
   auto cost = [&](const PolicySummary& p) {
-    return p.has_relative ? fmt::format("{} {} vs none", Percent(p.relative), s.throughput_unit)
-                          : fmt::format("{} {} (no 'none' policy to compare with)", Throughput(p.throughput),
-                                        s.throughput_unit);
+    if (p.has_relative) return fmt::format("{} {} vs none", Percent(p.relative), s.throughput_unit);
+    const char* why = none ? "none has no measured throughput: its trials crashed before reporting any"
+                           : "no 'none' policy in the grid to compare with";
+    return fmt::format("{} {} ({})", Throughput(p.throughput), s.throughput_unit, why);
   };
   if (s.recommended >= 0) {
     const PolicySummary& p = s.policies[static_cast<size_t>(s.recommended)];
@@ -146,8 +147,9 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
                                      SafeClaim(p.k, p.n), p.n);
     } else {
       s.recommendation = fmt::format("Recommendation: {}={}: every cell SAFE, cost {}, crash probability {} "
-                                     "(Clopper-Pearson, pooled over {} trials in {} cells).",
-                                     axis, p.policy, cost(p), SafeClaim(p.k, p.n), p.n, p.cells.size());
+                                     "(Clopper-Pearson, pooled over {} trials in {} cell{}).",
+                                     axis, p.policy, cost(p), SafeClaim(p.k, p.n), p.n, p.cells.size(),
+                                     p.cells.size() == 1 ? "" : "s");
     }
   } else {
     // No policy is all SAFE. The one to run more of: no CRASHES cell, fastest; else the fewest CRASHES cells.
@@ -199,7 +201,7 @@ std::string RenderMitigationsText(const MitigationStudy& s) {
     std::string line = fmt::format(
         "{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>13}  {:>{}}  {}", p.policy, width, p.verdict, p.safe,
         p.crashes, p.undecided, fmt::format("{}/{}", p.k, p.n), "p < " + FormatUpperBound(p.pooled_upper),
-        Throughput(p.throughput), tput, p.has_relative ? Percent(p.relative) : "-");
+        p.workload_s > 0 ? Throughput(p.throughput) : "-", tput, p.has_relative ? Percent(p.relative) : "-");
     out += std::string(Trim(line)) + "\n";
   }
   out += "\n" + s.recommendation + "\n";

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -26,6 +27,9 @@
 #include "util/clock.h"
 
 namespace cg {
+
+void PrintTo(CaptureMethod m, std::ostream* os) { *os << CaptureMethodName(m); }
+
 namespace {
 
 std::string Fixture(const std::string& name) { return std::string(CRASHGRID_BINARY_DIR) + "/fixtures/" + name; }

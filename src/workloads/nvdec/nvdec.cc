@@ -190,7 +190,6 @@ class NvDecWorkload final : public Workload {
       pkt.payload = kTinyH264;
       pkt.payload_size = static_cast<unsigned long>(kTinyH264Size);
       pkt.flags = r + 1 == s_.repeat ? CUVID_PKT_ENDOFSTREAM : 0;
-      std::string err;
       CUresult res = api_->ParseVideoData(parser, &pkt);
       if (res != CUDA_SUCCESS && !d.failed) {
         ctx.Phase("decode", [&](std::string* e) { return CuvidOk(res, "cuvidParseVideoData", e); });
