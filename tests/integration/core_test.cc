@@ -14,7 +14,7 @@
 namespace cg::test {
 namespace {
 
-std::vector<StoredTrial> LoadAll(const std::string& db, RunRecord* run = nullptr) {
+std::vector<StoredTrial> LoadAll(const std::string& db, RunRecord* run = nullptr, bool full = false) {
   std::string err;
   int code = 0;
   auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
@@ -25,7 +25,7 @@ std::vector<StoredTrial> LoadAll(const std::string& db, RunRecord* run = nullptr
   if (runs.empty()) return {};
   if (run) *run = runs.back();
   std::vector<StoredTrial> trials;
-  EXPECT_TRUE(store->LoadTrials(runs.back().id, false, &trials, &err)) << err;
+  EXPECT_TRUE(store->LoadTrials(runs.back().id, full, &trials, &err)) << err;
   return trials;
 }
 
@@ -121,15 +121,58 @@ TEST(Sweep, ResumeAloneContinuesTheLastSweep) {
 TEST(Sweep, NoTrialProcessSurvivesAKilledCrashgrid) {
   std::string dir = TestDir();
   std::string db = dir + "/orphans.db";
-  // A program whose children and grandchildren outlive it unless somebody kills their group.
-  pid_t pid = StartCrashgrid({"sweep", "--runs", "1", "--duration", "60s", "--db", db, "--no-live", "--capture",
-                              "none", "--exec", "--", "sh", "-c", "sleep 373 & (sleep 373 &) ; sleep 373"},
+  // A program whose children and grandchildren outlive it unless somebody kills their group. The marker
+  // reaches the trial's processes only through {MARK}, so crashgrid's own command line does not carry it.
+  pid_t pid = StartCrashgrid({"sweep", "--grid", "MARK=373919", "--runs", "1", "--duration", "60s", "--db", db,
+                              "--no-live", "--capture", "none", "--exec", "--", FixturePath("exec_sleepers"),
+                              "wait", "orphan-{MARK}"},
                              dir + "/log");
-  ASSERT_TRUE(WaitUntil(60, [] { return ProcessesWithMarker("sleep 373").size() >= 3; })) << ReadFile(dir + "/log");
+  ASSERT_TRUE(WaitUntil(90, [] { return ProcessesWithMarker("orphan-373919").size() >= 3; }))
+      << ReadFile(dir + "/log");
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
-  EXPECT_TRUE(WaitUntil(15, [] { return ProcessesWithMarker("sleep 373").empty(); }))
-      << ProcessesWithMarker("sleep 373").size() << " processes survived";
+  EXPECT_TRUE(WaitUntil(15, [] { return ProcessesWithMarker("orphan-373919").empty(); }))
+      << ProcessesWithMarker("orphan-373919").size() << " processes survived";
+}
+
+// Each --exec program's ending is classified as a shell loop would want it, through the whole tool.
+TEST(Sweep, ExecProgramsAreClassified) {
+  std::string dir = TestDir();
+  struct Case {
+    std::vector<std::string> program;
+    Outcome outcome;
+    int signal;
+    int seed_code;
+    bool via_shell;
+  };
+  std::vector<Case> cases = {
+      {{FixturePath("exec_segv_thread")}, Outcome::kCrashed, SIGSEGV, 139, false},
+      {{FixturePath("exec_abort")}, Outcome::kCrashed, SIGABRT, 134, false},
+      {{FixturePath("exec_exit3")}, Outcome::kFailed, 0, 3, false},
+      {{FixturePath("exec_sleepers"), "wait"}, Outcome::kHung, 0, 124, false},
+      {{"sh", "-c", FixturePath("exec_segv_thread") + "; exit $?"}, Outcome::kCrashed, SIGSEGV, 139, true},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    std::string db = dir + "/exec" + std::to_string(i++) + ".db";
+    std::vector<std::string> args = {"sweep", "--runs", "1", "--duration", "300ms", "--grace", "700ms",
+                                     "--db", db, "--no-live", "--format", "seed", "--exec", "--"};
+    args.insert(args.end(), c.program.begin(), c.program.end());
+    CmdResult r = RunCrashgrid(args);
+    ASSERT_EQ(r.exit_code, 0) << c.program[0] << r.err;
+    auto trials = LoadAll(db, nullptr, /*full=*/true);
+    ASSERT_EQ(trials.size(), 1u) << c.program[0];
+    const TrialResult& t = trials[0].result;
+    EXPECT_EQ(t.outcome, c.outcome) << c.program.back() << " " << OutcomeName(t.outcome) << " " << t.detail;
+    EXPECT_EQ(t.signal, c.signal) << c.program.back();
+    EXPECT_EQ(t.via_shell, c.via_shell) << c.program.back();
+    EXPECT_EQ(SeedExitCode(t), c.seed_code) << c.program.back();
+    EXPECT_NE(r.out.find("{0: 0, " + std::to_string(c.seed_code) + ": 1}"), std::string::npos) << r.out;
+    if (c.outcome == Outcome::kCrashed && !c.via_shell) {
+      ASSERT_TRUE(t.report.has_value()) << c.program.back();
+      EXPECT_FALSE(t.signature.empty());
+    }
+  }
 }
 
 struct BadInput {
