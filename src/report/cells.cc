@@ -25,23 +25,6 @@ std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<StoredTr
   return axes;
 }
 
-std::vector<Cell> AllCells(const std::vector<GridAxis>& axes) {
-  std::vector<Cell> cells(1);
-  for (const auto& axis : axes) {
-    std::vector<Cell> next;
-    next.reserve(cells.size() * axis.values.size());
-    for (const auto& c : cells) {
-      for (const auto& v : axis.values) {
-        Cell grown = c;
-        grown.emplace_back(axis.name, v);
-        next.push_back(std::move(grown));
-      }
-    }
-    cells = std::move(next);
-  }
-  return cells;
-}
-
 // A trial's cell in axis order: its key must match the grid's cell key even if the trial stored its
 // parameters in another order or lacks an axis added later.
 static std::string KeyInAxisOrder(const Cell& cell, const std::vector<GridAxis>& axes) {
@@ -58,7 +41,7 @@ std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<S
   std::vector<GridAxis> axes = TrialAxes(run, trials);
   std::vector<CellCounts> out;
   std::unordered_map<std::string, size_t> index;
-  for (auto& cell : AllCells(axes)) {
+  for (auto& cell : ExpandGrid(axes)) {
     CellCounts c;
     c.key = CellKey(cell);
     c.cell = std::move(cell);

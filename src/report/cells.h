@@ -37,10 +37,8 @@ struct CellCounts {
 // the grid appended to its axis (and any axis missing from the grid appended), so that no trial is dropped.
 std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<StoredTrial>& trials);
 
-// Every cell of `axes`, first axis varying slowest (one empty cell when there are no axes).
-std::vector<Cell> AllCells(const std::vector<GridAxis>& axes);
 
-// Counts per cell, one entry per cell of AllCells(TrialAxes(run, trials)), in that order; cells without
+// Counts per cell, one entry per cell of ExpandGrid(TrialAxes(run, trials)), in that order; cells without
 // trials have trials == 0. `signature` (a full signature, "" for all) restricts what counts as a crash.
 std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<StoredTrial>& trials,
                                        const std::string& signature = "");

@@ -22,23 +22,6 @@ struct Agg {
   double seconds = 0;    // workload seconds
 };
 
-// Every combination of the values of axes[from..], first axis varying slowest (as ExpandGrid does).
-std::vector<Cell> Combinations(const std::vector<GridAxis>& axes, size_t from) {
-  std::vector<Cell> out{Cell{}};
-  for (size_t a = from; a < axes.size(); ++a) {
-    std::vector<Cell> next;
-    for (const auto& prefix : out) {
-      for (const auto& v : axes[a].values) {
-        Cell c = prefix;
-        c.emplace_back(axes[a].name, v);
-        next.push_back(std::move(c));
-      }
-    }
-    out = std::move(next);
-  }
-  return out;
-}
-
 struct Rgb {
   double r, g, b;
 };
@@ -150,7 +133,8 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
 
   const SprtParams sprt = RunSprtParams(run);
   const std::vector<GridAxis> axes = TrialAxes(run, trials);  // values outside the grid still show
-  std::vector<Cell> pages = Combinations(axes, std::min<size_t>(2, axes.size()));
+  std::vector<Cell> pages =
+      ExpandGrid(std::vector<GridAxis>(axes.begin() + std::min<size_t>(2, axes.size()), axes.end()));
   std::vector<Heatmap> maps;
   for (const auto& page : pages) {
     Heatmap m;

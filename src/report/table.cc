@@ -614,7 +614,7 @@ bool RenderTable(const RunRecord& run, const std::vector<StoredTrial>& trials, c
   }
 
   std::vector<std::string> could_not_start;
-  for (const Cell& fixed : AllCells(fixed_axes)) {
+  for (const Cell& fixed : ExpandGrid(fixed_axes)) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& rv : row_axis.values) {
       std::vector<std::string> row = {layout.row >= 0 ? Escape(rv, format) : "all"};

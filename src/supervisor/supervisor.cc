@@ -469,6 +469,10 @@ void Trial::ReadWorkloadResult(TrialResult* r) {
           r->errors += t.errors;
         }
         r->units = status_.units();
+        // How long the threads ran before the end: from the start barrier to the outcome.
+        if (double started = status_.started_unix(); started > 0) {
+          r->workload_seconds = std::max(0.0, r->started_at + r->time_to_outcome_s - started);
+        }
       }
     }
   }

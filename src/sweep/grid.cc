@@ -78,21 +78,4 @@ bool ParseGridAxis(const std::string& text, GridAxis* axis, std::string* err) {
   return true;
 }
 
-std::vector<Cell> ExpandGrid(const std::vector<GridAxis>& axes) {
-  std::vector<Cell> cells(1);
-  for (const auto& axis : axes) {
-    std::vector<Cell> next;
-    next.reserve(cells.size() * axis.values.size());
-    for (const auto& c : cells) {
-      for (const auto& v : axis.values) {
-        Cell n = c;
-        n.emplace_back(axis.name, v);
-        next.push_back(std::move(n));
-      }
-    }
-    cells = std::move(next);
-  }
-  return cells;
-}
-
 }  // namespace cg

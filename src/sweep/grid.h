@@ -11,7 +11,5 @@ namespace cg {
 
 // Parses "NAME=SPEC". On failure *err says what is wrong and shows the accepted forms.
 bool ParseGridAxis(const std::string& text, GridAxis* axis, std::string* err);
-// All cells of the grid, first axis varying slowest. One empty cell for an empty grid.
-std::vector<Cell> ExpandGrid(const std::vector<GridAxis>& axes);
 
 }  // namespace cg

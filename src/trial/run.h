@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trial/trial.h"
+
 namespace cg {
 
 // One axis of the grid: `--grid threads=1..12` is {"threads", {"1", ..., "12"}}.
@@ -15,6 +17,9 @@ struct GridAxis {
   std::string name;
   std::vector<std::string> values;
 };
+
+// All cells of the grid, first axis varying slowest. One empty cell for an empty grid.
+std::vector<Cell> ExpandGrid(const std::vector<GridAxis>& axes);
 
 struct RunRecord {
   int64_t id = 0;

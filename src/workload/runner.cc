@@ -249,6 +249,9 @@ struct StartClock {
     int64_t now = NowNs();
     shared->start_ns.store(now);
     shared->deadline_ns.store(now + shared->duration_ns);
+    timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    shared->status->header()->started_unix_ns.store(int64_t{wall.tv_sec} * 1000000000 + wall.tv_nsec);
     shared->status->header()->started.store(1);
   }
 };

@@ -114,4 +114,9 @@ std::vector<ThreadStatus> StatusBlock::Snapshot() const {
 
 int64_t StatusBlock::units() const { return valid() ? header_->units.load() : 0; }
 
+double StatusBlock::started_unix() const {
+  if (!valid() || !header_->started.load()) return 0;
+  return static_cast<double>(header_->started_unix_ns.load()) / 1e9;
+}
+
 }  // namespace cg

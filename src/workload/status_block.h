@@ -38,6 +38,9 @@ struct StatusHeader {
   char phase_names[kStatusMaxPhases][kStatusPhaseNameLen];
   std::atomic<int64_t> units;
   std::atomic<int32_t> started;  // 1 once all threads passed the start barrier
+  // CLOCK_REALTIME at the start barrier, in ns: lets the supervisor tell how long a workload that crashed
+  // (and so wrote no result) had been running, for its throughput and its exposure.
+  std::atomic<int64_t> started_unix_ns;
 };
 
 constexpr size_t kStatusBlockSize = sizeof(StatusHeader) + sizeof(StatusThread) * kStatusMaxThreads;
@@ -68,6 +71,8 @@ class StatusBlock {
   // Supervisor side: a copy of what each thread was doing.
   std::vector<ThreadStatus> Snapshot() const;
   int64_t units() const;
+  // Unix seconds at the start barrier, or 0 if the threads never got there.
+  double started_unix() const;
 
  private:
   void* base_ = nullptr;
