@@ -9,9 +9,9 @@ build=${1:-build}
 out=${2:-$build/bench-stopping}
 cg="$build/crashgrid"
 mkdir -p "$out"
+rm -f "$out"/flat.db* "$out"/decided.db*
 grid=(--grid threads=1..6 --grid sessions=1..6)
 common=(--duration 500ms --runs 69 --no-live --format none)
-[ -f "$out/flat.db" ] || rm -f "$out"/flat.db*
 "$cg" sweep reference-race "${grid[@]}" "${common[@]}" --seed 1 --db "$out/flat.db" 2>"$out/flat.log"
 "$cg" sweep reference-race "${grid[@]}" "${common[@]}" --seed 2 --until decided --db "$out/decided.db" 2>"$out/decided.log"
 python3 "$(dirname "$0")/stopping-compare.py" "$out/flat.db" "$out/decided.db"
