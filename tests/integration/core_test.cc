@@ -6,6 +6,7 @@
 #include <set>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "harness.h"
 #include "store/store.h"
@@ -61,6 +62,37 @@ TEST(Sweep, ReferenceRaceCrashesInTheHighCellAndNeverWithOneThread) {
   for (const auto& [cell, count] : n) EXPECT_EQ(count, 6) << cell;
   // Every table that shows a reference target says so.
   EXPECT_NE(r.out.find("reference target"), std::string::npos) << r.out;
+
+  // Crashes are captured inside the reference library, and the tables per signature add up to the whole.
+  auto full = LoadAll(db, nullptr, /*full=*/true);
+  std::map<std::string, int> by_signature;
+  int total = 0;
+  for (const auto& t : full) {
+    if (t.result.outcome != Outcome::kCrashed) continue;
+    total++;
+    by_signature[t.result.signature]++;
+    EXPECT_NE(t.result.signature.find("refrace_"), std::string::npos) << t.result.signature;
+    ASSERT_TRUE(t.result.report.has_value());
+    // The faulting thread's first frame outside libc (a crash may land in memcpy called by the library).
+    std::string module;
+    for (const auto& f : t.result.report->threads.at(0).frames) {
+      if (f.module.find("/libc.so") != std::string::npos) continue;
+      module = f.module;
+      break;
+    }
+    EXPECT_NE(module.find("libcrashgrid_refrace.so"), std::string::npos) << module;
+  }
+  int summed = 0;
+  for (const auto& [sig, count] : by_signature) {
+    CmdResult t = RunCrashgrid({"table", db, "--signature", sig, "--format", "json"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    auto j = nlohmann::json::parse(t.out);
+    int crashes = 0;
+    for (const auto& cell : j["cells"]) crashes += cell["crashes"].get<int>();
+    EXPECT_EQ(crashes, count) << sig;
+    summed += crashes;
+  }
+  EXPECT_EQ(summed, total);
 }
 
 TEST(Sweep, CpuGstWorkloadRecordsCleanTrialsWithIterations) {

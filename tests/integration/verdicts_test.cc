@@ -1,0 +1,86 @@
+// End-to-end: sequential verdicts, comparison and the mitigation study on the reference target, whose race
+// sits entirely in its `open` phase.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+#include "harness.h"
+#include "stats/stats.h"
+#include "store/store.h"
+
+namespace cg::test {
+namespace {
+
+using nlohmann::json;
+
+TEST(Verdicts, DecidedSweepThenCompareAndMitigationsFindTheCheapestSafePolicy) {
+  std::string db = TestDir() + "/mitigations.db";
+  const int cap = 45;
+  CmdResult r = RunCrashgrid({"sweep", "reference-race", "--grid", "threads=1,4", "--grid",
+                              "serialize=none,all,open", "--param", "sessions=4", "--until", "decided", "--runs",
+                              std::to_string(cap), "--duration", "300ms", "--db", db, "--no-live", "--format",
+                              "verdict"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("CRASHES"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SAFE"), std::string::npos) << r.out;
+
+  // Each cell stopped at its verdict, well before the cap.
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  ASSERT_TRUE(store) << err;
+  std::vector<RunRecord> runs;
+  ASSERT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(runs.back().id, false, &trials, &err)) << err;
+  std::map<std::string, std::pair<int, int>> kn;  // cell -> (crashes, n)
+  for (const auto& t : trials) {
+    auto& [k, n] = kn[t.cell_key];
+    n++;
+    if (IsCrash(t.result.outcome)) k++;
+  }
+  ASSERT_EQ(kn.size(), 6u);
+  for (const char* safe_cell : {"threads=1,serialize=none", "threads=1,serialize=all", "threads=1,serialize=open",
+                                "threads=4,serialize=all", "threads=4,serialize=open"}) {
+    auto [k, n] = kn[safe_cell];
+    EXPECT_EQ(SprtDecide(k, n, SprtParams{}), Verdict::kSafe) << safe_cell << " " << k << "/" << n;
+    EXPECT_LT(n, cap) << safe_cell;
+  }
+  auto [k_none, n_none] = kn["threads=4,serialize=none"];
+  EXPECT_EQ(SprtDecide(k_none, n_none, SprtParams{}), Verdict::kCrashes) << k_none << "/" << n_none;
+  EXPECT_LT(n_none, 10);
+
+  // compare --by serialize: none against all differs at threads=4, and only there.
+  CmdResult c = RunCrashgrid({"compare", db, "--by", "serialize", "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  json cj = json::parse(c.out);
+  bool found = false;
+  for (const auto& cmp : cj["comparisons"]) {
+    std::string labels = cmp["a"]["label"].dump() + cmp["b"]["label"].dump() + cmp["a"]["description"].dump() +
+                         cmp["b"]["description"].dump();
+    if (labels.find("all") == std::string::npos) continue;
+    found = true;
+    for (const auto& cell : cmp["cells"]) {
+      std::string key = cell["cell"];
+      if (key == "threads=4") {
+        EXPECT_LT(cell["p_holm"].get<double>(), 0.05) << cell.dump();
+        EXPECT_NE(cell["direction"], "same") << cell.dump();
+      } else {
+        EXPECT_GT(cell["p_holm"].get<double>(), 0.05) << cell.dump();
+      }
+    }
+  }
+  EXPECT_TRUE(found) << c.out;
+
+  // mitigations: the one phase that holds the race, not the global lock.
+  CmdResult m = RunCrashgrid({"mitigations", db, "--json"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  json mj = json::parse(m.out);
+  EXPECT_EQ(mj["recommended"], "open") << m.out;
+  CmdResult mt = RunCrashgrid({"mitigations", db});
+  EXPECT_NE(mt.out.find("open"), std::string::npos) << mt.out;
+}
+
+}  // namespace
+}  // namespace cg::test
