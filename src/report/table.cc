@@ -333,6 +333,8 @@ std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& si
   lines.push_back(fmt::format("run {} ({}, {}{}): {}", run.id, run.workload.empty() ? "?" : run.workload,
                               UtcTime(run.created_at), run.finished ? "" : ", unfinished", command));
   if (run.reference_target) lines.push_back(kReferenceNote);
+  // What the workload chose on this machine (the gst pipeline branch, say): part of what the table measured.
+  if (!run.workload_detail.empty()) lines.push_back("workload: " + run.workload_detail);
   if (!signature.empty()) {
     lines.push_back(fmt::format("counting only crashes with signature '{}'; crashes with other signatures count "
                                 "as non-crashes{}",
