@@ -334,7 +334,7 @@ std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& si
                               UtcTime(run.created_at), run.finished ? "" : ", unfinished", command));
   if (run.reference_target) lines.push_back(kReferenceNote);
   // What the workload chose on this machine (the gst pipeline branch, say): part of what the table measured.
-  if (!run.workload_detail.empty()) lines.push_back("workload: " + run.workload_detail);
+  if (!run.workload_detail.empty()) lines.push_back("workload, as its first trial set up: " + run.workload_detail);
   if (!signature.empty()) {
     lines.push_back(fmt::format("counting only crashes with signature '{}'; crashes with other signatures count "
                                 "as non-crashes{}",

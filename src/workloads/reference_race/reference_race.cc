@@ -53,8 +53,6 @@ class ReferenceRace final : public Workload {
     return true;
   }
 
-  std::string Detail() const override { return fmt::format("sessions={}", sessions_); }
-
   void Iterate(IterationContext& ctx) override {
     std::vector<refrace_session*> open;
     open.reserve(sessions_);
