@@ -34,44 +34,13 @@ int CmdCrashes(const Args& args) {
   app.add_flag("--json", json, "print JSON instead of text");
   if (int rc = ParseCli(app, args); rc >= 0) return rc;
 
-  std::string err;
   int code = kExitFailure;
-  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
-  if (!store) {
-    PrintError(err);
-    return code;
-  }
-  std::vector<RunRecord> runs;
-  if (!store->LoadRuns(&runs, &err)) {
-    PrintError(err);
-    return kExitDatabase;
-  }
-  if (runs.empty()) {
-    PrintError(fmt::format("'{}' holds no runs yet (record some with crashgrid sweep ... --db {})", db, db));
-    return kExitUsage;
-  }
-  const RunRecord* run = &runs.back();
-  for (const auto& r : runs) {
-    if (r.id > run->id) run = &r;
-  }
-  if (run_id != 0) {
-    run = nullptr;
-    std::vector<std::string> ids;
-    for (const auto& r : runs) {
-      if (r.id == run_id) run = &r;
-      ids.push_back(std::to_string(r.id));
-    }
-    if (!run) {
-      PrintError(fmt::format("no run {} in '{}' (runs there: {})", run_id, db, fmt::join(ids, ", ")));
-      return kExitUsage;
-    }
-  }
-
+  RunRecord run_record;
   std::vector<StoredTrial> trials;
-  if (!store->LoadTrials(run->id, /*full=*/false, &trials, &err)) {
-    PrintError(err);
-    return kExitDatabase;
-  }
+  auto store = OpenRun(db, run_id, /*full=*/false, &run_record, &trials, &code);
+  if (!store) return code;
+  const RunRecord* run = &run_record;
+  std::string err;
   CrashesSummary summary;
   summary.run_id = run->id;
   summary.workload = run->workload;

@@ -56,41 +56,11 @@ int CmdTable(const Args& args) {
     return kExitUsage;
   }
   int code = kExitFailure;
-  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
-  if (!store) {
-    PrintError(err);
-    return code;
-  }
-  std::vector<RunRecord> runs;
-  if (!store->LoadRuns(&runs, &err)) {
-    PrintError(err);
-    return kExitDatabase;
-  }
-  if (runs.empty()) {
-    PrintError(fmt::format("'{}' holds no runs yet (record some with crashgrid sweep ... --db {})", db, db));
-    return kExitUsage;
-  }
-  const RunRecord* run = &runs.back();  // LoadRuns orders by id
-  if (run_id != 0) {
-    run = nullptr;
-    std::vector<std::string> ids;
-    for (const auto& r : runs) {
-      if (r.id == run_id) run = &r;
-      ids.push_back(std::to_string(r.id));
-    }
-    if (!run) {
-      PrintError(fmt::format("no run {} in '{}' (runs there: {})", run_id, db, Join(ids, ", ")));
-      return kExitUsage;
-    }
-  }
-
+  RunRecord run;
   std::vector<StoredTrial> trials;
-  if (!store->LoadTrials(run->id, /*full=*/false, &trials, &err)) {
-    PrintError(err);
-    return kExitDatabase;
-  }
+  if (!OpenRun(db, run_id, /*full=*/false, &run, &trials, &code)) return code;
   std::string out;
-  if (!RenderTable(*run, trials, options, &out, &err)) {
+  if (!RenderTable(run, trials, options, &out, &err)) {
     PrintError(err);
     return kExitUsage;
   }

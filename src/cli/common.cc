@@ -57,4 +57,46 @@ bool ResolveProgram(const std::string& program, std::string* err) {
   return false;
 }
 
+std::unique_ptr<Store> OpenRun(const std::string& db, int64_t run_id, bool full, RunRecord* run,
+                               std::vector<StoredTrial>* trials, int* exit_code) {
+  std::string err;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, exit_code);
+  if (!store) {
+    PrintError(err);
+    return nullptr;
+  }
+  std::vector<RunRecord> runs;
+  if (!store->LoadRuns(&runs, &err)) {
+    PrintError(err);
+    *exit_code = kExitDatabase;
+    return nullptr;
+  }
+  if (runs.empty()) {
+    PrintError(fmt::format("'{}' holds no runs yet (record some with crashgrid sweep ... --db {})", db, db));
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
+  const RunRecord* found = &runs.back();  // LoadRuns orders by id
+  if (run_id != 0) {
+    found = nullptr;
+    std::vector<std::string> ids;
+    for (const auto& r : runs) {
+      if (r.id == run_id) found = &r;
+      ids.push_back(std::to_string(r.id));
+    }
+    if (!found) {
+      PrintError(fmt::format("no run {} in '{}' (runs there: {})", run_id, db, Join(ids, ", ")));
+      *exit_code = kExitUsage;
+      return nullptr;
+    }
+  }
+  *run = *found;
+  if (!store->LoadTrials(run->id, full, trials, &err)) {
+    PrintError(err);
+    *exit_code = kExitDatabase;
+    return nullptr;
+  }
+  return store;
+}
+
 }  // namespace cg

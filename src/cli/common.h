@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "store/store.h"
 
 namespace cg {
 
@@ -20,5 +21,10 @@ std::pair<Args, Args> SplitExec(const Args& args);
 int ParseCli(CLI::App& app, const Args& args);
 // True if `program` names an executable file (a path, or a name found in PATH).
 bool ResolveProgram(const std::string& program, std::string* err);
+
+// Opens `db` read-only and picks run `run_id` (0: the latest) with its trials (`full`: tails and crash reports
+// too). On failure prints the one `crashgrid: error:` line and returns nullptr with *exit_code set.
+std::unique_ptr<Store> OpenRun(const std::string& db, int64_t run_id, bool full, RunRecord* run,
+                               std::vector<StoredTrial>* trials, int* exit_code);
 
 }  // namespace cg
