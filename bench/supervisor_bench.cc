@@ -16,7 +16,7 @@
 using namespace cg;
 
 static int Spawn(int n, const std::string& program) {
-  for (CaptureMethod m : {CaptureMethod::kNone, CaptureMethod::kPtrace, CaptureMethod::kHandler}) {
+  for (CaptureMethod m : {CaptureMethod::kNone, CaptureMethod::kTrace, CaptureMethod::kHandler}) {
     TrialSpec spec;
     spec.argv = {program};
     spec.capture = m;

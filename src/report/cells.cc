@@ -65,6 +65,7 @@ std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<S
       case Outcome::kCrashed: ++c.crashed; break;
       case Outcome::kHung: ++c.hung; break;
       case Outcome::kFailed: ++c.failed; break;
+      case Outcome::kOverran: ++c.overran; break;
       case Outcome::kCouldNotStart: break;
     }
     int code = SeedExitCode(r);

@@ -22,6 +22,7 @@ struct CellCounts {
   int64_t other_crashes = 0;  // with a signature filter: crashes of other signatures (counted as non-crashes)
   int64_t crashed = 0;        // by outcome, regardless of any signature filter
   int64_t hung = 0;
+  int64_t overran = 0;        // killed while still making progress: neither a crash nor evidence of safety
   int64_t failed = 0;
   int64_t clean = 0;
   int64_t could_not_start = 0;

@@ -69,6 +69,8 @@ std::string DescribeOutcome(const TrialResult& r) {
       return "clean: exit status 0";
     case Outcome::kCouldNotStart:
       return "could not start" + (r.detail.empty() ? "" : ": " + r.detail);
+    case Outcome::kOverran:
+      return "overran: still making progress past its bound, killed" + (r.detail.empty() ? "" : " (" + r.detail + ")");
   }
   return OutcomeName(r.outcome);
 }

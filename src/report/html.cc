@@ -98,7 +98,7 @@ std::string EnvironmentTable(const nlohmann::json& env) {
 }
 
 struct Totals {
-  int64_t trials = 0, ran = 0, crashed = 0, hung = 0, failed = 0, not_started = 0;
+  int64_t trials = 0, ran = 0, crashed = 0, hung = 0, failed = 0, not_started = 0, overran = 0;
 };
 
 Totals Count(const std::vector<StoredTrial>& trials) {
@@ -110,6 +110,7 @@ Totals Count(const std::vector<StoredTrial>& trials) {
       case Outcome::kHung: ++t.hung; break;
       case Outcome::kFailed: ++t.failed; break;
       case Outcome::kCouldNotStart: ++t.not_started; break;
+      case Outcome::kOverran: ++t.overran; break;
       case Outcome::kClean: break;
     }
     if (st.result.outcome != Outcome::kCouldNotStart) ++t.ran;

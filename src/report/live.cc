@@ -211,6 +211,7 @@ std::string RenderPlainLine(const SweepProgress& p, size_t cell, const TrialResu
     case Outcome::kHung: s += " hung"; break;
     case Outcome::kFailed: s += fmt::format(" failed exit {}", trial.exit_code); break;
     case Outcome::kCouldNotStart: s += " could-not-start"; break;
+    case Outcome::kOverran: s += " overran"; break;
     case Outcome::kClean: s += " clean"; break;
   }
   if (!trial.detail.empty() && trial.outcome == Outcome::kCouldNotStart) s += ": " + trial.detail;

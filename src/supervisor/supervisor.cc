@@ -38,7 +38,8 @@ namespace cg {
 
 const char* CaptureMethodName(CaptureMethod m) {
   switch (m) {
-    case CaptureMethod::kPtrace: return "ptrace";
+    case CaptureMethod::kAttach: return "attach";
+    case CaptureMethod::kTrace: return "trace";
     case CaptureMethod::kHandler: return "handler";
     case CaptureMethod::kNone: return "none";
   }
@@ -46,7 +47,11 @@ const char* CaptureMethodName(CaptureMethod m) {
 }
 
 bool ParseCaptureMethod(const std::string& s, CaptureMethod* out) {
-  for (CaptureMethod m : {CaptureMethod::kPtrace, CaptureMethod::kHandler, CaptureMethod::kNone}) {
+  if (s == "ptrace") {
+    *out = CaptureMethod::kTrace;
+    return true;
+  }
+  for (CaptureMethod m : {CaptureMethod::kAttach, CaptureMethod::kTrace, CaptureMethod::kHandler, CaptureMethod::kNone}) {
     if (s == CaptureMethodName(m)) {
       *out = m;
       return true;
@@ -285,7 +290,7 @@ bool Trial::Run(TrialResult* r) {
   } else {
     registered_ = true;
   }
-  if (go && method_ == CaptureMethod::kPtrace) {
+  if (go && method_ == CaptureMethod::kTrace) {
     int e = Tracer::Seize(child_.pid);
     if (e != 0) {
       ptrace_error_ = fmt::format("PTRACE_SEIZE: {}", ErrnoText(e));
@@ -550,7 +555,7 @@ TrialResult RunTrial(const TrialSpec& spec, const std::atomic<bool>* cancel) {
   TrialResult r;
   CaptureMethod method = spec.capture;
   std::string note;
-  if (method == CaptureMethod::kPtrace && g_ptrace_denied.load()) {
+  if (method == CaptureMethod::kTrace && g_ptrace_denied.load()) {
     method = CaptureMethod::kHandler;
     note = g_ptrace_denied_reason;
   }

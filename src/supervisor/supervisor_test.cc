@@ -128,7 +128,7 @@ TEST(SupervisorGrace, DefaultGraceIsLargerOfFiveSecondsAndHalfTheDuration) {
 }
 
 TEST(SupervisorCaptureMethod, NamesRoundTrip) {
-  for (CaptureMethod m : {CaptureMethod::kPtrace, CaptureMethod::kHandler, CaptureMethod::kNone}) {
+  for (CaptureMethod m : {CaptureMethod::kTrace, CaptureMethod::kHandler, CaptureMethod::kNone}) {
     CaptureMethod back;
     ASSERT_TRUE(ParseCaptureMethod(CaptureMethodName(m), &back));
     EXPECT_EQ(back, m);
@@ -180,7 +180,7 @@ TEST_P(Supervisor, SegfaultInWorkerThreadIsCrashBlamingThatThread) {
   EXPECT_NE(c.threads[0].frames[0].module.find("exec_segv_thread"), std::string::npos)
       << c.threads[0].frames[0].module;
   EXPECT_FALSE(r.signature.empty());
-  if (GetParam() == CaptureMethod::kPtrace) {
+  if (GetParam() == CaptureMethod::kTrace) {
     EXPECT_EQ(c.threads.size(), 5u);  // main + 4 workers, all stopped and unwound
     EXPECT_EQ(c.threads[0].frames[0].symbol, "crash_here");
   }
@@ -241,7 +241,7 @@ TEST_P(Supervisor, HangIsKilledAtDurationPlusGraceWithItsWholeGroup) {
   EXPECT_LT(took, 15.0);
   EXPECT_EQ(r.stdout_tail, "forked\n");
   EXPECT_TRUE(ProcessesWith(marker).empty()) << "grandchildren survived the watchdog";
-  if (GetParam() == CaptureMethod::kPtrace) {
+  if (GetParam() == CaptureMethod::kTrace) {
     ASSERT_TRUE(r.report.has_value()) << r.detail;
     EXPECT_EQ(r.report->threads.size(), 3u) << "the trial process and its two children";
     EXPECT_EQ(r.report->signal, 0);
@@ -362,11 +362,11 @@ TEST_P(Supervisor, CrashedBuiltinWorkloadGetsThreadsFromStatusBlock) {
 }
 
 INSTANTIATE_TEST_SUITE_P(, Supervisor,
-                         ::testing::Values(CaptureMethod::kPtrace, CaptureMethod::kHandler, CaptureMethod::kNone),
+                         ::testing::Values(CaptureMethod::kTrace, CaptureMethod::kHandler, CaptureMethod::kNone),
                          [](const auto& info) { return std::string(CaptureMethodName(info.param)); });
 
 TEST_F(SupervisorTest, PtraceSeesCrashBeforeTheProgramsOwnHandler) {
-  TrialResult r = RunTrial(Spec({Fixture("exec_own_handler")}, CaptureMethod::kPtrace));
+  TrialResult r = RunTrial(Spec({Fixture("exec_own_handler")}, CaptureMethod::kTrace));
   // The program's handler then ran and exited 0, as it would have without crashgrid.
   EXPECT_EQ(r.outcome, Outcome::kClean) << r.detail;
   EXPECT_EQ(r.exit_code, 0);
@@ -376,7 +376,7 @@ TEST_F(SupervisorTest, PtraceSeesCrashBeforeTheProgramsOwnHandler) {
 }
 
 TEST_F(SupervisorTest, CapturesSixtyFourThreads) {
-  TrialResult r = RunTrial(Spec({Fixture("exec_threads64")}, CaptureMethod::kPtrace));
+  TrialResult r = RunTrial(Spec({Fixture("exec_threads64")}, CaptureMethod::kTrace));
   ASSERT_EQ(r.outcome, Outcome::kCrashed) << r.detail;
   ASSERT_TRUE(r.report.has_value());
   EXPECT_EQ(r.report->threads.size(), 64u);
@@ -408,7 +408,7 @@ TEST_F(SupervisorTest, FallsBackToHandlerWhenPtraceIsRefused) {
     }
     std::string out;
     for (int i = 0; i < 2; ++i) {
-      TrialResult r = RunTrial(Spec({Fixture("exec_segv_thread")}, CaptureMethod::kPtrace));
+      TrialResult r = RunTrial(Spec({Fixture("exec_segv_thread")}, CaptureMethod::kTrace));
       out += std::string(OutcomeName(r.outcome)) + "|" + r.capture_method + "|" +
              (r.report ? r.report->method : "-") + "|" + std::to_string(r.report ? r.report->faulting_tid : 0) +
              "|" + std::to_string(CrasherTid(r)) + "|" + r.detail + "\n";
@@ -462,7 +462,7 @@ void RunAndGetKilled(CaptureMethod method) {
 }
 
 TEST_F(SupervisorTest, SigkillOfCrashgridLeavesNoTrialProcessUntraced) { RunAndGetKilled(CaptureMethod::kNone); }
-TEST_F(SupervisorTest, SigkillOfCrashgridLeavesNoTrialProcessTraced) { RunAndGetKilled(CaptureMethod::kPtrace); }
+TEST_F(SupervisorTest, SigkillOfCrashgridLeavesNoTrialProcessTraced) { RunAndGetKilled(CaptureMethod::kTrace); }
 
 TEST_F(SupervisorTest, ReaperGuardKillsRegisteredGroupsWhenItsOwnerDies) {
   // A process group that only the guard knows about (no parent-death signal, not traced).

@@ -31,7 +31,7 @@ struct SweepOptions {
   double duration_s = 5;
   double grace_s = -1;  // < 0: DefaultGrace(duration)
   int jobs = 1;
-  CaptureMethod capture = CaptureMethod::kPtrace;
+  CaptureMethod capture = CaptureMethod::kTrace;
   nlohmann::json settings = nlohmann::json::object();  // stopping rule: {"until": "runs"|"decided", ...}
   uint64_t seed = 0;  // 0: from the clock
 };

@@ -13,12 +13,26 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kHung: return "hung";
     case Outcome::kFailed: return "failed";
     case Outcome::kCouldNotStart: return "could-not-start";
+    case Outcome::kOverran: return "overran";
   }
   return "?";
 }
 
+Evidence OutcomeEvidence(Outcome o) {
+  switch (o) {
+    case Outcome::kClean: return Evidence::kSafe;
+    case Outcome::kCrashed:
+    case Outcome::kHung: return Evidence::kCrash;
+    case Outcome::kFailed:
+    case Outcome::kCouldNotStart:
+    case Outcome::kOverran: return Evidence::kNeither;
+  }
+  return Evidence::kNeither;
+}
+
 bool ParseOutcome(const std::string& s, Outcome* out) {
-  for (Outcome o : {Outcome::kClean, Outcome::kCrashed, Outcome::kHung, Outcome::kFailed, Outcome::kCouldNotStart}) {
+  for (Outcome o : {Outcome::kClean, Outcome::kCrashed, Outcome::kHung, Outcome::kFailed, Outcome::kCouldNotStart,
+                    Outcome::kOverran}) {
     if (s == OutcomeName(o)) {
       *out = o;
       return true;
@@ -53,7 +67,8 @@ int SeedExitCode(const TrialResult& r) {
   switch (r.outcome) {
     case Outcome::kClean: return 0;
     case Outcome::kCrashed: return 128 + r.signal;
-    case Outcome::kHung: return 124;
+    case Outcome::kHung:
+    case Outcome::kOverran: return 124;
     case Outcome::kFailed: return r.exit_code;
     case Outcome::kCouldNotStart: return 127;
   }

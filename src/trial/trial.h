@@ -15,13 +15,22 @@ namespace cg {
 enum class Outcome {
   kClean,        // exited 0 (errors counted by the workload are not crashes)
   kCrashed,      // died of a signal (or a shell reported 128+N)
-  kHung,         // outlived duration + grace; its process group was killed
+  kHung,         // past its bound and no thread made progress during the stall window; killed
   kFailed,       // exited with a non-zero code that is not a signal
-  kCouldNotStart // never ran the workload: program missing, workload unavailable on this machine
+  kCouldNotStart,// never ran the workload: program missing, workload unavailable on this machine
+  kOverran,      // past its bound but still making progress (slow, not stuck); killed and captured
 };
 
-const char* OutcomeName(Outcome o);                     // "clean", "crashed", "hung", "failed", "could-not-start"
+// "clean", "crashed", "hung", "failed", "could-not-start", "overran"
+const char* OutcomeName(Outcome o);
 bool ParseOutcome(const std::string& s, Outcome* out);  // inverse of OutcomeName
+
+// What an outcome says about a cell's crash probability. Every table, page and statistic asks this one
+// function: clean trials are evidence of safety; crashed and hung trials are crashes; failed, overran and
+// could-not-start trials are neither (a trial that exited 1, or was killed while still busy, did not show
+// that the program survives).
+enum class Evidence { kSafe, kCrash, kNeither };
+Evidence OutcomeEvidence(Outcome o);
 
 // One grid cell: parameter values in grid-axis order, e.g. {{"threads","4"},{"sessions","4"}}.
 using Cell = std::vector<std::pair<std::string, std::string>>;
@@ -63,6 +72,8 @@ struct Frame {
   uint64_t offset = 0;   // pc - module load base
   std::string symbol;    // demangled nearest symbol, "" if none
   uint64_t symbol_offset = 0;
+  bool exported = false; // the symbol is one the module exports (global or weak, default visibility):
+                         // an API entry of that library
 };
 
 struct ThreadStack {
@@ -72,6 +83,10 @@ struct ThreadStack {
   bool faulting = false;
   std::vector<Frame> frames;
   std::string error;  // why unwinding stopped early, if it did
+  char state = 0;     // scheduler state from /proc at capture ('R', 'S', 'D', 't'...), 0 if unknown
+  // The API entry the program called into the library at the top of the stack: the outermost exported
+  // symbol of the innermost foreign library's run of frames ("cuvidDestroyDecoder"), "" if none.
+  std::string api;
 };
 
 // Everything captured at a crash or a hang.
@@ -83,6 +98,8 @@ struct CrashReport {
   bool has_fault_address = false;
   int faulting_tid = 0;
   std::string faulting_thread_name;
+  // A hang's representative thread (a blocked worker inside a foreign library, not main), 0 if none.
+  int representative_tid = 0;
   std::vector<ThreadStack> threads;  // faulting thread first
   double capture_ms = 0;
   std::string error;  // capture problems (partial report), "" if complete
@@ -107,6 +124,8 @@ struct TrialResult {
   int64_t units = 0;          // frames or other work units the workload counts
   std::string units_name;     // "frames", "" if none
   double workload_seconds = 0;  // how long the workload's threads ran
+  double setup_s = 0;     // spawn to the start barrier (built-in workloads), 0 if unknown
+  double teardown_s = 0;  // the workload's deadline to the process's end (built-in workloads), 0 if unknown
   std::vector<ErrorBucket> error_buckets;
   std::vector<PhaseStats> phases;
   std::vector<ThreadStatus> threads;  // last known state of each workload thread
@@ -114,13 +133,14 @@ struct TrialResult {
   std::string stdout_tail;  // last 64 KiB
   std::string stderr_tail;
 
-  std::string capture_method;  // "ptrace", "handler", "none"
+  std::string capture_method;  // the method actually used: "attach", "trace", "handler", "none"
+                               // ("ptrace" in databases written before the attach mode existed)
   std::optional<CrashReport> report;  // for crashed and hung trials, when captured
   std::string signature;  // crash/hang signature, "" if none
 };
 
-// The exit code table.py would have seen: 0, N for exit N, 128+N for a signal, 124 for a hang,
-// 127 for a program that could not start.
+// The exit code table.py would have seen: 0, N for exit N, 128+N for a signal, 124 for a hang or an
+// overrun (timeout(1)'s code), 127 for a program that could not start.
 int SeedExitCode(const TrialResult& r);
 
 // True for the outcomes counted as "crashes" by tables and statistics (crashed and hung).

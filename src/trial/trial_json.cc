@@ -48,6 +48,7 @@ void from_json(const json& j, ThreadStatus& v) {
 void to_json(json& j, const Frame& v) {
   j = json{{"pc", v.pc},         {"module", v.module}, {"build_id", v.build_id},
            {"offset", v.offset}, {"symbol", v.symbol}, {"symbol_offset", v.symbol_offset}};
+  if (v.exported) j["exported"] = true;
 }
 void from_json(const json& j, Frame& v) {
   Get(j, "pc", v.pc);
@@ -56,11 +57,14 @@ void from_json(const json& j, Frame& v) {
   Get(j, "offset", v.offset);
   Get(j, "symbol", v.symbol);
   Get(j, "symbol_offset", v.symbol_offset);
+  Get(j, "exported", v.exported);
 }
 
 void to_json(json& j, const ThreadStack& v) {
   j = json{{"tid", v.tid},           {"name", v.name},     {"phase", v.phase},
            {"faulting", v.faulting}, {"frames", v.frames}, {"error", v.error}};
+  if (v.state != 0) j["state"] = std::string(1, v.state);
+  if (!v.api.empty()) j["api"] = v.api;
 }
 void from_json(const json& j, ThreadStack& v) {
   Get(j, "tid", v.tid);
@@ -69,6 +73,10 @@ void from_json(const json& j, ThreadStack& v) {
   Get(j, "faulting", v.faulting);
   Get(j, "frames", v.frames);
   Get(j, "error", v.error);
+  std::string state;
+  Get(j, "state", state);
+  v.state = state.empty() ? 0 : state[0];
+  Get(j, "api", v.api);
 }
 
 void to_json(json& j, const CrashReport& v) {
@@ -79,6 +87,7 @@ void to_json(json& j, const CrashReport& v) {
            {"has_fault_address", v.has_fault_address},
            {"faulting_tid", v.faulting_tid},
            {"faulting_thread_name", v.faulting_thread_name},
+           {"representative_tid", v.representative_tid},
            {"threads", v.threads},
            {"capture_ms", v.capture_ms},
            {"error", v.error}};
@@ -91,6 +100,7 @@ void from_json(const json& j, CrashReport& v) {
   Get(j, "has_fault_address", v.has_fault_address);
   Get(j, "faulting_tid", v.faulting_tid);
   Get(j, "faulting_thread_name", v.faulting_thread_name);
+  Get(j, "representative_tid", v.representative_tid);
   Get(j, "threads", v.threads);
   Get(j, "capture_ms", v.capture_ms);
   Get(j, "error", v.error);
@@ -117,6 +127,8 @@ void to_json(json& j, const TrialResult& v) {
            {"units", v.units},
            {"units_name", v.units_name},
            {"workload_seconds", v.workload_seconds},
+           {"setup_s", v.setup_s},
+           {"teardown_s", v.teardown_s},
            {"error_buckets", v.error_buckets},
            {"phases", v.phases},
            {"threads", v.threads},
@@ -143,6 +155,8 @@ void from_json(const json& j, TrialResult& v) {
   Get(j, "units", v.units);
   Get(j, "units_name", v.units_name);
   Get(j, "workload_seconds", v.workload_seconds);
+  Get(j, "setup_s", v.setup_s);
+  Get(j, "teardown_s", v.teardown_s);
   Get(j, "error_buckets", v.error_buckets);
   Get(j, "phases", v.phases);
   Get(j, "threads", v.threads);

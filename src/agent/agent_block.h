@@ -1,0 +1,78 @@
+/* The agent block: the contract between libcrashgrid_agent.so (preloaded into every process of a trial) and
+ * the supervisor. C and C++ alike include it; plain integers accessed with __atomic builtins, no pointers, a
+ * fixed layout, so it stays readable after the trial died and can be read by a crashgrid of another build.
+ *
+ * The supervisor creates it (a memfd of AGENT_BLOCK_SIZE bytes, zeroed) and hands it to the trial in the
+ * environment:
+ *   CRASHGRID_AGENT_FD      the memfd (inherited, at the same number in every process of the trial)
+ *   CRASHGRID_AGENT_NOTIFY  the write end of a pipe: the agent writes one byte after posting a fault, so the
+ *                           supervisor wakes from poll() at once
+ *   CRASHGRID_AGENT_MODE    "attach": post the fault and wait for the supervisor to capture (bounded);
+ *                           "handler": write the faulting thread's own record to CRASHGRID_HANDLER_FD, no wait
+ *   CRASHGRID_AGENT_WAIT_MS the bound on that wait (default 10000): past it the agent writes its own record
+ *   CRASHGRID_HANDLER_FD    a memfd for the self-written record (format: src/supervisor/handler_report.h)
+ * Without CRASHGRID_AGENT_FD the agent does nothing at all (its interposed functions pass straight through).
+ *
+ * A fault, step by step (the faulting thread, in its signal handler, on the alternate stack):
+ *   1. CAS fault_state 0 -> CLAIMED. Losing the race (another thread or process faulted first) it waits for
+ *      fault_state >= RELEASED, then goes on to step 5.
+ *   2. fills fault_pid .. fault_unix_ns, then stores fault_state = POSTED (release) and writes the notify byte.
+ *   3. FUTEX_WAITs on fault_state (a shared futex: the word lives in a MAP_SHARED memfd) until it is RELEASED
+ *      or SELF, or the bound passes.
+ *      The supervisor, seeing POSTED: seizes every thread of fault_pid with ptrace, unwinds them all, detaches,
+ *      stores RELEASED and FUTEX_WAKEs. If it cannot ptrace, it stores SELF instead.
+ *   4. On SELF, or when the bound passed, the agent writes its own record (faulting thread only) to
+ *      CRASHGRID_HANDLER_FD and stores fault_state = SELF_WRITTEN.
+ *   5. Chains to the handler the program installed for that signal (the agent interposes sigaction/signal, so
+ *      it stays first and the program's handler is called after it), or restores the default action and lets
+ *      the signal kill the process: a fault raised by the CPU happens again on return, a sent signal is sent
+ *      again. The exit status is the one the program would have had without crashgrid.
+ */
+#ifndef CRASHGRID_AGENT_BLOCK_H_
+#define CRASHGRID_AGENT_BLOCK_H_
+
+#include <stdint.h>
+
+#define AGENT_BLOCK_MAGIC 0x41544743u /* "CGTA" */
+#define AGENT_BLOCK_VERSION 1u
+#define AGENT_BLOCK_SIZE 4096u
+
+#define AGENT_ENV_FD "CRASHGRID_AGENT_FD"
+#define AGENT_ENV_NOTIFY "CRASHGRID_AGENT_NOTIFY"
+#define AGENT_ENV_MODE "CRASHGRID_AGENT_MODE"
+#define AGENT_ENV_WAIT_MS "CRASHGRID_AGENT_WAIT_MS"
+#define AGENT_LIB_NAME "libcrashgrid_agent.so"
+#define AGENT_LIB_ENV "CRASHGRID_AGENT_LIB" /* overrides where the supervisor looks for the library */
+
+/* fault_state values */
+#define AGENT_FAULT_NONE 0
+#define AGENT_FAULT_CLAIMED 1      /* a thread is filling in the record */
+#define AGENT_FAULT_POSTED 2       /* the record is complete; the faulting thread waits */
+#define AGENT_FAULT_RELEASED 3     /* the supervisor captured the stacks and let the thread go */
+#define AGENT_FAULT_SELF 4         /* the supervisor cannot capture: the agent writes its own record */
+#define AGENT_FAULT_SELF_WRITTEN 5 /* the agent wrote its own record (after SELF, or the wait's bound) */
+
+struct agent_block {
+  uint32_t magic;   /* AGENT_BLOCK_MAGIC, written by the supervisor */
+  uint32_t version; /* AGENT_BLOCK_VERSION */
+  /* Processes whose agent constructor ran with this block (incremented by each; a crash in a trial where it
+   * is 0 had no agent: a static or setuid program, or LD_PRELOAD removed from the environment). */
+  int32_t processes_loaded;
+  int32_t fault_state; /* AGENT_FAULT_*; the futex word */
+  int32_t fault_pid;   /* getpid() of the faulting process */
+  int32_t fault_tid;   /* gettid() of the faulting thread */
+  int32_t fault_signo;
+  int32_t fault_code;  /* si_code */
+  uint64_t fault_addr; /* si_addr, meaningful when fault_has_addr */
+  int32_t fault_has_addr; /* 1 for SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP raised by the CPU (si_code > 0 and
+                           * not SI_KERNEL), else 0 */
+  int32_t reserved0;
+  int64_t fault_unix_ns; /* CLOCK_REALTIME when the signal arrived */
+  int64_t fault_mono_ns; /* CLOCK_MONOTONIC when the signal arrived (the supervisor's time to crash) */
+  char fault_thread_name[16]; /* prctl(PR_GET_NAME) of the faulting thread, NUL-terminated */
+  /* How many faults arrived while another was being captured (second crashes, other processes). */
+  int32_t faults_after_first;
+  int32_t reserved1;
+};
+
+#endif /* CRASHGRID_AGENT_BLOCK_H_ */
