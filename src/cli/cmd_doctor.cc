@@ -168,8 +168,15 @@ std::string RenderDoctor(const json& d) {
   }
   const json& pt = d["capture"]["ptrace"];
   std::string scope = pt["ptrace_scope"].is_null() ? "no Yama" : fmt::format("ptrace_scope {}", pt["ptrace_scope"].get<int>());
-  row("capture", fmt::format("ptrace {} ({}); handler yes", pt.value("ok", false) ? "yes" : "no: " + pt.value("error", ""),
-                             scope));
+  if (pt.value("ok", false)) {
+    row("capture", fmt::format("attach (default) yes, trace yes, handler yes ({})", scope));
+  } else {
+    // Without ptrace the default still runs: the agent records the faulting thread itself (no other threads,
+    // no stacks at a hang). In a container, --cap-add SYS_PTRACE gives the full capture back.
+    row("capture", fmt::format("attach and trace no: {} ({}); crashes are recorded by --capture handler instead "
+                               "(faulting thread only; in a container, run it with --cap-add SYS_PTRACE)",
+                               pt.value("error", ""), scope));
+  }
   out += "\nworkloads:\n";
   for (const auto& w : d["workloads"]) {
     if (w.value("runnable", false)) {

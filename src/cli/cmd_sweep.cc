@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -63,7 +64,10 @@ struct Flags {
   int jobs = 1;
   std::string db;
   bool resume = false;
-  std::string capture = "ptrace";
+  std::string capture = "attach";
+  std::string setup_timeout = "120s";
+  std::string teardown_timeout = "60s";
+  std::string stall_window = "2s";
   std::string until = "runs";
   double p0 = 0.01, p1 = 0.10, alpha = 0.05, beta = 0.05;
   bool refine = false;
@@ -82,7 +86,17 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--runs", f.runs, "trials per cell (the cap with --until decided)")
       ->default_val(10)->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   app.add_option("--duration", f.duration, "how long each trial's workload runs (ms, s, m)")->default_val("5s");
-  app.add_option("--grace", f.grace, "watchdog grace after --duration (default: max(5s, duration/2))");
+  app.add_option("--grace", f.grace, "time an iteration in flight at the deadline may take to end (default: "
+                                     "max(5s, duration/2))");
+  app.add_option("--setup-timeout", f.setup_timeout, "built-in workloads: bound on set-up (process start to the "
+                                                     "start barrier, where the trial's clock starts)")
+      ->default_val("120s");
+  app.add_option("--teardown-timeout", f.teardown_timeout, "built-in workloads: bound on tear-down after "
+                                                           "--duration + --grace")
+      ->default_val("60s");
+  app.add_option("--stall-window", f.stall_window, "past a bound, how long to watch for progress: some -> "
+                                                   "overran (slow, not stuck), none -> hung")
+      ->default_val("2s");
   app.add_option("--threads", f.threads, "workload threads when not an axis (default: $THREAD_COUNT or 1)");
   app.add_option("--param", f.params, "KEY=VALUE workload parameter (repeatable)")->type_name("KEY=VALUE");
   app.add_option("--serialize", f.serialize, "none|all|PHASE[,PHASE...] process-wide mutex around phases");
@@ -90,8 +104,11 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->default_val(1)->check(CLI::Range(1, 256));
   app.add_option("--db", f.db, "SQLite file the trials are recorded in (created if missing)");
   app.add_flag("--resume", f.resume, "continue the last sweep recorded in --db");
-  app.add_option("--capture", f.capture, "ptrace|handler|none: how crashes and hangs are captured")
-      ->default_val("ptrace");
+  app.add_option("--capture", f.capture, "attach|trace|handler|none: attach (default) seizes the threads only "
+                                         "at a crash or hang; trace follows the trial with ptrace from its start "
+                                         "(staggers thread start-up: can hide start-up races); handler records the "
+                                         "faulting thread in-process (no ptrace); none records outcomes only")
+      ->default_val("attach");
   app.add_option("--until", f.until, "runs|decided: run every cell --runs times, or stop each cell at its "
                                      "SPRT verdict (--runs is then the cap)")->default_val("runs");
   app.add_option("--p0", f.p0, "SPRT: crash probability of a SAFE cell")->default_val(0.01);
@@ -145,9 +162,21 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
     }
   }
   if (!ParseCaptureMethod(f.capture, &o->capture)) {
-    *err = fmt::format("unknown --capture '{}'{} (use ptrace, handler or none)", f.capture,
-                       DidYouMean(f.capture, {"ptrace", "handler", "none"}));
+    *err = fmt::format("unknown --capture '{}'{} (use attach, trace, handler or none)", f.capture,
+                       DidYouMean(f.capture, {"attach", "trace", "handler", "none"}));
     return false;
+  }
+  for (auto [flag, text, out] : {std::tuple{"--setup-timeout", &f.setup_timeout, &o->setup_timeout_s},
+                                 std::tuple{"--teardown-timeout", &f.teardown_timeout, &o->teardown_timeout_s},
+                                 std::tuple{"--stall-window", &f.stall_window, &o->stall_window_s}}) {
+    if (!ParseDuration(*text, out, err)) {
+      *err = fmt::format("{}: {}", flag, *err);
+      return false;
+    }
+    if (*out <= 0) {
+      *err = fmt::format("{} must be positive (got '{}')", flag, *text);
+      return false;
+    }
   }
   if (f.until != "runs" && f.until != "decided") {
     *err = fmt::format("unknown --until '{}'{} (use runs or decided)", f.until,

@@ -20,14 +20,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "capture/attach.h"
 #include "capture/signature.h"
 #include "capture/unwind.h"
+#include "supervisor/agent_channel.h"
 #include "supervisor/child_wakeup.h"
 #include "supervisor/handler_report.h"
 #include "supervisor/reaper_guard.h"
 #include "supervisor/spawn.h"
 #include "supervisor/tracer.h"
 #include "supervisor/wait_status.h"
+#include "supervisor/watchdog.h"
 #include "trial/trial_json.h"
 #include "util/clock.h"
 #include "util/fd.h"
@@ -68,6 +71,11 @@ namespace {
 // later trial goes straight to the handler instead of forking a child only to find out again.
 std::atomic<bool> g_ptrace_denied{false};
 std::string g_ptrace_denied_reason;  // written once before g_ptrace_denied is set
+// The same for attaching at a crash: once refused, later trials tell the agent to record the faulting thread
+// itself at once rather than post the fault and wait for a capture that cannot come.
+std::atomic<bool> g_attach_denied{false};
+std::mutex g_attach_denied_mu;
+std::string g_attach_denied_reason;
 
 // How long to wait for killed processes to be reaped before giving up on them (and saying so).
 constexpr double kReapTimeoutS = 10;
@@ -165,6 +173,47 @@ bool GroupHasLiveMembers(pid_t pgid, pid_t leader) {
   return live;
 }
 
+// The processes of a trial: the leader and everything below it (through /proc/PID/task/TID/children, which
+// lists the children each thread created), whatever their process group or session.
+std::vector<pid_t> TrialProcesses(pid_t leader) {
+  std::vector<pid_t> out{leader};
+  for (size_t i = 0; i < out.size() && out.size() < 4096; ++i) {
+    for (pid_t tid : ListThreads(out[i])) {
+      FILE* f = std::fopen(fmt::format("/proc/{}/task/{}/children", out[i], tid).c_str(), "re");
+      if (!f) continue;
+      int child = 0;
+      while (std::fscanf(f, "%d", &child) == 1) {
+        if (std::find(out.begin(), out.end(), child) == out.end()) out.push_back(child);
+      }
+      std::fclose(f);
+    }
+  }
+  return out;
+}
+
+// utime + stime of every listed process (all its threads), in seconds; gone processes count nothing.
+double ProcessesCpuSeconds(const std::vector<pid_t>& pids) {
+  static const double kTicks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  char buf[1024];
+  for (pid_t p : pids) {
+    int fd = open(fmt::format("/proc/{}/stat", p).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = 0;
+    const char* q = std::strrchr(buf, ')');
+    if (!q) continue;
+    // After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime.
+    unsigned long long ut = 0, st = 0;
+    if (std::sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
+      total += static_cast<double>(ut + st) / kTicks;
+    }
+  }
+  return total;
+}
+
 // The state of one running trial; RunTrial drives it from start to reaped.
 class Trial {
  public:
@@ -177,10 +226,17 @@ class Trial {
   const std::string& ptrace_error() const { return ptrace_error_; }
 
  private:
-  bool Prepare(TrialResult* r, SpawnPlan* plan);
+  bool Prepare(const std::string& path, TrialResult* r, SpawnPlan* plan);
+  bool PrepareAgent(const std::string& path, TrialResult* r, SpawnPlan* plan);
   void Loop();
   void Finish();
+  void PeekLeaderExit();
   void PumpOutput(int timeout_ms);
+  void HandleAgentFault();
+  void CaptureStall();
+  Progress SampleProgress();
+  double BarrierTime() const;
+  void AttachPhases(pid_t pid, CrashReport* report) const;
   void ReadWorkloadResult(TrialResult* r);
   void ReadHandlerRecord(TrialResult* r);
   void Classify(TrialResult* r);
@@ -194,12 +250,21 @@ class Trial {
   std::unique_ptr<Tracer> tracer_;
   ScopedFd status_fd_, result_fd_, handler_fd_;
   StatusBlock status_;
+  AgentChannel agent_;
   std::string ptrace_error_;
+  std::optional<CrashReport> attach_report_;  // stacks seized at the agent's fault notice
+  std::optional<CrashReport> stall_report_;   // stacks seized when the watchdog decided
+  bool fault_handled_ = false;
+  bool self_record_ = false;  // the agent was told to record the faulting thread itself
+  std::string watchdog_note_;
 
   double t0_ = 0;
+  double started_unix_ = 0;
   double outcome_time_ = 0;
+  double crash_time_ = 0;
   bool leader_exited_ = false;
   bool hung_ = false;
+  bool overran_ = false;
   bool cancelled_ = false;
   bool registered_ = false;
   int exec_errno_ = 0;
@@ -208,7 +273,51 @@ class Trial {
   std::string problems_;
 };
 
-bool Trial::Prepare(TrialResult* r, SpawnPlan* plan) {
+bool Trial::PrepareAgent(const std::string& path, TrialResult* r, SpawnPlan* plan) {
+  std::string err;
+  if (method_ == CaptureMethod::kAttach) {
+    if (std::string why = WhyAgentCannotLoad(path); !why.empty()) {
+      // The program would run without the agent, and a crash could not be seen until it is over: trace it
+      // from the start, and say so (the trial's record holds the method used).
+      AddDetail(r, fmt::format("'{}' is {}: the agent cannot be preloaded, so it was traced from its start "
+                               "(--capture trace) instead",
+                               spec_.argv[0], why));
+      method_ = CaptureMethod::kTrace;
+      return true;
+    }
+    if (g_attach_denied.load()) {
+      std::lock_guard<std::mutex> lock(g_attach_denied_mu);
+      AddDetail(r, g_attach_denied_reason);
+      method_ = CaptureMethod::kHandler;
+    }
+  }
+  std::string lib = FindHandlerLibrary();
+  if (lib.empty()) {
+    AddDetail(r, fmt::format("{} not found (set {}): outcome only, no stacks", kHandlerLibName, kHandlerLibEnv));
+    method_ = CaptureMethod::kNone;
+    return true;
+  }
+  if (!agent_.Create(&err)) {
+    r->detail = err;
+    return false;
+  }
+  handler_fd_ = MakeMemfd("crashgrid-handler", &err);
+  if (!handler_fd_.is_open()) {
+    r->detail = "cannot create the handler file: " + err;
+    return false;
+  }
+  std::string preload = lib;
+  for (const auto& [k, v] : plan->env) {
+    if (k == "LD_PRELOAD") preload += " " + v;
+  }
+  if (const char* e = std::getenv("LD_PRELOAD"); e && *e) preload += std::string(" ") + e;
+  plan->env.emplace_back("LD_PRELOAD", preload);
+  agent_.AddToEnvironment(method_ == CaptureMethod::kAttach ? "attach" : "handler", handler_fd_.get(), &plan->env,
+                          &plan->inherit_fds);
+  return true;
+}
+
+bool Trial::Prepare(const std::string& path, TrialResult* r, SpawnPlan* plan) {
   std::string err;
   plan->argv = spec_.argv;
   plan->env = spec_.env;
@@ -230,34 +339,13 @@ bool Trial::Prepare(TrialResult* r, SpawnPlan* plan) {
     plan->argv.push_back(std::to_string(result_fd_.get()));
     plan->inherit_fds = {status_fd_.get(), result_fd_.get()};
   }
-  if (method_ == CaptureMethod::kHandler) {
-    std::string lib = FindHandlerLibrary();
-    if (lib.empty()) {
-      AddDetail(r, fmt::format("{} not found (set {}): outcome only, no stacks", kHandlerLibName,
-                               kHandlerLibEnv));
-      method_ = CaptureMethod::kNone;
-    } else {
-      handler_fd_ = MakeMemfd("crashgrid-handler", &err);
-      if (!handler_fd_.is_open()) {
-        r->detail = "cannot create the handler file: " + err;
-        return false;
-      }
-      std::string preload = lib;
-      for (const auto& [k, v] : plan->env) {
-        if (k == "LD_PRELOAD") preload += " " + v;
-      }
-      if (const char* e = std::getenv("LD_PRELOAD"); e && *e) preload += std::string(" ") + e;
-      plan->env.emplace_back("LD_PRELOAD", preload);
-      plan->env.emplace_back(kHandlerFdEnv, std::to_string(handler_fd_.get()));
-      plan->inherit_fds.push_back(handler_fd_.get());
-    }
-  }
+  if (method_ == CaptureMethod::kAttach || method_ == CaptureMethod::kHandler) return PrepareAgent(path, r, plan);
   return true;
 }
 
 bool Trial::Run(TrialResult* r) {
   SpawnPlan plan;
-  r->started_at = UnixSeconds();
+  r->started_at = started_unix_ = UnixSeconds();
   t0_ = MonotonicSeconds();
   if (spec_.argv.empty()) {
     r->outcome = Outcome::kCouldNotStart;
@@ -271,7 +359,7 @@ bool Trial::Run(TrialResult* r) {
     r->detail = err;
     return true;
   }
-  if (!Prepare(r, &plan)) {
+  if (!Prepare(path, r, &plan)) {
     r->outcome = Outcome::kCouldNotStart;
     return true;
   }
@@ -319,11 +407,12 @@ bool Trial::Run(TrialResult* r) {
 }
 
 void Trial::PumpOutput(int timeout_ms) {
-  pollfd fds[4];
+  pollfd fds[5];
   int n = 0;
   if (child_.out.is_open()) fds[n++] = {child_.out.get(), POLLIN, 0};
   if (child_.err.is_open()) fds[n++] = {child_.err.get(), POLLIN, 0};
   if (child_.exec_err.is_open()) fds[n++] = {child_.exec_err.get(), POLLIN, 0};
+  if (agent_.is_open()) fds[n++] = {agent_.notify_fd(), POLLIN, 0};
   if (wakeup_.fd() >= 0) fds[n++] = {wakeup_.fd(), POLLIN, 0};
   else timeout_ms = std::min(timeout_ms, 2);
   if (timeout_ms > 0) poll(fds, static_cast<nfds_t>(n), timeout_ms);
@@ -341,26 +430,67 @@ void Trial::PumpOutput(int timeout_ms) {
   }
 }
 
+void Trial::PeekLeaderExit() {
+  if (tracer_) {
+    leader_exited_ = tracer_->DispatchPending();
+    return;
+  }
+  siginfo_t si;
+  std::memset(&si, 0, sizeof si);
+  // WNOWAIT: see the exit but leave the zombie, so the group id stays reserved until the group was killed and
+  // unregistered (see Finish).
+  if (waitid(P_PID, static_cast<id_t>(child_.pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+      si.si_pid == child_.pid) {
+    leader_exited_ = true;
+  }
+}
+
+double Trial::BarrierTime() const {
+  if (!spec_.builtin_workload) return 0;
+  double started = status_.started_unix();
+  return started > 0 ? t0_ + (started - started_unix_) : 0;
+}
+
+Progress Trial::SampleProgress() {
+  Progress p;
+  if (spec_.builtin_workload && status_.valid()) {
+    p.has_status = true;
+    std::vector<ThreadStatus> threads = status_.Snapshot();
+    p.all_left_loop = !threads.empty();
+    uint64_t h = 1469598103934665603ull;  // FNV-1a over the phases
+    for (const ThreadStatus& t : threads) {
+      p.counters += t.iterations + t.successes + t.errors;
+      for (char c : t.phase) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+      h = (h ^ 0xff) * 1099511628211ull;
+      if (t.phase != "done" && t.phase != "teardown") p.all_left_loop = false;
+    }
+    p.counters += status_.units();
+    p.phases = h;
+  }
+  p.cpu_s = ProcessesCpuSeconds(TrialProcesses(child_.pid));
+  return p;
+}
+
 void Trial::Loop() {
-  const double deadline = t0_ + spec_.duration_s + spec_.grace_s;
+  WatchdogConfig wc;
+  wc.duration_s = spec_.duration_s;
+  wc.grace_s = spec_.grace_s;
+  wc.setup_timeout_s = spec_.setup_timeout_s;
+  wc.teardown_timeout_s = spec_.teardown_timeout_s;
+  wc.stall_window_s = spec_.stall_window_s;
+  wc.has_barrier = spec_.builtin_workload;
+  Watchdog dog(wc, t0_);
+  double next_check = dog.NextCheck(t0_);
+  double barrier = 0;
   for (;;) {
     wakeup_.Drain();
-    if (tracer_) {
-      leader_exited_ = tracer_->DispatchPending();
-    } else {
-      siginfo_t si;
-      std::memset(&si, 0, sizeof si);
-      // WNOWAIT: see the exit but leave the zombie, so the group id stays reserved until the group was
-      // killed and unregistered (see Finish).
-      if (waitid(P_PID, static_cast<id_t>(child_.pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-          si.si_pid == child_.pid) {
-        leader_exited_ = true;
-      }
-    }
+    PeekLeaderExit();
+    if (agent_.is_open() && !fault_handled_) HandleAgentFault();
     double now = MonotonicSeconds();
     if (leader_exited_) {
       outcome_time_ = now;
       if (tracer_ && tracer_->crash_time() > 0) outcome_time_ = tracer_->crash_time();
+      if (crash_time_ > 0 && crash_time_ < now) outcome_time_ = crash_time_;
       return;
     }
     if (cancel_ && cancel_->load()) {
@@ -368,15 +498,100 @@ void Trial::Loop() {
       outcome_time_ = now;
       return;
     }
-    if (now >= deadline) {
-      hung_ = true;
-      outcome_time_ = now;
-      if (tracer_) tracer_->CaptureHang();
-      return;
+    // The barrier moves the bounds (set-up ends, the run's clock starts): look again as soon as it appears.
+    double b = barrier > 0 ? barrier : BarrierTime();
+    if (now >= next_check || (b > 0 && barrier == 0)) {
+      barrier = b;
+      Watchdog::Verdict v = dog.Tick(now, barrier, SampleProgress());
+      if (v != Watchdog::Verdict::kRunning) {
+        hung_ = v == Watchdog::Verdict::kHung;
+        overran_ = v == Watchdog::Verdict::kOverran;
+        watchdog_note_ = dog.Note();
+        outcome_time_ = now;
+        CaptureStall();
+        return;
+      }
+      next_check = dog.NextCheck(now);
     }
-    int ms = static_cast<int>(std::min((deadline - now) * 1000, static_cast<double>(kMaxPollMs))) + 1;
+    int ms = static_cast<int>(std::clamp((next_check - now) * 1000, 0.0, static_cast<double>(kMaxPollMs))) + 1;
     PumpOutput(ms);
   }
+}
+
+void Trial::AttachPhases(pid_t pid, CrashReport* report) const {
+  if (!spec_.builtin_workload || pid != child_.pid || !status_.valid()) return;
+  std::vector<ThreadStatus> snapshot = status_.Snapshot();
+  for (ThreadStack& t : report->threads) {
+    for (const ThreadStatus& s : snapshot) {
+      if (s.tid == t.tid) t.phase = s.phase;
+    }
+  }
+}
+
+void Trial::HandleAgentFault() {
+  int state = agent_.State();
+  if (state == AGENT_FAULT_NONE || state == AGENT_FAULT_CLAIMED) return;
+  fault_handled_ = true;
+  agent_.DrainNotifications();
+  const agent_block& b = agent_.block();
+  crash_time_ = static_cast<double>(b.fault_mono_ns) / 1e9;
+  if (state != AGENT_FAULT_POSTED) return;  // the agent gave up waiting and wrote its own record
+  if (method_ != CaptureMethod::kAttach) {
+    self_record_ = true;
+    agent_.Release(false);
+    return;
+  }
+  std::string name(b.fault_thread_name, strnlen(b.fault_thread_name, sizeof b.fault_thread_name));
+  CrashReport report;
+  int reaped = -1;
+  int e = CaptureCrashedProcess(b.fault_pid, b.fault_tid, b.fault_signo, b.fault_code, b.fault_has_addr != 0,
+                                b.fault_addr, name, &report, &reaped);
+  if (reaped != -1 && b.fault_pid == child_.pid) {
+    final_ = WaitStatus(reaped);
+    reaped_ = true;
+    leader_exited_ = true;
+  }
+  if (e == 0) {
+    AttachPhases(b.fault_pid, &report);
+    attach_report_ = std::move(report);
+    agent_.Release(true);
+    return;
+  }
+  // ptrace is not permitted here: the agent records the faulting thread itself, now and in later trials.
+  std::string why = fmt::format("ptrace not permitted ({}): the agent recorded the faulting thread itself "
+                                "(--capture handler)",
+                                ErrnoText(e));
+  {
+    std::lock_guard<std::mutex> lock(g_attach_denied_mu);
+    if (g_attach_denied_reason.empty()) g_attach_denied_reason = why;
+  }
+  g_attach_denied.store(true);
+  problems_ += (problems_.empty() ? "" : "; ") + why;
+  self_record_ = true;
+  agent_.Release(false);
+}
+
+void Trial::CaptureStall() {
+  if (tracer_) {
+    tracer_->CaptureHang();
+    return;
+  }
+  if (method_ != CaptureMethod::kAttach) return;
+  CrashReport report;
+  int reaped = -1;
+  int e = CaptureStalledProcesses(TrialProcesses(child_.pid), child_.pid, &report, &reaped);
+  if (reaped != -1) {
+    final_ = WaitStatus(reaped);
+    reaped_ = true;
+    leader_exited_ = true;
+  }
+  if (e != 0) report.error += fmt::format("{}ptrace not permitted: {}", report.error.empty() ? "" : "; ", ErrnoText(e));
+  if (report.threads.empty()) {
+    problems_ += (problems_.empty() ? "" : "; ") + std::string("no stacks captured at the stall: ") + report.error;
+    return;
+  }
+  AttachPhases(child_.pid, &report);
+  stall_report_ = std::move(report);
 }
 
 void Trial::Finish() {
@@ -388,20 +603,11 @@ void Trial::Finish() {
   const double deadline = MonotonicSeconds() + kReapTimeoutS;
   while (!leader_exited_) {
     wakeup_.Drain();
-    if (tracer_) {
-      leader_exited_ = tracer_->DispatchPending();
-    } else {
-      siginfo_t si;
-      std::memset(&si, 0, sizeof si);
-      if (waitid(P_PID, static_cast<id_t>(child_.pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-          si.si_pid == child_.pid) {
-        leader_exited_ = true;
-      }
-    }
+    PeekLeaderExit();
     if (leader_exited_ || MonotonicSeconds() >= deadline) break;
     PumpOutput(10);
   }
-  if (!tracer_ && (hung_ || cancelled_)) {
+  if (!tracer_ && (hung_ || overran_ || cancelled_)) {
     // Traced grandchildren are reaped by ReapRest below; untraced ones can only be waited out. Only done
     // when the group was killed while running (the scan costs ~2 ms on a busy machine; after a normal exit
     // leftover background processes got their SIGKILL above and are as good as gone).
@@ -411,15 +617,17 @@ void Trial::Finish() {
     }
   }
   if (registered_) GuardUnregisterGroup(child_.pid);
-  int raw = 0;
-  pid_t got;
-  do got = waitpid(child_.pid, &raw, __WALL | (leader_exited_ ? 0 : WNOHANG));
-  while (got < 0 && errno == EINTR);
-  if (got == child_.pid) {
-    final_ = WaitStatus(raw);
-    reaped_ = true;
-  } else {
-    problems_ = fmt::format("trial process {} could not be reaped", child_.pid);
+  if (!reaped_) {  // a capture may have reaped it already (its exit was the answer to a wait for a stop)
+    int raw = 0;
+    pid_t got;
+    do got = waitpid(child_.pid, &raw, __WALL | (leader_exited_ ? 0 : WNOHANG));
+    while (got < 0 && errno == EINTR);
+    if (got == child_.pid) {
+      final_ = WaitStatus(raw);
+      reaped_ = true;
+    } else {
+      problems_ += fmt::format("{}trial process {} could not be reaped", problems_.empty() ? "" : "; ", child_.pid);
+    }
   }
   if (tracer_) {
     tracer_->ForgetLeader();
@@ -436,6 +644,10 @@ void Trial::Finish() {
 
 void Trial::ReadWorkloadResult(TrialResult* r) {
   if (spec_.builtin_workload) {
+    if (double started = status_.started_unix(); started > 0) {
+      r->setup_s = std::max(0.0, started - r->started_at);
+      r->teardown_s = std::max(0.0, r->started_at + r->duration_s - (started + spec_.duration_s));
+    }
     std::string text = ReadAll(result_fd_.get());
     bool have_result = false;
     if (!text.empty()) {
@@ -506,8 +718,9 @@ void Trial::ReadHandlerRecord(TrialResult* r) {
 }
 
 void Trial::Classify(TrialResult* r) {
+  r->capture_method = CaptureMethodName(method_);
   if (!reaped_) {
-    r->outcome = hung_ ? Outcome::kHung : Outcome::kFailed;
+    r->outcome = hung_ ? Outcome::kHung : overran_ ? Outcome::kOverran : Outcome::kFailed;
     return;
   }
   if (exec_errno_ != 0) {
@@ -518,11 +731,10 @@ void Trial::Classify(TrialResult* r) {
   }
   if (final_.exited()) r->exit_code = final_.exit_code();
   if (final_.killed()) r->signal = final_.fatal_sig();
-  if (hung_) {
-    r->outcome = Outcome::kHung;
+  if (hung_ || overran_) {
+    r->outcome = hung_ ? Outcome::kHung : Outcome::kOverran;
     r->signal = 0;
-    AddDetail(r, fmt::format("still running after {}s + {}s grace: process group killed", spec_.duration_s,
-                             spec_.grace_s));
+    AddDetail(r, watchdog_note_);
   } else if (final_.killed()) {
     r->outcome = Outcome::kCrashed;
   } else if (final_.exit_code() == 0) {
@@ -536,16 +748,32 @@ void Trial::Classify(TrialResult* r) {
   }
   if (cancelled_) AddDetail(r, "cancelled");
   ReadWorkloadResult(r);
+  const CrashReport* crash = nullptr;
   if (tracer_ && tracer_->report()) {
     r->report = tracer_->report();
     r->signature = tracer_->signature();
-    if (r->outcome == Outcome::kClean || r->outcome == Outcome::kFailed) {
-      const char* name = sigabbrev_np(r->report->signal);
-      AddDetail(r, fmt::format("SIG{} was captured, then the program survived it (its own handler ran)",
-                               name ? name : "?"));
-    }
-  } else if (method_ == CaptureMethod::kHandler) {
+    crash = r->report->signal != 0 ? &*r->report : nullptr;
+  } else if (attach_report_) {
+    r->report = std::move(attach_report_);
+    r->signature = CrashSignature(*r->report);
+    crash = &*r->report;
+  } else if (stall_report_) {
+    r->report = std::move(stall_report_);
+    r->signature = HangSignature(*r->report);
+  } else if (handler_fd_.is_open()) {
     ReadHandlerRecord(r);
+    if (r->report && method_ == CaptureMethod::kAttach) r->capture_method = CaptureMethodName(CaptureMethod::kHandler);
+    crash = r->report ? &*r->report : nullptr;
+  }
+  if (overran_ && StartsWith(r->signature, "hang")) r->signature = "overran" + r->signature.substr(4);
+  if (crash && (r->outcome == Outcome::kClean || r->outcome == Outcome::kFailed)) {
+    const char* name = sigabbrev_np(crash->signal);
+    AddDetail(r, fmt::format("SIG{} was captured, then the program survived it (its own handler ran)",
+                             name ? name : "?"));
+  }
+  if (r->outcome == Outcome::kCrashed && !r->report && agent_.is_open() && agent_.processes_loaded() == 0) {
+    AddDetail(r, "no stacks: the agent was not loaded into the program (a static or set-ID executable, or "
+                 "LD_PRELOAD removed from its environment); --capture trace sees such programs");
   }
 }
 

@@ -128,13 +128,17 @@ TEST(SupervisorGrace, DefaultGraceIsLargerOfFiveSecondsAndHalfTheDuration) {
 }
 
 TEST(SupervisorCaptureMethod, NamesRoundTrip) {
-  for (CaptureMethod m : {CaptureMethod::kTrace, CaptureMethod::kHandler, CaptureMethod::kNone}) {
+  for (CaptureMethod m : {CaptureMethod::kAttach, CaptureMethod::kTrace, CaptureMethod::kHandler,
+                          CaptureMethod::kNone}) {
     CaptureMethod back;
     ASSERT_TRUE(ParseCaptureMethod(CaptureMethodName(m), &back));
     EXPECT_EQ(back, m);
   }
   CaptureMethod m;
   EXPECT_FALSE(ParseCaptureMethod("gdb", &m));
+  // Stored command lines from before attach existed say ptrace for what is now trace.
+  ASSERT_TRUE(ParseCaptureMethod("ptrace", &m));
+  EXPECT_EQ(m, CaptureMethod::kTrace);
 }
 
 TEST_P(Supervisor, CleanExitIsClean) {
@@ -180,9 +184,13 @@ TEST_P(Supervisor, SegfaultInWorkerThreadIsCrashBlamingThatThread) {
   EXPECT_NE(c.threads[0].frames[0].module.find("exec_segv_thread"), std::string::npos)
       << c.threads[0].frames[0].module;
   EXPECT_FALSE(r.signature.empty());
-  if (GetParam() == CaptureMethod::kTrace) {
+  if (GetParam() == CaptureMethod::kTrace || GetParam() == CaptureMethod::kAttach) {
     EXPECT_EQ(c.threads.size(), 5u);  // main + 4 workers, all stopped and unwound
+    // attach: the stack starts at the faulting instruction, the agent's handler frames trimmed.
     EXPECT_EQ(c.threads[0].frames[0].symbol, "crash_here");
+    for (const ThreadStack& t : c.threads) {
+      for (const Frame& f : t.frames) EXPECT_EQ(f.module.find("crashgrid_agent"), std::string::npos) << f.module;
+    }
   }
 }
 
@@ -241,8 +249,9 @@ TEST_P(Supervisor, HangIsKilledAtDurationPlusGraceWithItsWholeGroup) {
   EXPECT_LT(took, 15.0);
   EXPECT_EQ(r.stdout_tail, "forked\n");
   EXPECT_TRUE(ProcessesWith(marker).empty()) << "grandchildren survived the watchdog";
-  if (GetParam() == CaptureMethod::kTrace) {
+  if (GetParam() == CaptureMethod::kTrace || GetParam() == CaptureMethod::kAttach) {
     ASSERT_TRUE(r.report.has_value()) << r.detail;
+    EXPECT_EQ(r.report->method, CaptureMethodName(GetParam()));
     EXPECT_EQ(r.report->threads.size(), 3u) << "the trial process and its two children";
     EXPECT_EQ(r.report->signal, 0);
     EXPECT_FALSE(r.signature.empty());
@@ -362,7 +371,8 @@ TEST_P(Supervisor, CrashedBuiltinWorkloadGetsThreadsFromStatusBlock) {
 }
 
 INSTANTIATE_TEST_SUITE_P(, Supervisor,
-                         ::testing::Values(CaptureMethod::kTrace, CaptureMethod::kHandler, CaptureMethod::kNone),
+                         ::testing::Values(CaptureMethod::kAttach, CaptureMethod::kTrace, CaptureMethod::kHandler,
+                                           CaptureMethod::kNone),
                          [](const auto& info) { return std::string(CaptureMethodName(info.param)); });
 
 TEST_F(SupervisorTest, PtraceSeesCrashBeforeTheProgramsOwnHandler) {
@@ -373,6 +383,52 @@ TEST_F(SupervisorTest, PtraceSeesCrashBeforeTheProgramsOwnHandler) {
   ASSERT_TRUE(r.report.has_value());
   EXPECT_EQ(r.report->signal, SIGSEGV);
   EXPECT_NE(r.detail.find("SIGSEGV was captured"), std::string::npos) << r.detail;
+}
+
+// The default capture sees the crash before the program's own handler too: the agent stays first in line
+// (its sigaction interposition chains the program's handler after it), and the handler still runs.
+TEST_F(SupervisorTest, AttachSeesCrashBeforeTheProgramsOwnHandler) {
+  TrialResult r = RunTrial(Spec({Fixture("exec_own_handler")}, CaptureMethod::kAttach));
+  EXPECT_EQ(r.outcome, Outcome::kClean) << r.detail;
+  EXPECT_EQ(r.exit_code, 0);
+  ASSERT_TRUE(r.report.has_value()) << r.detail;
+  EXPECT_EQ(r.report->method, "attach");
+  EXPECT_EQ(r.report->signal, SIGSEGV);
+  EXPECT_NE(r.detail.find("SIGSEGV was captured"), std::string::npos) << r.detail;
+}
+
+// Attaching at the crash leaves thread start-up alone: between spawn and the fault nothing is traced.
+TEST_F(SupervisorTest, AttachDoesNotTraceTheTrialBeforeACrash) {
+  TrialSpec spec = Spec({"sh", "-c", "grep TracerPid /proc/self/status"}, CaptureMethod::kAttach);
+  TrialResult r = RunTrial(spec);
+  ASSERT_EQ(r.outcome, Outcome::kClean) << r.detail;
+  EXPECT_EQ(r.stdout_tail, "TracerPid:\t0\n");
+  TrialResult t = RunTrial(Spec({"sh", "-c", "grep TracerPid /proc/self/status"}, CaptureMethod::kTrace));
+  EXPECT_NE(t.stdout_tail, "TracerPid:\t0\n") << "the trace mode does trace from the start";
+}
+
+// A static program cannot get the agent: the trial says so, is traced from its start instead, and the crash
+// still comes with its stacks.
+TEST_F(SupervisorTest, AttachFallsBackToTraceForAStaticProgramAndSaysSo) {
+  TrialResult r = RunTrial(Spec({Fixture("exec_static_segv")}, CaptureMethod::kAttach));
+  ASSERT_EQ(r.outcome, Outcome::kCrashed) << r.detail;
+  EXPECT_EQ(r.capture_method, "trace");
+  EXPECT_NE(r.detail.find("a static executable"), std::string::npos) << r.detail;
+  ASSERT_TRUE(r.report.has_value()) << r.detail;
+  EXPECT_EQ(r.report->signal, SIGSEGV);
+  ASSERT_FALSE(r.report->threads.empty());
+  ASSERT_FALSE(r.report->threads[0].frames.empty());
+  EXPECT_EQ(r.report->threads[0].frames[0].symbol, "main");
+}
+
+TEST_F(SupervisorTest, AttachCapturesSixtyFourThreads) {
+  TrialResult r = RunTrial(Spec({Fixture("exec_threads64")}, CaptureMethod::kAttach));
+  ASSERT_EQ(r.outcome, Outcome::kCrashed) << r.detail;
+  ASSERT_TRUE(r.report.has_value()) << r.detail;
+  EXPECT_EQ(r.report->threads.size(), 64u);
+  EXPECT_TRUE(r.report->error.empty()) << r.report->error;
+  EXPECT_LT(r.report->capture_ms, 2500);
+  std::printf("64-thread attach capture: %.1f ms\n", r.report->capture_ms);
 }
 
 TEST_F(SupervisorTest, CapturesSixtyFourThreads) {
@@ -389,7 +445,7 @@ TEST_F(SupervisorTest, CapturesSixtyFourThreads) {
 
 // Where ptrace is refused (containers, Yama), the trial still runs and is captured by the handler. A
 // seccomp filter in a helper process makes every ptrace() fail with EPERM, as such a container does.
-TEST_F(SupervisorTest, FallsBackToHandlerWhenPtraceIsRefused) {
+void ExpectHandlerFallbackWithoutPtrace(CaptureMethod method) {
   int p[2];
   ASSERT_EQ(pipe(p), 0);
   pid_t helper = fork();
@@ -408,7 +464,7 @@ TEST_F(SupervisorTest, FallsBackToHandlerWhenPtraceIsRefused) {
     }
     std::string out;
     for (int i = 0; i < 2; ++i) {
-      TrialResult r = RunTrial(Spec({Fixture("exec_segv_thread")}, CaptureMethod::kTrace));
+      TrialResult r = RunTrial(Spec({Fixture("exec_segv_thread")}, method));
       out += std::string(OutcomeName(r.outcome)) + "|" + r.capture_method + "|" +
              (r.report ? r.report->method : "-") + "|" + std::to_string(r.report ? r.report->faulting_tid : 0) +
              "|" + std::to_string(CrasherTid(r)) + "|" + r.detail + "\n";
@@ -439,6 +495,16 @@ TEST_F(SupervisorTest, FallsBackToHandlerWhenPtraceIsRefused) {
     ASSERT_GE(f.size(), 5u);
     EXPECT_EQ(f[3], f[4]) << "faulting tid vs the crasher's own tid";
   }
+}
+
+TEST_F(SupervisorTest, TraceFallsBackToHandlerWhenPtraceIsRefused) {
+  ExpectHandlerFallbackWithoutPtrace(CaptureMethod::kTrace);
+}
+
+// attach: the first trial's agent posts the fault, the seizure is refused, the agent is told to record the
+// faulting thread itself; later trials go to the handler at once.
+TEST_F(SupervisorTest, AttachFallsBackToHandlerWhenPtraceIsRefused) {
+  ExpectHandlerFallbackWithoutPtrace(CaptureMethod::kAttach);
 }
 
 // crashgrid itself is SIGKILLed while a trial runs: neither the trial nor its grandchildren may survive.

@@ -267,7 +267,7 @@ void Tracer::AttachPhases(pid_t tgid, CrashReport* report) {
 void Tracer::CaptureCrash(pid_t tid, int sig) {
   double t0 = MonotonicSeconds();
   CrashReport r;
-  r.method = "ptrace";
+  r.method = "trace";
   r.signal = sig;
   siginfo_t si;
   std::memset(&si, 0, sizeof si);
@@ -316,7 +316,7 @@ void Tracer::CaptureCrash(pid_t tid, int sig) {
 void Tracer::CaptureHang() {
   double t0 = MonotonicSeconds();
   CrashReport r;
-  r.method = "ptrace";
+  r.method = "trace";
   // Group the tracees by process; the trial's own process last, so a hung program behind a shell (the
   // shell only waits) comes first.
   std::map<pid_t, std::vector<pid_t>> by_process;

@@ -50,6 +50,9 @@ TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::s
   spec.duration_s = opts.duration_s;
   spec.grace_s = opts.grace_s < 0 ? DefaultGrace(opts.duration_s) : opts.grace_s;
   spec.capture = opts.capture;
+  spec.setup_timeout_s = opts.setup_timeout_s;
+  spec.teardown_timeout_s = opts.teardown_timeout_s;
+  spec.stall_window_s = opts.stall_window_s;
   // Cell values override fixed ones (a name cannot be both: the CLI refuses that).
   std::map<std::string, std::string> values = opts.params;
   for (const auto& [k, v] : cell) values[k] = v;

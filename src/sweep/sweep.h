@@ -31,7 +31,12 @@ struct SweepOptions {
   double duration_s = 5;
   double grace_s = -1;  // < 0: DefaultGrace(duration)
   int jobs = 1;
-  CaptureMethod capture = CaptureMethod::kTrace;
+  CaptureMethod capture = CaptureMethod::kAttach;
+  // Watchdog bounds (see TrialSpec): set-up before the start barrier, tear-down after the deadline, and the
+  // window in which a trial past a bound must show progress not to be called hung.
+  double setup_timeout_s = 120;
+  double teardown_timeout_s = 60;
+  double stall_window_s = 2;
   nlohmann::json settings = nlohmann::json::object();  // stopping rule: {"until": "runs"|"decided", ...}
   uint64_t seed = 0;  // 0: from the clock
 };

@@ -1,0 +1,106 @@
+#include "supervisor/agent_channel.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "supervisor/handler_report.h"
+#include "supervisor/spawn.h"
+
+namespace cg {
+
+AgentChannel::~AgentChannel() {
+  if (block_) munmap(block_, AGENT_BLOCK_SIZE);
+}
+
+bool AgentChannel::Create(std::string* err) {
+  static_assert(sizeof(agent_block) <= AGENT_BLOCK_SIZE, "agent block larger than its file");
+  fd_.reset(FdAbove2(memfd_create("crashgrid-agent", MFD_CLOEXEC)));
+  if (!fd_.is_open() || ftruncate(fd_.get(), AGENT_BLOCK_SIZE) != 0) {
+    *err = fmt::format("cannot create the agent block: {}", std::strerror(errno));
+    return false;
+  }
+  void* p = mmap(nullptr, AGENT_BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+  if (p == MAP_FAILED) {
+    *err = fmt::format("cannot map the agent block: {}", std::strerror(errno));
+    return false;
+  }
+  block_ = static_cast<agent_block*>(p);
+  block_->magic = AGENT_BLOCK_MAGIC;
+  block_->version = AGENT_BLOCK_VERSION;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    *err = fmt::format("cannot create the agent's notify pipe: {}", std::strerror(errno));
+    return false;
+  }
+  notify_r_.reset(FdAbove2(fds[0]));
+  notify_w_.reset(FdAbove2(fds[1]));
+  return true;
+}
+
+void AgentChannel::AddToEnvironment(const char* mode, int handler_fd,
+                                    std::vector<std::pair<std::string, std::string>>* env,
+                                    std::vector<int>* inherit_fds) const {
+  env->emplace_back(AGENT_ENV_FD, std::to_string(fd_.get()));
+  env->emplace_back(AGENT_ENV_NOTIFY, std::to_string(notify_w_.get()));
+  env->emplace_back(AGENT_ENV_MODE, mode);
+  inherit_fds->push_back(fd_.get());
+  inherit_fds->push_back(notify_w_.get());
+  if (handler_fd >= 0) {
+    env->emplace_back(kHandlerFdEnv, std::to_string(handler_fd));
+    inherit_fds->push_back(handler_fd);
+  }
+}
+
+void AgentChannel::DrainNotifications() {
+  char buf[64];
+  while (read(notify_r_.get(), buf, sizeof buf) > 0) {
+  }
+}
+
+int AgentChannel::State() const { return __atomic_load_n(&block_->fault_state, __ATOMIC_ACQUIRE); }
+
+int AgentChannel::processes_loaded() const {
+  return __atomic_load_n(&block_->processes_loaded, __ATOMIC_ACQUIRE);
+}
+
+void AgentChannel::Release(bool captured) {
+  __atomic_store_n(&block_->fault_state, captured ? AGENT_FAULT_RELEASED : AGENT_FAULT_SELF, __ATOMIC_RELEASE);
+  // A shared futex (not FUTEX_PRIVATE_FLAG): the waiter is another process mapping the same memfd page.
+  syscall(SYS_futex, &block_->fault_state, FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+std::string WhyAgentCannotLoad(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "";
+  // The dynamic loader ignores LD_PRELOAD paths for a secure-execution program (set-ID and not ours).
+  if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getegid())) {
+    return "a set-user-ID or set-group-ID program";
+  }
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  ScopedFd owner(fd);
+  Elf64_Ehdr eh;
+  if (pread(fd, &eh, sizeof eh, 0) != static_cast<ssize_t>(sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
+    return "";  // a script, or not an ELF file this check knows: started the usual way
+  }
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    off_t off = static_cast<off_t>(eh.e_phoff + static_cast<uint64_t>(i) * sizeof ph);
+    if (pread(fd, &ph, sizeof ph, off) != static_cast<ssize_t>(sizeof ph)) return "";
+    if (ph.p_type == PT_INTERP) return "";
+  }
+  return "a static executable";
+}
+
+}  // namespace cg

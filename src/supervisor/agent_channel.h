@@ -1,0 +1,46 @@
+// The supervisor's end of the in-trial agent (src/agent/agent_block.h): the block the agent posts a fault in,
+// mapped here, and the pipe it writes a byte to so the supervisor wakes at once.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/agent_block.h"
+#include "util/fd.h"
+
+namespace cg {
+
+class AgentChannel {
+ public:
+  AgentChannel() = default;
+  ~AgentChannel();
+  AgentChannel(const AgentChannel&) = delete;
+  AgentChannel& operator=(const AgentChannel&) = delete;
+
+  // A zeroed block with magic and version set, and the notify pipe. False with *err.
+  bool Create(std::string* err);
+  bool is_open() const { return block_ != nullptr; }
+  // What the trial's environment needs (`mode` "attach" or "handler"), and the fds it must inherit.
+  void AddToEnvironment(const char* mode, int handler_fd, std::vector<std::pair<std::string, std::string>>* env,
+                        std::vector<int>* inherit_fds) const;
+  int notify_fd() const { return notify_r_.get(); }  // readable after a fault was posted
+  void DrainNotifications();
+
+  // The fault record, once posted (fault_state POSTED or later).
+  int State() const;
+  const agent_block& block() const { return *block_; }
+  int processes_loaded() const;
+  // Lets the faulting thread go: `captured` true -> RELEASED, false -> SELF (the agent writes its own record).
+  void Release(bool captured);
+
+ private:
+  ScopedFd fd_, notify_r_, notify_w_;
+  agent_block* block_ = nullptr;
+};
+
+// Why LD_PRELOAD cannot bring the agent into `path` ("a static executable", "a set-user-ID program"), or "" when
+// it can (a dynamic ELF, or a script whose interpreter is started the usual way).
+std::string WhyAgentCannotLoad(const std::string& path);
+
+}  // namespace cg
