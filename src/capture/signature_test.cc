@@ -219,7 +219,8 @@ TEST(AnnotateReport, HangRepresentativeIsABlockedWorkerInsideAForeignLibraryPutF
   CrashReport r;
   ThreadStack spinning = InCtxCreate(101, 0x1000);
   spinning.state = 'R';
-  ThreadStack app_lock = Thread(102, 'S', {Sym(kLibc, "__lll_lock_wait"), Sym(kApp, "lock_b"), Sym(kLibc, "start_thread")});
+  ThreadStack app_lock =
+      Thread(102, 'S', {Sym(kLibc, "__lll_lock_wait"), Sym(kApp, "lock_b"), Sym(kLibc, "start_thread")});
   r.threads = {AppMainInJoin(100), spinning, app_lock, InCtxCreate(103, 0x2000), InCtxCreate(104, 0x3000)};
   AnnotateReport(&r, /*hang=*/true);
   EXPECT_EQ(r.representative_tid, 103);
@@ -239,7 +240,8 @@ TEST(AnnotateReport, HangRepresentativeIsABlockedWorkerInsideAForeignLibraryPutF
 TEST(AnnotateReport, MainInsideALibraryBeatsAnApplicationLockButNotAWorkerInALibrary) {
   ThreadStack main_in_cuda = InCtxCreate(100, 0x1000);
   main_in_cuda.frames.push_back(Sym(kLibc, "__libc_start_call_main"));
-  ThreadStack app_lock = Thread(102, 'S', {Sym(kLibc, "__lll_lock_wait"), Sym(kApp, "lock_b"), Sym(kLibc, "start_thread")});
+  ThreadStack app_lock =
+      Thread(102, 'S', {Sym(kLibc, "__lll_lock_wait"), Sym(kApp, "lock_b"), Sym(kLibc, "start_thread")});
   CrashReport r;
   r.threads = {app_lock, main_in_cuda};
   AnnotateReport(&r, true);
@@ -299,8 +301,8 @@ TEST(HangSignature, WaitSitesSortedDedupedAndBounded) {
       Thread(5, 'R', {Sym(kApp, "busy_loop")}),
   };
   EXPECT_EQ(HangSignature(r),
-            "hang | libcuda.so.1 from encode | libcuda.so.1 via cuCtxCreate_v2 | libnvcuvid.so.1 via cuvidDestroyDecoder"
-            " | zeta_lock");
+            "hang | libcuda.so.1 from encode | libcuda.so.1 via cuCtxCreate_v2 | libnvcuvid.so.1 via "
+            "cuvidDestroyDecoder | zeta_lock");
   r.threads.push_back(Thread(6, 0, {Sym(kApp, std::string(300, 'x'))}));  // state unknown counts as blocked
   std::string sig = HangSignature(r);
   EXPECT_EQ(sig, "hang | libcuda.so.1 from encode | libcuda.so.1 via cuCtxCreate_v2 | libnvcuvid.so.1 via "
@@ -313,9 +315,11 @@ TEST(HangSignature, WaitSitesSortedDedupedAndBounded) {
 
 TEST(HangSignature, LibraryOwnAndRuntimeThreadsOnlyWhenNothingElseWaits) {
   // A driver's idle worker (no program frame) and main in join are there in every hang.
-  ThreadStack driver = Thread(9, 'S', {Sym(kLibc, "pthread_cond_wait"), Sym(kCuda, "", 0x900), Sym(kLibc, "start_thread")});
-  ThreadStack runtime_main = Thread(1, 'S', {Sym(kLibc, "__futex_abstimed_wait_common"), Sym(kStdcxx, "std::thread::join()"),
-                                             Sym(kCrashgrid, "cg::RunWorkload"), Sym(kLibc, "__libc_start_call_main")});
+  ThreadStack driver =
+      Thread(9, 'S', {Sym(kLibc, "pthread_cond_wait"), Sym(kCuda, "", 0x900), Sym(kLibc, "start_thread")});
+  ThreadStack runtime_main =
+      Thread(1, 'S', {Sym(kLibc, "__futex_abstimed_wait_common"), Sym(kStdcxx, "std::thread::join()"),
+                      Sym(kCrashgrid, "cg::RunWorkload"), Sym(kLibc, "__libc_start_call_main")});
   CrashReport r;
   r.threads = {runtime_main, driver,
                Thread(2, 'S', {Sym(kLibc, "__lll_lock_wait"), Sym(kApp, "lock_b"), Sym(kLibc, "start_thread")})};

@@ -266,7 +266,8 @@ TEST(Unwind, SameSiteFromDifferentThreadsGivesOneSignature) {
   EXPECT_EQ(a.fault_tid, a.printed_tid);
   EXPECT_EQ(b.fault_tid, b.printed_tid);
   EXPECT_EQ(a.signature, b.signature);
-  EXPECT_EQ(a.signature, "SIGSEGV/SEGV_MAPERR null | victim_null_read | crasher_enter_library | worker via victim_null_read");
+  EXPECT_EQ(a.signature,
+            "SIGSEGV/SEGV_MAPERR null | victim_null_read | crasher_enter_library | worker via victim_null_read");
 }
 
 TEST(Unwind, TwoCrashSitesGiveTwoSignatures) {
@@ -274,7 +275,8 @@ TEST(Unwind, TwoCrashSitesGiveTwoSignatures) {
   ASSERT_NO_FATAL_FAILURE(CaptureCrash(kStrippedLib, "null_read", 4, &a));
   ASSERT_NO_FATAL_FAILURE(CaptureCrash(kStrippedLib, "null_write", 4, &b));
   EXPECT_NE(a.signature, b.signature);
-  EXPECT_EQ(b.signature, "SIGSEGV/SEGV_MAPERR null | victim_null_write | crasher_enter_library | worker via victim_null_write");
+  EXPECT_EQ(b.signature,
+            "SIGSEGV/SEGV_MAPERR null | victim_null_write | crasher_enter_library | worker via victim_null_write");
 }
 
 TEST(Unwind, NullPageAndWildAddressFaultsAreToldApart) {
