@@ -15,6 +15,7 @@ namespace {
 constexpr uint64_t kNullPageEnd = 64 * 1024;
 constexpr size_t kSignatureFrames = 3;
 constexpr size_t kHangFrames = 4;
+constexpr size_t kMaxSiteChars = 120;
 constexpr const char* kRuntimeToken = "crashgrid";
 
 std::string_view Basename(std::string_view path) {
@@ -23,6 +24,39 @@ std::string_view Basename(std::string_view path) {
 }
 
 bool IsCrashgridExecutable(const Frame& f) { return Basename(f.module) == "crashgrid"; }
+
+bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// crashgrid's own machinery inside a trial: the preloaded agent and the crash handler. Neither is the
+// program nor a library it called.
+bool IsCrashgridLibraryFrame(const Frame& f) {
+  std::string_view base = Basename(f.module);
+  return StartsWith(base, "libcrashgrid_agent.so") || StartsWith(base, "libcrashgrid_handler.so");
+}
+
+bool IsSharedLibraryModule(std::string_view module) {
+  return Basename(module).find(".so") != std::string_view::npos;
+}
+
+// Frames that say nothing about what the program was doing: runtime libraries and the crashgrid runtime.
+bool IsRuntimeFrame(const Frame& f) { return IsRuntimeLibraryFrame(f) || IsCrashgridExecutable(f); }
+
+bool IsMainMarker(const Frame& f) {
+  return f.symbol == "__libc_start_main" || f.symbol == "__libc_start_call_main" ||
+         StartsWith(f.symbol, "__libc_start_main@") || f.symbol == "_start";
+}
+
+// A thread waiting for other threads to end: never the cause of a stall.
+bool IsJoinFrame(const Frame& f) {
+  return f.symbol.find("pthread_join") != std::string::npos ||
+         f.symbol.find("pthread_clockjoin") != std::string::npos ||
+         f.symbol.find("pthread_timedjoin") != std::string::npos || StartsWith(f.symbol, "std::thread::join");
+}
+
+std::string Bounded(std::string s) {
+  if (s.size() > kMaxSiteChars) s.resize(kMaxSiteChars);
+  return s;
+}
 
 // Signals whose si_addr is the faulting data address (for SIGILL/SIGFPE it is the instruction, which the
 // frames already name).
@@ -77,6 +111,57 @@ std::string FrameToken(const Frame& f) {
   return fmt::format("{}@{:#x}", Basename(f.module), f.offset);
 }
 
+std::string ApiOf(const ThreadStack& t) { return t.api.empty() ? ThreadApi(t) : t.api; }
+
+// Index of the first frame that is neither a runtime library's nor crashgrid's agent/handler, or npos.
+size_t FirstProgramFrame(const ThreadStack& t) {
+  for (size_t i = 0; i < t.frames.size(); ++i) {
+    if (!IsRuntimeLibraryFrame(t.frames[i])) return i;
+  }
+  return std::string::npos;
+}
+
+enum class SiteTier { kProgram = 0, kLibraryOwn = 1, kRuntime = 2 };
+
+struct Site {
+  std::string text;  // "" for a thread with runtime frames only
+  SiteTier tier = SiteTier::kRuntime;
+  bool foreign = false;  // the wait site is inside a foreign library
+};
+
+Site ClassifySite(const ThreadStack& t) {
+  Site site;
+  size_t first = FirstProgramFrame(t);
+  if (first == std::string::npos) return site;
+  const Frame& f = t.frames[first];
+  bool joining = false;
+  for (size_t i = 0; i < first; ++i) joining = joining || IsJoinFrame(t.frames[i]);
+  if (!IsForeignLibraryFrame(f)) {
+    site.text = Bounded(FrameToken(f));
+    site.tier = joining || site.text == kRuntimeToken ? SiteTier::kRuntime : SiteTier::kProgram;
+    return site;
+  }
+  site.foreign = true;
+  std::string base(Basename(f.module));
+  std::string api = ApiOf(t);
+  // The first frame outside this library that is not a runtime library's: who called into it.
+  const Frame* caller = nullptr;
+  for (size_t i = first + 1; i < t.frames.size() && caller == nullptr; ++i) {
+    const Frame& g = t.frames[i];
+    if (g.module != f.module && !IsRuntimeLibraryFrame(g)) caller = &g;
+  }
+  site.tier = caller != nullptr ? SiteTier::kProgram : SiteTier::kLibraryOwn;
+  if (!api.empty()) {
+    site.text = base + " via " + api;
+  } else if (caller != nullptr) {
+    site.text = base + " from " + FrameToken(*caller);
+  } else {
+    site.text = base;
+  }
+  site.text = Bounded(std::move(site.text));
+  return site;
+}
+
 const ThreadStack* FaultingThread(const CrashReport& report) {
   for (const auto& t : report.threads) {
     if (t.faulting) return &t;
@@ -103,6 +188,7 @@ std::string SiCodeName(int sig, int si_code) {
 
 bool IsRuntimeLibraryFrame(const Frame& f) {
   if (f.symbol == "__restore_rt") return true;  // the signal trampoline, wherever it lives
+  if (IsCrashgridLibraryFrame(f)) return true;
   std::string_view base = Basename(f.module);
   if (base.empty()) return false;
   if (base.front() == '[') return true;  // [vdso], [vsyscall]
@@ -133,36 +219,145 @@ std::string CrashSignature(const CrashReport& report) {
   std::string sig = SignalMacroName(report.signal) + "/" + SiCodeName(report.signal, report.si_code);
   // si_addr is only the faulting address when the kernel raised the signal (si_code > 0); sent with
   // kill/tgkill it is pid and uid instead.
-  if (HasDataAddress(report.signal) && report.has_fault_address && report.si_code > 0) {
+  // SI_KERNEL (0x80) is positive too, but it is a general protection fault: si_addr is 0, not the address.
+  if (HasDataAddress(report.signal) && report.has_fault_address && report.si_code > 0 &&
+      report.si_code != SI_KERNEL) {
     sig += report.fault_address < kNullPageEnd ? " null" : " wild";
   }
   if (const ThreadStack* t = FaultingThread(report)) {
     std::vector<std::string> tokens = SignatureFrames(*t);
     for (size_t i = 0; i < tokens.size() && i < kSignatureFrames; ++i) sig += " | " + tokens[i];
+    std::string api = ApiOf(*t);
+    if (!api.empty()) sig += " via " + api;
   }
   return sig;
 }
 
 std::string HangSignature(const CrashReport& report) {
-  std::set<std::string> blocked;
-  bool runtime_seen = false;
+  bool any_blocked = false;
+  for (const auto& t : report.threads) any_blocked = any_blocked || IsBlocked(t);
+  std::set<std::string> tiers[3];
   for (const auto& t : report.threads) {
-    std::vector<std::string> tokens = SignatureFrames(t);
-    if (tokens.empty()) continue;
-    if (tokens.front() == kRuntimeToken) {
-      runtime_seen = true;
-    } else {
-      blocked.insert(tokens.front());
-    }
+    if (any_blocked && !IsBlocked(t)) continue;
+    Site site = ClassifySite(t);
+    if (!site.text.empty()) tiers[static_cast<int>(site.tier)].insert(site.text);
   }
-  if (blocked.empty() && runtime_seen) blocked.insert(kRuntimeToken);
   std::string sig = "hang";
-  size_t n = 0;
-  for (const auto& b : blocked) {
-    if (n++ == kHangFrames) break;
-    sig += " | " + b;
+  for (const auto& sites : tiers) {
+    if (sites.empty()) continue;
+    size_t n = 0;
+    for (const auto& b : sites) {
+      if (n++ == kHangFrames) break;
+      sig += " | " + b;
+    }
+    break;
   }
   return sig;
+}
+
+bool IsForeignLibraryFrame(const Frame& f) {
+  return IsSharedLibraryModule(f.module) && !IsRuntimeLibraryFrame(f) && !IsCrashgridExecutable(f);
+}
+
+bool IsBlocked(const ThreadStack& t) {
+  return t.state == 'S' || t.state == 'D' || t.state == 0 || t.state == 't' || t.state == 'T';
+}
+
+std::string ThreadApi(const ThreadStack& t) {
+  const std::vector<Frame>& frames = t.frames;
+  size_t i = 0;
+  while (i < frames.size() && !IsForeignLibraryFrame(frames[i])) ++i;
+  if (i == frames.size()) return "";
+  const std::string& module = frames[i].module;
+  std::string api;
+  for (; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    if (f.module == module) {
+      if (f.exported && !f.symbol.empty()) api = f.symbol;
+    } else if (!IsRuntimeLibraryFrame(f)) {
+      break;
+    }
+  }
+  if (!api.empty()) return api;
+  for (; i < frames.size(); ++i) {
+    if (frames[i].module == module && frames[i].exported && !frames[i].symbol.empty()) return frames[i].symbol;
+  }
+  return "";
+}
+
+std::string WaitSite(const ThreadStack& t) { return ClassifySite(t).text; }
+
+void AnnotateReport(CrashReport* report, bool hang) {
+  for (ThreadStack& t : report->threads) t.api = ThreadApi(t);
+  if (!hang || report->threads.empty()) return;
+  std::vector<bool> is_main(report->threads.size(), false);
+  bool marked = false;
+  for (size_t i = 0; i < report->threads.size(); ++i) {
+    for (const Frame& f : report->threads[i].frames) {
+      if (IsMainMarker(f)) {
+        is_main[i] = true;
+        marked = true;
+        break;
+      }
+    }
+  }
+  if (!marked) {
+    size_t smallest = 0;
+    for (size_t i = 1; i < report->threads.size(); ++i) {
+      if (report->threads[i].tid < report->threads[smallest].tid) smallest = i;
+    }
+    is_main[smallest] = true;
+  }
+  // Lower rank wins; ties keep the report's order.
+  constexpr int kNone = 6;
+  auto rank = [&](size_t i) {
+    const ThreadStack& t = report->threads[i];
+    Site site = ClassifySite(t);
+    bool blocked = IsBlocked(t);
+    bool worker = !is_main[i];
+    if (blocked && site.foreign && site.tier == SiteTier::kProgram) return worker ? 0 : 1;
+    if (blocked && worker && !site.foreign && site.tier == SiteTier::kProgram) return 2;
+    if (blocked && worker && site.foreign) return 3;
+    bool program_frame = false;
+    for (const Frame& f : t.frames) program_frame = program_frame || !IsRuntimeFrame(f);
+    if (worker && program_frame) return 4;
+    return kNone;
+  };
+  size_t best = 0;
+  int best_rank = kNone + 1;
+  for (size_t i = 0; i < report->threads.size(); ++i) {
+    int r = rank(i);
+    if (r < best_rank) {
+      best = i;
+      best_rank = r;
+    }
+  }
+  report->representative_tid = report->threads[best].tid;
+  std::rotate(report->threads.begin(), report->threads.begin() + static_cast<std::ptrdiff_t>(best),
+              report->threads.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+}
+
+std::string CrashSummary(const CrashReport& report) {
+  if (report.signal != 0) {
+    const ThreadStack* t = FaultingThread(report);
+    if (t == nullptr) return SignalMacroName(report.signal);
+    std::vector<std::string> tokens = SignatureFrames(*t);
+    std::string s = tokens.empty() ? SignalMacroName(report.signal) : tokens.front();
+    std::string api = ApiOf(*t);
+    if (!api.empty()) s += " via " + api;
+    if (!t->phase.empty()) s += ", phase " + t->phase;
+    return s;
+  }
+  const ThreadStack* rep = nullptr;
+  for (const auto& t : report.threads) {
+    if (report.representative_tid != 0 && t.tid == report.representative_tid) rep = &t;
+  }
+  if (rep == nullptr && !report.threads.empty()) rep = &report.threads.front();
+  if (rep == nullptr) return "hang";
+  std::string site = WaitSite(*rep);
+  std::string s = site.empty() ? "blocked in the runtime" : "blocked in " + site;
+  if (!rep->phase.empty()) s += ", phase " + rep->phase;
+  return s;
 }
 
 }  // namespace cg

@@ -90,6 +90,37 @@ const std::vector<AddressDescriber::IndexedSymbol>& AddressDescriber::Index(Dwfl
   return index_.emplace(mod, std::move(symbols)).first->second;
 }
 
+const std::unordered_set<Dwarf_Addr>& AddressDescriber::Exports(Dwfl_Module* mod) {
+  auto it = exports_.find(mod);
+  if (it != exports_.end()) return it->second;
+  std::unordered_set<Dwarf_Addr> starts;
+  // The file itself, not the debug file getsymtab may have read: .dynsym is what the dynamic linker
+  // resolves against, so it is the library's interface whatever .symtab says.
+  Dwarf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(mod, &bias);
+  Elf_Scn* scn = nullptr;
+  while (elf != nullptr && (scn = elf_nextscn(elf, scn)) != nullptr) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_DYNSYM || shdr.sh_entsize == 0) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (data == nullptr) continue;
+    size_t count = shdr.sh_size / shdr.sh_entsize;
+    for (size_t i = 1; i < count; ++i) {
+      GElf_Sym sym;
+      if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr || sym.st_shndx == SHN_UNDEF) continue;
+      int bind = GELF_ST_BIND(sym.st_info);
+      int type = GELF_ST_TYPE(sym.st_info);
+      int vis = GELF_ST_VISIBILITY(sym.st_other);
+      if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE) continue;
+      if (vis != STV_DEFAULT && vis != STV_PROTECTED) continue;
+      if (type == STT_SECTION || type == STT_FILE || type == STT_TLS) continue;
+      starts.insert(sym.st_value + bias);
+    }
+    break;  // one .dynsym per file
+  }
+  return exports_.emplace(mod, std::move(starts)).first->second;
+}
+
 AddressDescriber::SymbolInfo AddressDescriber::Lookup(Dwfl_Module* mod, Dwarf_Addr addr) {
   SymbolInfo info;
   const std::vector<IndexedSymbol>& index = Index(mod);
@@ -104,6 +135,7 @@ AddressDescriber::SymbolInfo AddressDescriber::Lookup(Dwfl_Module* mod, Dwarf_Ad
       if (addr < s->start + s->size) {
         info.name = Demangle(s->name);
         info.start = s->start;
+        info.exported = Exports(mod).count(info.start) > 0;
         return info;
       }
     }
@@ -115,6 +147,7 @@ AddressDescriber::SymbolInfo AddressDescriber::Lookup(Dwfl_Module* mod, Dwarf_Ad
   if (name != nullptr && name[0] != '\0') {
     info.name = Demangle(name);
     info.start = addr - sym_off;
+    info.exported = Exports(mod).count(info.start) > 0;
   }
   return info;
 }
@@ -133,6 +166,7 @@ void AddressDescriber::Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation
   if (!it->second.name.empty()) {
     frame->symbol = it->second.name;
     frame->symbol_offset = pc - it->second.start;
+    frame->exported = it->second.exported;
   }
 }
 
@@ -180,6 +214,7 @@ void SymbolizeOffline(std::vector<Frame>* frames) {
     f.build_id = described.build_id;
     f.symbol = described.symbol;
     f.symbol_offset = described.symbol_offset;
+    f.exported = described.exported;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 #include <string>
@@ -40,6 +41,9 @@ int FindLocalDebuginfo(Dwfl_Module* mod, void** userdata, const char* modname, D
 // table on every call (tens of thousands of entries for libc with its debug file, more for a big
 // executable), which made a 64-thread capture cost half a second. Addresses the index cannot settle (no
 // sized symbol covers them) still go to addrinfo. Each answer is memoized: threads sit at few addresses.
+// `exported` is read from the module's own .dynsym (the file's, never a debug file's), indexed once per
+// module: a symbol is exported when .dynsym defines a GLOBAL, WEAK or unique symbol of default or protected
+// visibility at its start address. With .symtab present, a static or hidden function has no such entry.
 class AddressDescriber {
  public:
   void Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation, Frame* frame);
@@ -53,6 +57,7 @@ class AddressDescriber {
   struct SymbolInfo {
     std::string name;  // demangled, "" if none
     Dwarf_Addr start = 0;
+    bool exported = false;
   };
   struct IndexedSymbol {
     Dwarf_Addr start = 0;
@@ -62,9 +67,11 @@ class AddressDescriber {
   };
   const ModuleInfo& Module(Dwfl_Module* mod);
   const std::vector<IndexedSymbol>& Index(Dwfl_Module* mod);
+  const std::unordered_set<Dwarf_Addr>& Exports(Dwfl_Module* mod);
   SymbolInfo Lookup(Dwfl_Module* mod, Dwarf_Addr addr);
   std::unordered_map<Dwfl_Module*, ModuleInfo> modules_;
   std::unordered_map<Dwfl_Module*, std::vector<IndexedSymbol>> index_;
+  std::unordered_map<Dwfl_Module*, std::unordered_set<Dwarf_Addr>> exports_;
   std::map<std::pair<Dwfl_Module*, Dwarf_Addr>, SymbolInfo> symbols_;
 };
 

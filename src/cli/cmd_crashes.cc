@@ -1,5 +1,6 @@
 // `crashgrid crashes DB [--run ID] [--json]`: the crash and hang signatures of a run, most frequent first,
-// with the cells each occurred in, first and last trial, and one representative stack.
+// with the cells each occurred in, first and last trial, a one-line summary and one representative stack;
+// then the overran trials (slow, not stuck), which are not crashes.
 #include <cstdio>
 #include <string>
 
@@ -23,7 +24,8 @@ examples:
 
 int CmdCrashes(const Args& args) {
   CLI::App app{"Groups a run's crashed and hung trials by signature: counts, cells, first and last trial, and "
-               "the faulting thread of one of them.",
+               "the faulting thread of one of them (a hang: its representative thread). Overran trials are "
+               "listed apart: slow, not stuck, not crashes.",
                "crashgrid crashes"};
   app.footer(kCrashesExamples);
   std::string db;
@@ -48,6 +50,7 @@ int CmdCrashes(const Args& args) {
   summary.trials = static_cast<int64_t>(trials.size());
   for (const auto& t : trials) summary.crashes += IsCrash(t.result.outcome) ? 1 : 0;
   summary.groups = GroupCrashes(trials);
+  summary.overran = GroupOverran(trials);
   // Only the representatives need their stacks: one full load per signature, not per trial.
   for (auto& g : summary.groups) {
     StoredTrial full;

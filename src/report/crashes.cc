@@ -39,13 +39,28 @@ std::string PhaseOf(const ThreadStack& stack, const TrialResult& result) {
   return "";
 }
 
-std::string ThreadHeading(const ThreadStack& t, const TrialResult& result) {
-  std::vector<std::string> notes;
-  if (t.faulting) notes.push_back(result.outcome == Outcome::kHung ? "first thread" : "faulting thread");
-  std::string phase = PhaseOf(t, result);
-  if (!phase.empty()) notes.push_back("phase " + phase);
-  return fmt::format("Thread {} \"{}\"{}", t.tid, t.name,
-                     notes.empty() ? "" : " (" + Join(notes, ", ") + ")");
+// The thread `crashes` shows for a trial: the faulting thread of a crash, the representative of a hang.
+const ThreadStack* ShownThread(const TrialResult& result) {
+  const CrashReport& r = *result.report;
+  if (result.outcome == Outcome::kHung && r.representative_tid != 0) {
+    for (const auto& t : r.threads) {
+      if (t.tid == r.representative_tid) return &t;
+    }
+  }
+  return FaultingThread(r);
+}
+
+// A hang's representative first (records written before AnnotateReport did it may have it elsewhere), the
+// rest in capture order.
+std::vector<const ThreadStack*> ThreadsInOrder(const TrialResult& result) {
+  std::vector<const ThreadStack*> out;
+  const CrashReport& r = *result.report;
+  const ThreadStack* first = result.outcome == Outcome::kHung ? ShownThread(result) : nullptr;
+  if (first != nullptr) out.push_back(first);
+  for (const auto& t : r.threads) {
+    if (&t != first) out.push_back(&t);
+  }
+  return out;
 }
 
 std::string DescribeOutcome(const TrialResult& r) {
@@ -91,6 +106,28 @@ nlohmann::json RefJson(const TrialRef& r) { return {{"trial", r.id}, {"started_a
 
 }  // namespace
 
+std::string ThreadHeading(const ThreadStack& t, const TrialResult& result) {
+  std::vector<std::string> notes;
+  int representative = result.report ? result.report->representative_tid : 0;
+  if (result.outcome == Outcome::kHung && representative != 0) {
+    if (t.tid == representative) notes.push_back("representative");
+  } else if (t.faulting) {
+    notes.push_back(result.outcome == Outcome::kHung ? "first thread" : "faulting thread");
+  }
+  std::string phase = PhaseOf(t, result);
+  if (!phase.empty()) notes.push_back("phase " + phase);
+  std::string api = t.api.empty() ? ThreadApi(t) : t.api;
+  return fmt::format("Thread {} \"{}\"{}{}", t.tid, t.name, api.empty() ? "" : " in " + api,
+                     notes.empty() ? "" : " (" + Join(notes, ", ") + ")");
+}
+
+std::string TrialSummary(const TrialResult& result) {
+  if (!result.report) return "";
+  CrashReport r = *result.report;
+  for (ThreadStack& t : r.threads) t.phase = PhaseOf(t, result);
+  return CrashSummary(r);
+}
+
 std::string FormatUtc(double unix_seconds) {
   time_t t = static_cast<time_t>(unix_seconds);
   struct tm tm;
@@ -107,6 +144,24 @@ std::string FormatGdbFrame(size_t index, const Frame& f) {
   // Without a symbol, the module offset is what a later symbolization (or the vendor) needs.
   if (f.symbol.empty() && !f.module.empty()) s += fmt::format(" [+{:#x}]", f.offset);
   return s;
+}
+
+SignatureGroup GroupOverran(const std::vector<StoredTrial>& trials) {
+  SignatureGroup g;
+  g.signature = kOverranSection;
+  g.captured = false;
+  std::map<std::string, int64_t> cells;
+  for (const auto& t : trials) {
+    if (t.result.outcome != Outcome::kOverran) continue;
+    TrialRef ref{t.id, t.result.started_at};
+    if (g.count == 0 || t.id < g.first.id) g.first = ref;
+    if (g.count == 0 || t.id > g.last.id) g.last = ref;
+    ++g.count;
+    ++cells[t.cell_key];
+  }
+  for (const auto& [cell, n] : cells) g.cells.emplace_back(cell, n);
+  std::stable_sort(g.cells.begin(), g.cells.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return g;
 }
 
 std::vector<SignatureGroup> GroupCrashes(const std::vector<StoredTrial>& trials) {
@@ -143,22 +198,36 @@ std::vector<SignatureGroup> GroupCrashes(const std::vector<StoredTrial>& trials)
   return groups;
 }
 
+namespace {
+
+std::string CellsLine(const SignatureGroup& g) {
+  std::vector<std::string> cells;
+  for (size_t c = 0; c < g.cells.size() && c < kSummaryCells; ++c)
+    cells.push_back(fmt::format("{} ({})", g.cells[c].first.empty() ? "-" : g.cells[c].first, g.cells[c].second));
+  if (g.cells.size() > kSummaryCells) cells.push_back(fmt::format("and {} more", g.cells.size() - kSummaryCells));
+  return fmt::format("   cells: {}\n", Join(cells, ", "));
+}
+
+std::string FirstLastLine(const SignatureGroup& g) {
+  return fmt::format("   first: trial {} at {}   last: trial {} at {}\n", g.first.id, FormatUtc(g.first.started_at),
+                     g.last.id, FormatUtc(g.last.started_at));
+}
+
+}  // namespace
+
 std::string RenderCrashes(const CrashesSummary& s, const std::string& db_path) {
   std::string out = fmt::format("run {}: {}{}, {} trials, {} crashed or hung", s.run_id, s.workload,
                                 s.reference_target ? " (reference target)" : "", s.trials, s.crashes);
-  if (s.crashes == 0) return out + "\n";
-  out += fmt::format(", {} signature{}\n", s.groups.size(), s.groups.size() == 1 ? "" : "s");
+  if (s.overran.count > 0) out += fmt::format(", {} overran", s.overran.count);
+  if (s.crashes == 0 && s.overran.count == 0) return out + "\n";
+  if (s.crashes > 0) out += fmt::format(", {} signature{}", s.groups.size(), s.groups.size() == 1 ? "" : "s");
+  out += "\n";
   for (size_t i = 0; i < s.groups.size(); ++i) {
     const SignatureGroup& g = s.groups[i];
     out += fmt::format("\n#{} {} trial{} ({:.0f}% of crashes)  {}\n", i + 1, g.count, g.count == 1 ? "" : "s",
                        100.0 * static_cast<double>(g.count) / static_cast<double>(s.crashes), g.signature);
-    std::vector<std::string> cells;
-    for (size_t c = 0; c < g.cells.size() && c < kSummaryCells; ++c)
-      cells.push_back(fmt::format("{} ({})", g.cells[c].first.empty() ? "-" : g.cells[c].first, g.cells[c].second));
-    if (g.cells.size() > kSummaryCells) cells.push_back(fmt::format("and {} more", g.cells.size() - kSummaryCells));
-    out += fmt::format("   cells: {}\n", Join(cells, ", "));
-    out += fmt::format("   first: trial {} at {}   last: trial {} at {}\n", g.first.id, FormatUtc(g.first.started_at),
-                       g.last.id, FormatUtc(g.last.started_at));
+    out += CellsLine(g);
+    out += FirstLastLine(g);
     if (!g.representative) continue;
     const TrialResult& r = g.representative->result;
     if (!r.report || r.report->threads.empty()) {
@@ -167,11 +236,19 @@ std::string RenderCrashes(const CrashesSummary& s, const std::string& db_path) {
                                                                : "capture " + (r.capture_method.empty() ? std::string("none") : r.capture_method));
       continue;
     }
-    const ThreadStack* t = FaultingThread(*r.report);
+    out += fmt::format("   summary: {}\n", TrialSummary(r));
+    const ThreadStack* t = ShownThread(r);
     out += fmt::format("   trial {}, {}:\n", g.representative->id, ThreadHeading(*t, r));
     for (size_t f = 0; f < t->frames.size() && f < kSummaryFrames; ++f)
       out += "     " + FormatGdbFrame(f, t->frames[f]) + "\n";
     if (t->frames.size() > kSummaryFrames) out += fmt::format("     ... {} more\n", t->frames.size() - kSummaryFrames);
+  }
+  if (s.overran.count > 0) {
+    // Killed while still making progress: a slow cell, not a stuck one, and no evidence either way.
+    out += fmt::format("\n{}: {} trial{}, not counted as crashes\n", kOverranSection, s.overran.count,
+                       s.overran.count == 1 ? "" : "s");
+    out += CellsLine(s.overran);
+    out += FirstLastLine(s.overran);
   }
   out += fmt::format("\nWhole report of a trial: crashgrid show {} TRIAL\n", db_path);
   return out;
@@ -185,12 +262,19 @@ nlohmann::json CrashesJson(const CrashesSummary& s) {
     nlohmann::json j = {{"signature", g.signature}, {"captured", g.captured}, {"count", g.count},
                         {"cells", cells},         {"first", RefJson(g.first)}, {"last", RefJson(g.last)}};
     if (g.representative && g.representative->result.report) {
-      const CrashReport& rep = *g.representative->result.report;
-      nlohmann::json rj = {{"trial", g.representative->id}};
-      if (const ThreadStack* t = FaultingThread(rep)) rj["thread"] = *t;
+      const TrialResult& r = g.representative->result;
+      nlohmann::json rj = {{"trial", g.representative->id}, {"summary", TrialSummary(r)}};
+      if (const ThreadStack* t = ShownThread(r)) rj["thread"] = *t;
       j["representative"] = rj;
     }
     groups.push_back(j);
+  }
+  nlohmann::json overran_cells = nlohmann::json::array();
+  for (const auto& [cell, n] : s.overran.cells) overran_cells.push_back({{"cell", cell}, {"count", n}});
+  nlohmann::json overran = {{"count", s.overran.count}, {"cells", overran_cells}};
+  if (s.overran.count > 0) {
+    overran["first"] = RefJson(s.overran.first);
+    overran["last"] = RefJson(s.overran.last);
   }
   return {{"schema_version", kCrashesJsonSchemaVersion},
           {"run_id", s.run_id},
@@ -198,7 +282,8 @@ nlohmann::json CrashesJson(const CrashesSummary& s) {
           {"reference_target", s.reference_target},
           {"trials", s.trials},
           {"crashes", s.crashes},
-          {"signatures", groups}};
+          {"signatures", groups},
+          {"overran", overran}};
 }
 
 std::string RenderTrialReport(const StoredTrial& t) {
@@ -210,6 +295,7 @@ std::string RenderTrialReport(const StoredTrial& t) {
   out += fmt::format("started:   {}, outcome after {}, ran {}\n", FormatUtc(r.started_at),
                      FormatDuration(r.time_to_outcome_s), FormatDuration(r.duration_s));
   if (!r.signature.empty()) out += fmt::format("signature: {}\n", r.signature);
+  if (r.report && !r.report->threads.empty()) out += fmt::format("summary:   {}\n", TrialSummary(r));
   std::string method = r.capture_method.empty() ? "none" : r.capture_method;
   if (r.report) {
     out += fmt::format("capture:   {}, {} threads in {:.1f} ms\n", r.report->method.empty() ? method : r.report->method,
@@ -229,7 +315,8 @@ std::string RenderTrialReport(const StoredTrial& t) {
     // report elsewhere (or by the vendor) needs.
     std::vector<std::pair<std::string, std::string>> modules;
     std::set<std::string> seen;
-    for (const auto& th : r.report->threads) {
+    for (const ThreadStack* thp : ThreadsInOrder(r)) {
+      const ThreadStack& th = *thp;
       out += "\n" + ThreadHeading(th, r) + ":\n";
       for (size_t i = 0; i < th.frames.size(); ++i) {
         const Frame& f = th.frames[i];

@@ -41,23 +41,37 @@ struct CrashesSummary {
   int64_t trials = 0;
   int64_t crashes = 0;  // crashed + hung
   std::vector<SignatureGroup> groups;  // most trials first
+  // The overran trials (killed while still making progress): not crashes, so never among `groups`; listed
+  // after them in a section of their own. count 0 when there were none.
+  SignatureGroup overran;
 };
 
 // Groups the crashed and hung trials by signature; groups ranked by count (ties: earlier first trial first).
 std::vector<SignatureGroup> GroupCrashes(const std::vector<StoredTrial>& trials);
+// The overran trials as one group (signature kOverranSection, captured false), count 0 when there are none.
+SignatureGroup GroupOverran(const std::vector<StoredTrial>& trials);
+constexpr const char* kOverranSection = "overran (slow, not stuck)";
 
-// `crashgrid crashes`: one block per signature with its cells, first and last trial and the representative's
-// faulting thread (top frames).
+// `crashgrid crashes`: one block per signature with its cells, first and last trial, the one-line summary
+// of its representative trial (CrashSummary) and that trial's faulting thread (a hang's representative
+// thread), top frames; then the overran trials, if any.
 std::string RenderCrashes(const CrashesSummary& summary, const std::string& db_path);
 nlohmann::json CrashesJson(const CrashesSummary& summary);
 
-// `crashgrid show`: outcome, signal, cell, capture method, every thread's stack (faulting thread first and
-// marked, with its workload phase), the modules with their build-ids, and the output tails.
+// `crashgrid show`: outcome, signal, cell, capture method, the one-line summary, every thread's stack
+// (faulting thread first and marked, a hang's representative first and marked, each with the API call in
+// flight and its workload phase), the modules with their build-ids, and the output tails.
 std::string RenderTrialReport(const StoredTrial& trial);
 nlohmann::json TrialReportJson(const StoredTrial& trial);
 
 // "#3  0x00007f12345678ab in refrace_table_lookup+0x12 () from /usr/lib/libfoo.so.1"
 std::string FormatGdbFrame(size_t index, const Frame& frame);
+// "Thread 32 \"cg-w3\" in cuvidDestroyDecoder (faulting thread, phase decode)": tid, name, the API entry the
+// thread called (ThreadStack::api, else ThreadApi for records written before it existed) and notes.
+std::string ThreadHeading(const ThreadStack& thread, const TrialResult& result);
+// CrashSummary of the trial's report, each thread's phase filled from the workload status when the capture
+// had none; "" without a report.
+std::string TrialSummary(const TrialResult& result);
 // "2026-11-22 03:10:02 UTC"
 std::string FormatUtc(double unix_seconds);
 

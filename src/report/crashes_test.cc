@@ -114,6 +114,7 @@ TEST(CrashesReport, RendersSignaturesWithRepresentativeStack) {
             "#1 2 trials (100% of crashes)  SIGSEGV/SEGV_MAPERR null | a\n"
             "   cells: threads=4 (2)\n"
             "   first: trial 11 at 2026-11-18 11:06:40 UTC   last: trial 12 at 2026-11-18 11:07:41 UTC\n"
+            "   summary: refrace_table_lookup, phase open\n"
             "   trial 11, Thread 101 \"crashgrid\" (faulting thread, phase open):\n"
             "     #0  0x00007f0000001234 in refrace_table_lookup+0x14 () from /x/libcrashgrid_refrace.so\n"
             "     #1  0x00007f0000001300 in ?? () from /x/libcrashgrid_refrace.so [+0x1300]\n"
@@ -125,6 +126,132 @@ TEST(CrashesReport, RendersSignaturesWithRepresentativeStack) {
   EXPECT_EQ(j["signatures"][0]["count"], 2);
   EXPECT_EQ(j["signatures"][0]["representative"]["thread"]["tid"], 101);
   EXPECT_EQ(j["signatures"][0]["representative"]["thread"]["frames"].size(), 3u);
+  EXPECT_EQ(j["signatures"][0]["representative"]["summary"], "refrace_table_lookup, phase open");
+  EXPECT_EQ(j["overran"]["count"], 0);
+}
+
+Frame Exported(Frame f) {
+  f.exported = true;
+  return f;
+}
+
+// A hang in libcuda: main (tid 200) in join, worker 201 idle in the runtime, worker 202 blocked in
+// cuCtxCreate_v2. Stored the way records written before AnnotateReport are: main first, no api.
+CrashReport HangReport() {
+  CrashReport r;
+  r.method = "ptrace";
+  ThreadStack main_thread;
+  main_thread.tid = 200;
+  main_thread.name = "crashgrid";
+  main_thread.faulting = true;
+  main_thread.frames = {F(0x7f0000009000, "/lib/libc.so.6", "__futex_abstimed_wait_common", 0x8, 0x9000),
+                        F(0x7f0000009100, "/lib/libstdc++.so.6", "std::thread::join()", 0x10, 0x9100),
+                        F(0x55550000a000, "/x/crashgrid", "cg::RunWorkload()", 0x40, 0xa000)};
+  ThreadStack idle;
+  idle.tid = 201;
+  idle.name = "cg-w0";
+  idle.frames = {F(0x7f0000009000, "/lib/libc.so.6", "__futex_abstimed_wait_common", 0x8, 0x9000),
+                 F(0x55550000b000, "/x/crashgrid", "cg::WorkerMain()", 0x40, 0xb000)};
+  ThreadStack blocked;
+  blocked.tid = 202;
+  blocked.name = "cg-w1";
+  blocked.state = 'S';
+  blocked.frames = {F(0x7f0000009200, "/lib/libc.so.6", "__lll_lock_wait", 0x20, 0x9200),
+                    F(0x7f1000017941, "/usr/lib/libcuda.so.1", "", 0, 0x17941),
+                    Exported(F(0x7f1000020000, "/usr/lib/libcuda.so.1", "cuCtxCreate_v2", 0x30, 0x20000)),
+                    F(0x55550000c000, "/x/crashgrid", "cg::OpenContext()", 0x40, 0xc000)};
+  r.threads = {main_thread, idle, blocked};
+  r.representative_tid = 202;
+  return r;
+}
+
+TEST(CrashesReport, HangShowsItsRepresentativeWorkerWithTheCallInFlight) {
+  CrashesSummary s;
+  s.run_id = 4;
+  s.workload = "cuda";
+  s.trials = 3;
+  s.crashes = 1;
+  std::vector<StoredTrial> trials = {Trial(21, "threads=2", Outcome::kHung, "hang | libcuda.so.1 via cuCtxCreate_v2")};
+  s.groups = GroupCrashes(trials);
+  StoredTrial rep = trials[0];
+  rep.result.report = HangReport();
+  rep.result.threads = {ThreadStatus{0, 201, "", 3, 3, 0}, ThreadStatus{1, 202, "open", 2, 2, 0}};
+  s.groups[0].representative = rep;
+  EXPECT_EQ(RenderCrashes(s, "c.db"),
+            "run 4: cuda, 3 trials, 1 crashed or hung, 1 signature\n"
+            "\n"
+            "#1 1 trial (100% of crashes)  hang | libcuda.so.1 via cuCtxCreate_v2\n"
+            "   cells: threads=2 (1)\n"
+            "   first: trial 21 at 2026-11-18 11:06:40 UTC   last: trial 21 at 2026-11-18 11:06:40 UTC\n"
+            "   summary: blocked in libcuda.so.1 via cuCtxCreate_v2, phase open\n"
+            "   trial 21, Thread 202 \"cg-w1\" in cuCtxCreate_v2 (representative, phase open):\n"
+            "     #0  0x00007f0000009200 in __lll_lock_wait+0x20 () from /lib/libc.so.6\n"
+            "     #1  0x00007f1000017941 in ?? () from /usr/lib/libcuda.so.1 [+0x17941]\n"
+            "     #2  0x00007f1000020000 in cuCtxCreate_v2+0x30 () from /usr/lib/libcuda.so.1\n"
+            "     #3  0x000055550000c000 in cg::OpenContext()+0x40 () from /x/crashgrid\n"
+            "\n"
+            "Whole report of a trial: crashgrid show c.db TRIAL\n");
+  nlohmann::json j = CrashesJson(s);
+  EXPECT_EQ(j["signatures"][0]["representative"]["thread"]["tid"], 202);
+
+  // `show`: the representative first, every thread with its call in flight (none for runtime threads).
+  std::string out = RenderTrialReport(rep);
+  EXPECT_NE(out.find("summary:   blocked in libcuda.so.1 via cuCtxCreate_v2, phase open\n"), std::string::npos) << out;
+  size_t rep_at = out.find("\nThread 202 \"cg-w1\" in cuCtxCreate_v2 (representative, phase open):\n");
+  size_t main_at = out.find("\nThread 200 \"crashgrid\":\n");
+  size_t idle_at = out.find("\nThread 201 \"cg-w0\" (phase idle):\n");
+  ASSERT_NE(rep_at, std::string::npos) << out;
+  ASSERT_NE(main_at, std::string::npos) << out;
+  ASSERT_NE(idle_at, std::string::npos) << out;
+  EXPECT_LT(rep_at, main_at);
+  EXPECT_LT(main_at, idle_at);
+}
+
+TEST(CrashesReport, OverranTrialsAreListedApartAndNeverAsASignature) {
+  std::vector<StoredTrial> trials = {
+      Trial(1, "threads=8", Outcome::kOverran, "", 1795000000),
+      Trial(2, "threads=8", Outcome::kCrashed, "SIGSEGV/SEGV_MAPERR null | a", 1795000010),
+      Trial(3, "threads=4", Outcome::kOverran, "", 1795000020),
+      Trial(4, "threads=8", Outcome::kOverran, "", 1795000030),
+      Trial(5, "threads=1", Outcome::kClean, "", 1795000040),
+  };
+  CrashesSummary s;
+  s.run_id = 2;
+  s.workload = "nvdec";
+  s.trials = 5;
+  s.crashes = 1;
+  s.groups = GroupCrashes(trials);
+  s.overran = GroupOverran(trials);
+  ASSERT_EQ(s.groups.size(), 1u);
+  EXPECT_EQ(s.groups[0].signature, "SIGSEGV/SEGV_MAPERR null | a");
+  EXPECT_EQ(s.overran.count, 3);
+  EXPECT_EQ(RenderCrashes(s, "n.db"),
+            "run 2: nvdec, 5 trials, 1 crashed or hung, 3 overran, 1 signature\n"
+            "\n"
+            "#1 1 trial (100% of crashes)  SIGSEGV/SEGV_MAPERR null | a\n"
+            "   cells: threads=8 (1)\n"
+            "   first: trial 2 at 2026-11-18 11:06:50 UTC   last: trial 2 at 2026-11-18 11:06:50 UTC\n"
+            "\n"
+            "overran (slow, not stuck): 3 trials, not counted as crashes\n"
+            "   cells: threads=8 (2), threads=4 (1)\n"
+            "   first: trial 1 at 2026-11-18 11:06:40 UTC   last: trial 4 at 2026-11-18 11:07:10 UTC\n"
+            "\n"
+            "Whole report of a trial: crashgrid show n.db TRIAL\n");
+  nlohmann::json j = CrashesJson(s);
+  EXPECT_EQ(j["signatures"].size(), 1u);
+  EXPECT_EQ(j["overran"]["count"], 3);
+  EXPECT_EQ(j["overran"]["cells"][0]["cell"], "threads=8");
+  EXPECT_EQ(j["overran"]["last"]["trial"], 4);
+
+  // Only overran trials: no signatures, the section still there.
+  trials.erase(trials.begin() + 1);
+  s.crashes = 0;
+  s.groups = GroupCrashes(trials);
+  s.overran = GroupOverran(trials);
+  EXPECT_TRUE(s.groups.empty());
+  std::string out = RenderCrashes(s, "n.db");
+  EXPECT_EQ(out.substr(0, out.find('\n')), "run 2: nvdec, 5 trials, 0 crashed or hung, 3 overran");
+  EXPECT_NE(out.find("\noverran (slow, not stuck): 3 trials, not counted as crashes\n"), std::string::npos) << out;
 }
 
 TEST(CrashesReport, NoCrashesIsOneLine) {
@@ -153,6 +280,7 @@ TEST(CrashesReport, TrialReportShowsEveryThreadFaultingFirstWithModulesAndTails)
             "exit code: 139 (as a shell script would see it)\n"
             "started:   2026-11-18 11:06:40 UTC, outcome after 1.2s, ran 1.5s\n"
             "signature: SIGSEGV/SEGV_MAPERR null | refrace_table_lookup\n"
+            "summary:   refrace_table_lookup, phase open\n"
             "capture:   ptrace, 2 threads in 12.5 ms\n"
             "workload:  11 iterations, 10 successes, 1 errors\n"
             "\n"

@@ -28,7 +28,8 @@ namespace {
 constexpr double kStopTimeoutS = 1.0;
 
 bool HasFaultAddress(int sig, int code) {
-  return code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP);
+  return code > 0 && code != SI_KERNEL && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+                                           sig == SIGTRAP);
 }
 
 }  // namespace
