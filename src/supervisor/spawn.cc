@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "supervisor/descendants.h"
 #include "util/strings.h"
 
 extern char** environ;
@@ -168,6 +169,9 @@ bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, 
     return false;
   }
   if (pid == 0) ChildMain(s);
+  for (const auto& [k, v] : plan.env) {
+    if (k == kTrialMarkerEnv) NoteTrialLeader(v, pid);
+  }
   // Both sides set the group, so it exists whichever runs first.
   setpgid(pid, pid);
   child->pid = pid;

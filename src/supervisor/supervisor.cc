@@ -23,6 +23,7 @@
 #include "capture/signature.h"
 #include "capture/unwind.h"
 #include "supervisor/child_wakeup.h"
+#include "supervisor/descendants.h"  // orphans:
 #include "supervisor/handler_report.h"
 #include "supervisor/reaper_guard.h"
 #include "supervisor/spawn.h"
@@ -195,6 +196,7 @@ class Trial {
   ScopedFd status_fd_, result_fd_, handler_fd_;
   StatusBlock status_;
   std::string ptrace_error_;
+  LiveTrial live_;  // orphans: this trial's marker, live until the Trial (and so its reaped leader) is gone
 
   double t0_ = 0;
   double outcome_time_ = 0;
@@ -212,6 +214,9 @@ bool Trial::Prepare(TrialResult* r, SpawnPlan* plan) {
   std::string err;
   plan->argv = spec_.argv;
   plan->env = spec_.env;
+  // orphans: every process of the trial inherits the marker that finds it once it left the group.
+  std::erase_if(plan->env, [](const auto& kv) { return kv.first == kTrialMarkerEnv; });
+  plan->env.emplace_back(kTrialMarkerEnv, live_.marker());
   if (spec_.builtin_workload) {
     int fd = StatusBlock::CreateFd(&err);
     status_fd_.reset(FdAbove2(fd));
@@ -383,7 +388,8 @@ void Trial::Finish() {
   if (child_.pid <= 0) return;
   // Whatever ended the trial, nothing of it may keep running: grandchildren left behind by a clean exit,
   // the whole group of a hung trial. The leader is not reaped yet, so -pid is still this trial's group.
-  kill(-child_.pid, SIGKILL);
+  // orphans: the group, the leader's subtree and the orphans crashgrid adopted from this trial.
+  KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS);
   if (tracer_) tracer_->KillAll();
   const double deadline = MonotonicSeconds() + kReapTimeoutS;
   while (!leader_exited_) {
@@ -552,6 +558,7 @@ void Trial::Classify(TrialResult* r) {
 }  // namespace
 
 TrialResult RunTrial(const TrialSpec& spec, const std::atomic<bool>* cancel) {
+  SupervisorInitOnce();  // orphans: before the first trial, so that its orphans are ours
   TrialResult r;
   CaptureMethod method = spec.capture;
   std::string note;
