@@ -290,6 +290,7 @@ bool ParseTrialMarker(std::string_view marker, pid_t* crashgrid_pid, uint64_t* s
 }
 
 bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline) {
+  if (leader <= 0) return true;  // kill(-0) and kill(-1) would hit far more than a trial
   const pid_t self = getpid();
   pid_t owner = 0;
   uint64_t own_seq = 0;

@@ -138,6 +138,46 @@ INSTANTIATE_TEST_SUITE_P(EveryCapture, OrphansAtTrialEnd,
                            return std::get<0>(info.param) + "_" + std::get<1>(info.param);
                          });
 
+// With --jobs, one trial's end kills its own escapees but not those of the trial still running beside it,
+// which also live as crashgrid's adopted children.
+TEST(OrphansWithJobs, ATrialsEndSparesTheEscapeesOfATrialStillRunning) {
+  std::string dir = TestDir();
+  // Two cells, so that their trials run side by side (the runs of one cell are rounds apart).
+  pid_t cg = StartCrashgrid({"sweep", "--grid", "CELL=1,2", "--runs", "1", "--jobs", "2", "--duration", "30s",
+                             "--db", dir + "/o.db", "--no-live", "--capture", "none", "--exec", "--",
+                             FixturePath("orphan_escape"), dir, "await", "release", "{CELL}"},
+                            dir + "/log");
+  ASSERT_GT(cg, 0);
+  Escape first, later;
+  bool started = WaitUntil(120, [&] {
+    return ReadEscape(dir + "/first.pids", &first) && !LaterPidFiles(dir).empty() &&
+           ReadEscape(LaterPidFiles(dir)[0], &later);
+  });
+  // Nothing but the first trial's end kills its escapees while crashgrid runs.
+  bool first_gone = started && WaitUntil(30, [&] { return Survivors(first) == "none"; });
+  std::string later_survivors = Survivors(later);
+  bool cg_running = waitpid(cg, nullptr, WNOHANG) == 0;
+  std::ofstream(dir + "/release").put('\n');
+  int end = WaitFor(cg, 120);
+  if (end == -1) {
+    kill(cg, SIGKILL);
+    waitpid(cg, nullptr, 0);
+  }
+  bool later_gone = WaitUntil(10, [&] { return Survivors(later) == "none"; });
+  Cleanup(first);
+  Cleanup(later);
+  ASSERT_TRUE(started) << ReadFile(dir + "/log");
+  ASSERT_TRUE(cg_running) << "crashgrid ended before the second trial was released";
+  EXPECT_TRUE(first_gone) << Survivors(first);
+  EXPECT_EQ(later_survivors, "trial process " + std::to_string(later.leader) + ", setsid() grandchild " +
+                                 std::to_string(later.grandchild) + ", double-forked daemon " +
+                                 std::to_string(later.daemon))
+      << "the first trial's end killed processes of the trial still running";
+  EXPECT_NE(first.marker, later.marker);
+  EXPECT_TRUE(WIFEXITED(end) && WEXITSTATUS(end) == 0) << end << "\n" << ReadFile(dir + "/log");
+  EXPECT_TRUE(later_gone) << Survivors(later);
+}
+
 struct KillCase {
   int signal;
   int times;  // SIGINT/SIGTERM: once stops after the trial in flight, twice discards it
