@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -183,6 +184,10 @@ struct KillCase {
   int times;  // SIGINT/SIGTERM: once stops after the trial in flight, twice discards it
   std::string capture;
 };
+
+void PrintTo(const KillCase& c, std::ostream* os) {
+  *os << "SIG" << sigabbrev_np(c.signal) << " x" << c.times << " --capture " << c.capture;
+}
 
 class OrphansOfAKilledCrashgrid : public ::testing::TestWithParam<KillCase> {};
 
