@@ -82,7 +82,9 @@ int SeizedThreads::SeizeProcess(pid_t pid, double deadline, std::string* err) {
       char state = TaskState(pid, tid);
       if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
         int e = errno;
-        if (e == ESRCH) continue;  // exited between the listing and now
+        // Gone between the listing and now, or exiting (the kernel refuses to attach to an exiting task with
+        // EPERM; its state shows it).
+        if (e == ESRCH || (e == EPERM && (state == 'Z' || state == 'X' || TaskState(pid, tid) == 'Z'))) continue;
         // Anything else (EPERM: Yama, a container without CAP_SYS_PTRACE, or another tracer) means this
         // process cannot be captured: let go of the threads of it already held.
         for (size_t i = first_of_pid; i < threads_.size(); ++i) {
@@ -114,18 +116,30 @@ bool SeizedThreads::WaitForStops(double deadline) {
     bool waiting = false;
     for (Thread& t : threads_) {
       if (t.stopped || t.tid <= 0) continue;
-      int raw = 0;
-      pid_t got = waitpid(t.tid, &raw, __WALL | WNOHANG);
-      if (got == 0) {
+      // Peek first: the exit of our own child (the trial's leader) must stay for the supervisor to reap, or
+      // its pid and process group id could be reused while the trial is being cleaned up.
+      siginfo_t si;
+      std::memset(&si, 0, sizeof si);
+      if (waitid(P_PID, static_cast<id_t>(t.tid), &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) != 0) {
+        if (errno == EINTR) {
+          waiting = true;
+        } else {
+          t.tid = -t.tid;  // ECHILD: not ours any more (gone)
+        }
+        continue;
+      }
+      if (si.si_pid == 0) {
         waiting = true;
         continue;
       }
-      if (got < 0) {
-        if (errno == EINTR) {
-          waiting = true;
-          continue;
-        }
-        t.tid = -t.tid;  // ECHILD: not ours any more (gone)
+      bool exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+      if (exited && t.tid == own_child_) {
+        t.tid = -t.tid;
+        continue;
+      }
+      int raw = 0;
+      if (waitpid(t.tid, &raw, __WALL | WNOHANG) != t.tid) {
+        waiting = true;
         continue;
       }
       if (WIFSTOPPED(raw)) {
@@ -134,9 +148,8 @@ bool SeizedThreads::WaitForStops(double deadline) {
         // on its way to the thread, which must still get it when we let go.
         if ((raw >> 16) == 0) t.pending_signal = WSTOPSIG(raw);
       } else {
-        // The thread (or, for a thread group leader, the whole process) is gone. For our own child the
-        // wait just reaped it: keep the status for the supervisor, which would otherwise wait forever.
-        if (t.tid == t.pid) reaped_.emplace_back(t.pid, raw);
+        // Gone. For a process that is not our child the wait only took the tracer's notice, and its parent
+        // now sees the exit as it would have.
         t.tid = -t.tid;
       }
     }
@@ -160,13 +173,6 @@ char SeizedThreads::StateBefore(pid_t tid) const {
     if (t.tid == tid) return t.state;
   }
   return 0;
-}
-
-int SeizedThreads::ReapedStatus(pid_t pid) const {
-  for (const auto& [p, raw] : reaped_) {
-    if (p == pid) return raw;
-  }
-  return -1;
 }
 
 void SeizedThreads::DetachAll() {
@@ -194,7 +200,7 @@ void TrimSignalHandlerFrames(ThreadStack* thread) {
 }
 
 int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
-                          const std::string& thread_name, CrashReport* report, int* reaped_status) {
+                          const std::string& thread_name, pid_t own_child, CrashReport* report) {
   double t0 = MonotonicSeconds();
   CrashReport& r = *report;
   r.method = "attach";
@@ -204,8 +210,7 @@ int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has
   r.fault_address = has_address ? address : 0;
   r.faulting_tid = tid;
   r.faulting_thread_name = thread_name;
-  *reaped_status = -1;
-  SeizedThreads seized;
+  SeizedThreads seized(own_child);
   std::string stop_err;
   int e = seized.SeizeProcess(pid, t0 + kStopTimeoutS, &stop_err);
   std::vector<std::string> errs;
@@ -227,7 +232,6 @@ int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has
     if (!unwind_err.empty()) errs.push_back(unwind_err);
   }
   seized.DetachAll();
-  *reaped_status = seized.ReapedStatus(pid);
   if (r.threads.empty()) {
     ThreadStack faulting;
     faulting.tid = tid;
@@ -241,18 +245,16 @@ int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has
   return e;
 }
 
-int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
-                            int* leader_reaped_status) {
+int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report) {
   double t0 = MonotonicSeconds();
   CrashReport& r = *report;
   r.method = "attach";
-  *leader_reaped_status = -1;
   std::vector<pid_t> order;
   for (pid_t p : pids) {
     if (p != leader) order.push_back(p);
   }
   if (std::find(pids.begin(), pids.end(), leader) != pids.end()) order.push_back(leader);
-  SeizedThreads seized;
+  SeizedThreads seized(leader);
   std::vector<std::string> errs;
   int first_error = 0;
   // Stop everything first, then unwind: the picture is of one moment, not of threads that moved on while
@@ -277,7 +279,6 @@ int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashR
     }
   }
   seized.DetachAll();
-  *leader_reaped_status = seized.ReapedStatus(leader);
   for (const std::string& s : errs) r.error += (r.error.empty() ? "" : "; ") + s;
   r.capture_ms = (MonotonicSeconds() - t0) * 1000;
   return first_error;

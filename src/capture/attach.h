@@ -19,7 +19,9 @@ namespace cg {
 // with any signal that arrived while they were stopped delivered as it would have been).
 class SeizedThreads {
  public:
-  SeizedThreads() = default;
+  // `own_child`: a process of which the caller is the parent (the trial's leader): its exit, if it happens
+  // while threads are being stopped, is left for the caller to reap.
+  explicit SeizedThreads(pid_t own_child) : own_child_(own_child) {}
   ~SeizedThreads() { DetachAll(); }
   SeizedThreads(const SeizedThreads&) = delete;
   SeizedThreads& operator=(const SeizedThreads&) = delete;
@@ -38,9 +40,6 @@ class SeizedThreads {
   // Lets every seized thread go. A thread that never reached its stop is waited for a little longer (it must
   // not stop later with nobody to resume it); one still running then is left as it is and counted.
   void DetachAll();
-  // A process of ours (the trial's leader) whose exit was reaped while its threads were being stopped: the
-  // raw wait status, for the caller that would otherwise wait for it forever. -1 if none was reaped.
-  int ReapedStatus(pid_t pid) const;
 
  private:
   struct Thread {
@@ -50,23 +49,22 @@ class SeizedThreads {
     bool stopped = false;
   };
   bool WaitForStops(double deadline);
+  pid_t own_child_;
   std::vector<Thread> threads_;
-  std::vector<std::pair<pid_t, int>> reaped_;
 };
 
 // A crash the agent reported: `tid` of process `pid` faulted with `signo`/`si_code` (and `address` when
 // has_address). Seizes all threads of the process, unwinds them (the faulting thread first, its stack trimmed
 // of the agent's signal handler so it starts at the faulting instruction), detaches. *report gets method
 // "attach". Returns 0 or the errno of a refused PTRACE_SEIZE (the report then holds only what was given).
-// `reaped_status` receives the raw wait status if the process's exit was reaped meanwhile (else -1).
+// `own_child`: the trial's leader, whose exit is left for the caller to reap.
 int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
-                          const std::string& thread_name, CrashReport* report, int* reaped_status);
+                          const std::string& thread_name, pid_t own_child, CrashReport* report);
 
 // A stall: seizes every thread of every process in `pids`, unwinds them all into one report (the processes
 // other than `leader` first: behind a shell, the program that hangs is not the shell), detaches. Threads carry
 // the state they had before the seizure. Returns 0 or the errno of the first refused PTRACE_SEIZE.
-int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
-                            int* leader_reaped_status);
+int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report);
 
 // Drops the frames of the agent's signal handler above the signal trampoline, so a thread captured while the
 // agent holds it inside its handler reads like one stopped at the fault. No-op for other stacks.

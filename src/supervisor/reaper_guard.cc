@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +14,8 @@
 #include <mutex>
 
 #include <fmt/format.h>
+
+#include "supervisor/descendants.h"
 
 namespace cg {
 namespace {
@@ -22,6 +26,67 @@ struct Message {
 };
 
 constexpr int kMaxGroups = 4096;
+// How long the guard goes on looking for marked processes that are still alive.
+constexpr int kScanSeconds = 10;
+
+// "CRASHGRID_TRIAL=<pid of the process that started the guard>.", written before the fork.
+char g_marker_prefix[64];
+size_t g_marker_prefix_len = 0;
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+// SIGKILLs every process (but this one) whose environment carries the marker prefix; returns how many.
+// Async-signal-safe.
+int KillMarkedProcesses() {
+  static char dents[32768] __attribute__((aligned(8)));
+  static char buf[4096];
+  int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return 0;
+  const pid_t self = getpid();
+  int found = 0;
+  for (;;) {
+    long got = syscall(SYS_getdents64, dir, dents, sizeof dents);
+    if (got <= 0) break;
+    for (long off = 0; off < got;) {
+      const auto* d = reinterpret_cast<const LinuxDirent64*>(dents + off);
+      off += d->d_reclen;
+      pid_t pid = 0;
+      const char* c = d->d_name;
+      for (; *c >= '0' && *c <= '9'; ++c) pid = pid * 10 + (*c - '0');
+      if (*c != 0 || pid <= 0 || pid == self) continue;
+      char path[48] = "/proc/";
+      size_t n = 6;
+      for (const char* q = d->d_name; *q && n < 30; ++q) path[n++] = *q;
+      std::memcpy(path + n, "/environ", 9);
+      int efd = open(path, O_RDONLY | O_CLOEXEC);
+      if (efd < 0) continue;  // gone, or not ours to read (another user's)
+      EnvEntryPrefixMatcher matcher(g_marker_prefix, g_marker_prefix_len);
+      bool hit = false;
+      for (;;) {
+        ssize_t r = read(efd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        if (matcher.Feed(buf, static_cast<size_t>(r))) {
+          hit = true;
+          break;
+        }
+      }
+      close(efd);
+      if (hit) {
+        kill(pid, SIGKILL);
+        ++found;
+      }
+    }
+  }
+  close(dir);
+  return found;
+}
 
 // Runs in a child forked from a possibly multi-threaded process: async-signal-safe calls only, no
 // allocation.
@@ -61,6 +126,18 @@ constexpr int kMaxGroups = 4096;
     have -= used;
   }
   for (int i = 0; i < n; ++i) kill(-groups[i], SIGKILL);
+  // Processes that left their trial's group (setsid, a double fork) are found by their marker. A killed
+  // process keeps its environment until its exit got that far, and one may fork while being killed: scan
+  // until a pass finds nothing alive, within bounds (a process stuck in the kernel never dies).
+  timespec start{}, now{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (int pass = 0; pass < 10000; ++pass) {
+    if (KillMarkedProcesses() == 0) break;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - start.tv_sec >= kScanSeconds) break;
+    timespec pause{0, 2 * 1000 * 1000};
+    nanosleep(&pause, nullptr);
+  }
   _exit(0);
 }
 
@@ -73,6 +150,13 @@ bool StartGuardLocked(std::string* err) {
   if (g_fd >= 0) close(g_fd);  // inherited from the process we were forked from: its guard, not ours
   g_fd = -1;
   g_guard_pid = 0;
+  std::string prefix = fmt::format("{}={}.", kTrialMarkerEnv, getpid());
+  if (prefix.size() >= sizeof g_marker_prefix) {
+    *err = "reaper guard: marker too long";
+    return false;
+  }
+  std::memcpy(g_marker_prefix, prefix.data(), prefix.size());
+  g_marker_prefix_len = prefix.size();
   int sv[2];
   // A socket pair rather than a pipe: sending with MSG_NOSIGNAL cannot raise SIGPIPE in crashgrid if
   // someone killed the guard.
@@ -87,8 +171,10 @@ bool StartGuardLocked(std::string* err) {
     close(sv[1]);
     return false;
   }
-  // Double fork: the guard must not be our child (a trial thread's waitpid(-1, __WNOTHREAD) must never see
-  // it) and must sit in its own session, away from the terminal's Ctrl-C.
+  // Double fork: the guard must sit in its own session, away from the terminal's Ctrl-C, and must not be the
+  // child of a trial thread (whose waitpid(-1, __WNOTHREAD) must never see it). Crashgrid being a subreaper
+  // (SupervisorInitOnce), it adopts the guard when the middle process exits, into its main thread; it carries
+  // no trial marker, so KillTrialProcesses leaves it alone.
   pid_t mid = fork();
   if (mid < 0) {
     *err = fmt::format("reaper guard: fork: {}", std::strerror(errno));

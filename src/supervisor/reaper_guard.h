@@ -5,7 +5,9 @@
 // daemonising helper) would be orphaned. So crashgrid starts, once, a small process in its own session that
 // ignores SIGINT/SIGTERM/SIGHUP and holds one end of a socket pair whose other end only crashgrid holds. Each
 // trial's process group is registered with it while the trial runs; when the socket reaches EOF (crashgrid
-// exited, even by SIGKILL) the guard SIGKILLs every group still registered and exits.
+// exited, even by SIGKILL) the guard SIGKILLs every group still registered, then every process whose
+// environment carries the trial marker of the crashgrid that started it (CRASHGRID_TRIAL=<that pid>.*, see
+// descendants.h: processes that left their group), scanning /proc until a pass finds none, and exits.
 #pragma once
 
 #include <sys/types.h>

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "supervisor/descendants.h"
 #include "util/strings.h"
 
 extern char** environ;
@@ -168,6 +169,11 @@ bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, 
     return false;
   }
   if (pid == 0) ChildMain(s);
+  // Before another trial's KillTrialProcesses can find this child among crashgrid's: a live trial's leader
+  // is never reaped but by its trial.
+  for (const auto& [k, v] : plan.env) {
+    if (k == kTrialMarkerEnv) NoteTrialLeader(v, pid);
+  }
   // Both sides set the group, so it exists whichever runs first.
   setpgid(pid, pid);
   child->pid = pid;

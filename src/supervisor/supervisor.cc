@@ -25,6 +25,7 @@
 #include "capture/unwind.h"
 #include "supervisor/agent_channel.h"
 #include "supervisor/child_wakeup.h"
+#include "supervisor/descendants.h"  // orphans:
 #include "supervisor/handler_report.h"
 #include "supervisor/reaper_guard.h"
 #include "supervisor/spawn.h"
@@ -173,21 +174,10 @@ bool GroupHasLiveMembers(pid_t pgid, pid_t leader) {
   return live;
 }
 
-// The processes of a trial: the leader and everything below it (through /proc/PID/task/TID/children, which
-// lists the children each thread created), whatever their process group or session.
+// The processes of a trial: the leader and everything below it, whatever their group or session.
 std::vector<pid_t> TrialProcesses(pid_t leader) {
   std::vector<pid_t> out{leader};
-  for (size_t i = 0; i < out.size() && out.size() < 4096; ++i) {
-    for (pid_t tid : ListThreads(out[i])) {
-      FILE* f = std::fopen(fmt::format("/proc/{}/task/{}/children", out[i], tid).c_str(), "re");
-      if (!f) continue;
-      int child = 0;
-      while (std::fscanf(f, "%d", &child) == 1) {
-        if (std::find(out.begin(), out.end(), child) == out.end()) out.push_back(child);
-      }
-      std::fclose(f);
-    }
-  }
+  for (pid_t p : Descendants(leader)) out.push_back(p);
   return out;
 }
 
@@ -252,6 +242,7 @@ class Trial {
   StatusBlock status_;
   AgentChannel agent_;
   std::string ptrace_error_;
+  LiveTrial live_;  // orphans: this trial's marker, live until the Trial (and so its reaped leader) is gone
   std::optional<CrashReport> attach_report_;  // stacks seized at the agent's fault notice
   std::optional<CrashReport> stall_report_;   // stacks seized when the watchdog decided
   bool fault_handled_ = false;
@@ -321,6 +312,9 @@ bool Trial::Prepare(const std::string& path, TrialResult* r, SpawnPlan* plan) {
   std::string err;
   plan->argv = spec_.argv;
   plan->env = spec_.env;
+  // orphans: every process of the trial inherits the marker that finds it once it left the group.
+  std::erase_if(plan->env, [](const auto& kv) { return kv.first == kTrialMarkerEnv; });
+  plan->env.emplace_back(kTrialMarkerEnv, live_.marker());
   if (spec_.builtin_workload) {
     int fd = StatusBlock::CreateFd(&err);
     status_fd_.reset(FdAbove2(fd));
@@ -543,16 +537,11 @@ void Trial::HandleAgentFault() {
   }
   std::string name(b.fault_thread_name, strnlen(b.fault_thread_name, sizeof b.fault_thread_name));
   CrashReport report;
-  int reaped = -1;
   int e = CaptureCrashedProcess(b.fault_pid, b.fault_tid, b.fault_signo, b.fault_code, b.fault_has_addr != 0,
-                                b.fault_addr, name, &report, &reaped);
-  if (reaped != -1 && b.fault_pid == child_.pid) {
-    final_ = WaitStatus(reaped);
-    reaped_ = true;
-    leader_exited_ = true;
-  }
+                                b.fault_addr, name, child_.pid, &report);
   if (e == 0) {
     AttachPhases(b.fault_pid, &report);
+    AnnotateReport(&report, /*hang=*/false);
     attach_report_ = std::move(report);
     agent_.Release(true);
     return;
@@ -578,19 +567,14 @@ void Trial::CaptureStall() {
   }
   if (method_ != CaptureMethod::kAttach) return;
   CrashReport report;
-  int reaped = -1;
-  int e = CaptureStalledProcesses(TrialProcesses(child_.pid), child_.pid, &report, &reaped);
-  if (reaped != -1) {
-    final_ = WaitStatus(reaped);
-    reaped_ = true;
-    leader_exited_ = true;
-  }
+  int e = CaptureStalledProcesses(TrialProcesses(child_.pid), child_.pid, &report);
   if (e != 0) report.error += fmt::format("{}ptrace not permitted: {}", report.error.empty() ? "" : "; ", ErrnoText(e));
   if (report.threads.empty()) {
     problems_ += (problems_.empty() ? "" : "; ") + std::string("no stacks captured at the stall: ") + report.error;
     return;
   }
   AttachPhases(child_.pid, &report);
+  AnnotateReport(&report, /*hang=*/true);
   stall_report_ = std::move(report);
 }
 
@@ -598,7 +582,8 @@ void Trial::Finish() {
   if (child_.pid <= 0) return;
   // Whatever ended the trial, nothing of it may keep running: grandchildren left behind by a clean exit,
   // the whole group of a hung trial. The leader is not reaped yet, so -pid is still this trial's group.
-  kill(-child_.pid, SIGKILL);
+  // orphans: the group, the leader's subtree and the orphans crashgrid adopted from this trial.
+  KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS);
   if (tracer_) tracer_->KillAll();
   const double deadline = MonotonicSeconds() + kReapTimeoutS;
   while (!leader_exited_) {
@@ -617,7 +602,7 @@ void Trial::Finish() {
     }
   }
   if (registered_) GuardUnregisterGroup(child_.pid);
-  if (!reaped_) {  // a capture may have reaped it already (its exit was the answer to a wait for a stop)
+  {
     int raw = 0;
     pid_t got;
     do got = waitpid(child_.pid, &raw, __WALL | (leader_exited_ ? 0 : WNOHANG));
@@ -713,6 +698,7 @@ void Trial::ReadHandlerRecord(TrialResult* r) {
     }
   }
   report.capture_ms = (MonotonicSeconds() - t0) * 1000;
+  AnnotateReport(&report, /*hang=*/false);
   r->signature = CrashSignature(report);
   r->report = std::move(report);
 }
@@ -780,6 +766,7 @@ void Trial::Classify(TrialResult* r) {
 }  // namespace
 
 TrialResult RunTrial(const TrialSpec& spec, const std::atomic<bool>* cancel) {
+  SupervisorInitOnce();  // orphans: before the first trial, so that its orphans are ours
   TrialResult r;
   CaptureMethod method = spec.capture;
   std::string note;

@@ -308,6 +308,7 @@ void Tracer::CaptureCrash(pid_t tid, int sig) {
   if (!stop_err.empty()) errs.push_back(stop_err);
   if (!unwind_err.empty()) errs.push_back(unwind_err);
   for (const std::string& e : errs) r.error += (r.error.empty() ? "" : "; ") + e;
+  AnnotateReport(&r, /*hang=*/false);
   signature_ = CrashSignature(r);
   Resume(stops);
   r.capture_ms = (MonotonicSeconds() - t0) * 1000;
@@ -353,6 +354,7 @@ void Tracer::CaptureHang() {
   }
   for (const std::string& e : errs) r.error += (r.error.empty() ? "" : "; ") + e;
   r.capture_ms = (MonotonicSeconds() - t0) * 1000;
+  AnnotateReport(&r, /*hang=*/true);
   signature_ = HangSignature(r);
   report_ = std::move(r);
 }
