@@ -231,10 +231,9 @@ bool Trial::Prepare(TrialResult* r, SpawnPlan* plan) {
     plan->inherit_fds = {status_fd_.get(), result_fd_.get()};
   }
   if (method_ == CaptureMethod::kHandler) {
-    std::string lib = FindHandlerLibrary();
+    std::string lib = FindAgentLibrary();
     if (lib.empty()) {
-      AddDetail(r, fmt::format("{} not found (set {}): outcome only, no stacks", kHandlerLibName,
-                               kHandlerLibEnv));
+      AddDetail(r, fmt::format("{} not found (set {}): outcome only, no stacks", AGENT_LIB_NAME, AGENT_LIB_ENV));
       method_ = CaptureMethod::kNone;
     } else {
       handler_fd_ = MakeMemfd("crashgrid-handler", &err);
