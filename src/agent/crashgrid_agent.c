@@ -50,7 +50,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-#define ALTSTACK_SIZE (64 * 1024)
+#define ALTSTACK_SIZE (256 * 1024)  // the program's handlers run on it too; only touched pages cost memory
 #define MAX_FRAMES 128
 #define DEFAULT_WAIT_MS 10000
 
@@ -85,8 +85,6 @@ static sigaction_fn g_real_sigaction;
 static signal_fn g_real_signal, g_real_bsd_signal, g_real_sysv_signal, g_real___sysv_signal, g_real_sigset;
 static pthread_create_fn g_real_pthread_create;
 
-extern int __sigaction(int, const struct sigaction*, struct sigaction*);  // glibc's, never interposed here
-
 static void on_fault(int sig, siginfo_t* si, void* ucv);
 
 static void* next_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
@@ -94,7 +92,8 @@ static void* next_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
 static void resolve_real(void) {
   if (!__atomic_load_n(&g_real_sigaction, __ATOMIC_ACQUIRE)) {
     sigaction_fn f = (sigaction_fn)next_symbol("sigaction");
-    __atomic_store_n(&g_real_sigaction, f ? f : __sigaction, __ATOMIC_RELEASE);
+    if (!f) f = (sigaction_fn)dlsym(RTLD_DEFAULT, "__sigaction");  // glibc's alias, never interposed here
+    if (f) __atomic_store_n(&g_real_sigaction, f, __ATOMIC_RELEASE);
   }
   if (!g_real_signal) g_real_signal = (signal_fn)next_symbol("signal");
   if (!g_real_bsd_signal) g_real_bsd_signal = (signal_fn)next_symbol("bsd_signal");
@@ -575,7 +574,14 @@ EXPORT int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(
 
 EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* oact) {
   int slot = owned_slot(sig);
-  if (slot < 0) return real_sigaction()(sig, act, oact);
+  if (slot < 0) {
+    sigaction_fn real = real_sigaction();
+    if (!real) {
+      errno = ENOSYS;
+      return -1;
+    }
+    return real(sig, act, oact);
+  }
   chained_sigaction(slot, act, oact);
   return 0;
 }
@@ -709,6 +715,7 @@ static struct agent_block* map_block(const char* fd_env) {
 
 __attribute__((constructor)) static void crashgrid_agent_init(void) {
   resolve_real();
+  if (!g_real_sigaction) return;  // nothing to chain to: stay out of the way
   const char* block_env = getenv(AGENT_ENV_FD);
   const char* handler_env = getenv("CRASHGRID_HANDLER_FD");
   int mode;
