@@ -285,6 +285,7 @@ void ExpectPostedBeforeProgramsHandler(const std::string& how) {
 TEST_F(AgentTest, ProgramsSigactionHandlerRunsAfterTheRelease) { ExpectPostedBeforeProgramsHandler("sigaction"); }
 TEST_F(AgentTest, ProgramsSignalHandlerRunsAfterTheRelease) { ExpectPostedBeforeProgramsHandler("signal"); }
 TEST_F(AgentTest, ProgramsSysvSignalHandlerRunsAfterTheRelease) { ExpectPostedBeforeProgramsHandler("sysv"); }
+TEST_F(AgentTest, ProgramsSigsetHandlerRunsAfterTheRelease) { ExpectPostedBeforeProgramsHandler("sigset"); }
 
 TEST_F(AgentTest, ConcurrentSigactionCallsKeepTheProgramsView) {
   Trial t("agent_own_handler", {"threads"});
@@ -416,7 +417,7 @@ TEST_F(AgentTest, WithoutEnvironmentProgramsBehaveAsWithoutTheAgent) {
   bare.handler_fd = false;
   Options none = bare;
   none.preload = false;
-  for (const char* how : {"sigaction", "signal", "sysv", "resethand"}) {
+  for (const char* how : {"sigaction", "signal", "sysv", "sigset", "resethand"}) {
     Trial with("agent_own_handler", {how}, bare);
     Trial without("agent_own_handler", {how}, none);
     ASSERT_TRUE(with.ok() && without.ok());
@@ -495,6 +496,17 @@ TEST_F(AgentTest, ForkedChildPostsItsOwnPid) {
   EXPECT_EQ(t.block()->fault_addr, 0x40u);
   t.Answer(AGENT_FAULT_RELEASED);
   EXPECT_TRUE(ExitedWith(t.Reap(10), 0)) << "the child did not die of SIGSEGV";
+}
+
+TEST_F(AgentTest, ExecedProgramLoadsTheAgentAgain) {
+  Trial t("agent_crash", {"exec"});
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(t.WaitPosted(10));
+  EXPECT_EQ(t.block()->processes_loaded, 2);
+  EXPECT_EQ(t.block()->fault_pid, t.pid());  // exec keeps the pid
+  EXPECT_STREQ(t.block()->fault_thread_name, "cg-worker");
+  t.Answer(AGENT_FAULT_RELEASED);
+  EXPECT_TRUE(DiedOf(t.Reap(10), SIGSEGV));
 }
 
 TEST_F(AgentTest, GeneralProtectionFaultHasNoAddress) {
