@@ -5,7 +5,10 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -280,6 +283,57 @@ void ExpectPostedBeforeProgramsHandler(const std::string& how) {
   int st = t.Reap(10);
   EXPECT_TRUE(ExitedWith(st, 42)) << how << ": status " << st;
   EXPECT_EQ(t.Out(), "view ok\nhandler\n") << how;
+}
+
+std::vector<pid_t> Threads(pid_t pid) {
+  std::vector<pid_t> out;
+  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (std::atoi(e->d_name) > 0) out.push_back(std::atoi(e->d_name));
+  }
+  closedir(d);
+  return out;
+}
+
+// What the supervisor does at POSTED, for real: seize and stop every thread, look, detach. The faulting
+// thread sits in the agent's futex wait and goes on waiting after the detach, until RELEASED.
+TEST_F(AgentTest, SurvivesSeizeAndDetachOfEveryThread) {
+  Trial t("agent_crash", {"two-threads"});
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(t.WaitPosted(10));
+  pid_t fault_tid = t.block()->fault_tid;
+  double end = Now() + 10;
+  while (__atomic_load_n(&t.block()->faults_after_first, __ATOMIC_ACQUIRE) < 1 && Now() < end) usleep(1000);
+  std::vector<pid_t> tids = Threads(t.pid());
+  ASSERT_EQ(tids.size(), 3u);  // main (in pthread_join) and both racers (in the agent)
+  for (pid_t tid : tids) {
+    ASSERT_EQ(ptrace(PTRACE_SEIZE, tid, nullptr, nullptr), 0) << strerror(errno);
+    ASSERT_EQ(ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr), 0) << strerror(errno);
+  }
+  bool saw_faulting = false;
+  for (pid_t tid : tids) {
+    int st = 0;
+    ASSERT_EQ(waitpid(tid, &st, __WALL), tid);
+    EXPECT_TRUE(WIFSTOPPED(st)) << st;
+#if defined(__x86_64__)
+    if (tid == fault_tid) {
+      user_regs_struct regs;
+      ASSERT_EQ(ptrace(PTRACE_GETREGS, tid, nullptr, &regs), 0);
+      EXPECT_EQ(regs.orig_rax, static_cast<unsigned long long>(SYS_futex)) << "waiting in the agent";
+      saw_faulting = true;
+    }
+#else
+    saw_faulting = true;
+#endif
+  }
+  EXPECT_TRUE(saw_faulting);
+  for (pid_t tid : tids) EXPECT_EQ(ptrace(PTRACE_DETACH, tid, nullptr, nullptr), 0) << strerror(errno);
+  usleep(100 * 1000);
+  EXPECT_EQ(t.state(), AGENT_FAULT_POSTED) << "the detach woke the agent early";
+  EXPECT_EQ(waitpid(t.pid(), nullptr, WNOHANG), 0);
+  t.Answer(AGENT_FAULT_RELEASED);
+  EXPECT_TRUE(DiedOf(t.Reap(10), SIGSEGV));
 }
 
 TEST_F(AgentTest, ProgramsSigactionHandlerRunsAfterTheRelease) { ExpectPostedBeforeProgramsHandler("sigaction"); }
