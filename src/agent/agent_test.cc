@@ -11,11 +11,16 @@
 #include <sys/user.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <ucontext.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <fstream>
+#include <sstream>
 #include <climits>
 #include <cstring>
 #include <string>
@@ -30,6 +35,15 @@ extern char** environ;
 
 namespace cg {
 namespace {
+
+// The layout is the contract with crashgrids of other builds.
+static_assert(offsetof(agent_block, fault_state) == 12);
+static_assert(offsetof(agent_block, fault_addr) == 32);
+static_assert(offsetof(agent_block, fault_thread_name) == 64);
+static_assert(offsetof(agent_block, faults_after_first) == 80);
+static_assert(offsetof(agent_block, fault_pc) == 88);
+static_assert(offsetof(agent_block, fault_context_addr) == 104);
+static_assert(sizeof(agent_block) <= AGENT_BLOCK_SIZE);
 
 std::string Fixture(const std::string& name) { return std::string(CRASHGRID_BINARY_DIR) + "/fixtures/" + name; }
 std::string AgentLib() { return std::string(CRASHGRID_BINARY_DIR) + "/" + AGENT_LIB_NAME; }
@@ -228,6 +242,19 @@ bool IsThreadOf(pid_t pid, pid_t tid) {
   return stat(("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid)).c_str(), &st) == 0;
 }
 
+// The path of the mapping of `pid` that holds `addr`, "" if none.
+std::string MappingOf(pid_t pid, uint64_t addr) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx", &lo, &hi) != 2 || addr < lo || addr >= hi) continue;
+    size_t slash = line.find('/');
+    return slash == std::string::npos ? "[anon]" : line.substr(slash);
+  }
+  return "";
+}
+
 bool DiedOf(int status, int sig) { return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == sig; }
 bool ExitedWith(int status, int code) { return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code; }
 
@@ -258,6 +285,20 @@ TEST_F(AgentTest, WorkerThreadSegvIsPostedAndKills) {
   EXPECT_GT(b->fault_mono_ns, before - 1000000000LL);
   EXPECT_LE(b->fault_mono_ns, NowNs(CLOCK_MONOTONIC));
   EXPECT_LT(std::llabs(b->fault_unix_ns - NowNs(CLOCK_REALTIME)), 10'000'000'000LL);
+  // Where it was: the faulting instruction in the program, its stack, and the whole context readable from
+  // outside while it waits.
+  EXPECT_EQ(MappingOf(t.pid(), b->fault_pc), Fixture("agent_crash"));
+  EXPECT_NE(b->fault_sp, 0u);
+  ASSERT_NE(b->fault_context_addr, 0u);
+#if defined(__x86_64__)
+  ucontext_t uc;
+  iovec local = {&uc, sizeof uc};
+  iovec remote = {reinterpret_cast<void*>(b->fault_context_addr), sizeof uc};
+  ASSERT_EQ(process_vm_readv(t.pid(), &local, 1, &remote, 1, 0), static_cast<ssize_t>(sizeof uc)) << strerror(errno);
+  EXPECT_EQ(static_cast<uint64_t>(uc.uc_mcontext.gregs[REG_RIP]), b->fault_pc);
+  EXPECT_EQ(static_cast<uint64_t>(uc.uc_mcontext.gregs[REG_RSP]), b->fault_sp);
+  EXPECT_EQ(static_cast<uint64_t>(uc.uc_mcontext.gregs[REG_CR2]), 0x10u);  // the faulting address, again
+#endif
   // The faulting thread waits for us: still posted a while later, the process alive.
   usleep(100 * 1000);
   EXPECT_EQ(t.state(), AGENT_FAULT_POSTED);

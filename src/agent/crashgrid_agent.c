@@ -282,6 +282,18 @@ static uintptr_t interrupted_pc(void* ucv) {
 #endif
 }
 
+static uintptr_t interrupted_sp(void* ucv) {
+  ucontext_t* uc = (ucontext_t*)ucv;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.sp;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
 // A fault the CPU raised, with an address: SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP with si_code > 0 and not
 // SI_KERNEL (a general-protection fault, e.g. a non-canonical address, reports no address).
 static int has_fault_addr(int sig, const siginfo_t* si) {
@@ -370,7 +382,8 @@ static int write_self_once(int sig, siginfo_t* si, void* uc) {
 
 // ---- the fault ----
 
-static void fill_block(struct agent_block* b, int sig, const siginfo_t* si, int64_t unix_ns, int64_t mono_ns) {
+static void fill_block(struct agent_block* b, int sig, const siginfo_t* si, void* uc, int64_t unix_ns,
+                       int64_t mono_ns) {
   b->fault_pid = my_pid();
   b->fault_tid = my_tid();
   b->fault_signo = sig;
@@ -379,6 +392,9 @@ static void fill_block(struct agent_block* b, int sig, const siginfo_t* si, int6
   b->fault_addr = b->fault_has_addr ? (uint64_t)(uintptr_t)si->si_addr : 0;
   b->fault_unix_ns = unix_ns;
   b->fault_mono_ns = mono_ns;
+  b->fault_pc = interrupted_pc(uc);
+  b->fault_sp = interrupted_sp(uc);
+  b->fault_context_addr = (uint64_t)(uintptr_t)uc;
   char name[16] = {0};
   prctl(PR_GET_NAME, name, 0, 0, 0);
   name[15] = 0;
@@ -407,7 +423,7 @@ static void report_attach(struct agent_block* b, int sig, siginfo_t* si, void* u
     wait_state(b, deadline, loser_done);
     return;
   }
-  fill_block(b, sig, si, unix_ns, mono_ns);
+  fill_block(b, sig, si, uc, unix_ns, mono_ns);
   __atomic_store_n(&b->fault_state, AGENT_FAULT_POSTED, __ATOMIC_RELEASE);
   futex_wake_all(b);  // losers that saw CLAIMED now wait for RELEASED
   notify();
@@ -429,7 +445,7 @@ static void report_attach(struct agent_block* b, int sig, siginfo_t* si, void* u
 static void report_handler(struct agent_block* b, int sig, siginfo_t* si, void* uc, int64_t unix_ns,
                            int64_t mono_ns) {
   int claimed = b && claim(b);
-  if (claimed) fill_block(b, sig, si, unix_ns, mono_ns);
+  if (claimed) fill_block(b, sig, si, uc, unix_ns, mono_ns);
   else if (b) __atomic_add_fetch(&b->faults_after_first, 1, __ATOMIC_ACQ_REL);
   int written = write_self_once(sig, si, uc);
   if (claimed) {
