@@ -515,7 +515,6 @@ static void on_fault(int sig, siginfo_t* si, void* ucv) {
     sigset_t mask = uc->uc_sigmask;
     sigorset(&mask, &mask, &act.sa_mask);
     if (!(act.sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
-    else sigdelset(&mask, sig);
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
     errno = saved_errno;
     if (act.sa_flags & SA_SIGINFO) act.sa_sigaction(sig, si, ucv);
