@@ -73,6 +73,12 @@ struct agent_block {
   /* How many faults arrived while another was being captured (second crashes, other processes). */
   int32_t faults_after_first;
   int32_t reserved1;
+  /* Where the faulting thread was (0 when the agent cannot tell), from the signal's ucontext: */
+  uint64_t fault_pc;           /* the interrupted instruction pointer */
+  uint64_t fault_sp;           /* the interrupted stack pointer */
+  uint64_t fault_context_addr; /* address of that ucontext_t in fault_pid (on the faulting thread's alternate
+                                * stack, valid while it waits): all registers at the fault, for an unwind that
+                                * starts at the fault instead of in the agent's handler */
 };
 
 #endif /* CRASHGRID_AGENT_BLOCK_H_ */

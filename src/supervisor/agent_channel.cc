@@ -73,10 +73,15 @@ int AgentChannel::processes_loaded() const {
   return __atomic_load_n(&block_->processes_loaded, __ATOMIC_ACQUIRE);
 }
 
-void AgentChannel::Release(bool captured) {
-  __atomic_store_n(&block_->fault_state, captured ? AGENT_FAULT_RELEASED : AGENT_FAULT_SELF, __ATOMIC_RELEASE);
+bool AgentChannel::Release(bool captured) {
+  // From POSTED only: an agent whose wait ran out has already moved on to SELF and writes its own record.
+  int32_t expected = AGENT_FAULT_POSTED;
+  bool in_time = __atomic_compare_exchange_n(&block_->fault_state, &expected,
+                                             captured ? AGENT_FAULT_RELEASED : AGENT_FAULT_SELF, false,
+                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
   // A shared futex (not FUTEX_PRIVATE_FLAG): the waiter is another process mapping the same memfd page.
   syscall(SYS_futex, &block_->fault_state, FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+  return in_time;
 }
 
 std::string WhyAgentCannotLoad(const std::string& path) {

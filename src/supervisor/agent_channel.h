@@ -32,7 +32,8 @@ class AgentChannel {
   const agent_block& block() const { return *block_; }
   int processes_loaded() const;
   // Lets the faulting thread go: `captured` true -> RELEASED, false -> SELF (the agent writes its own record).
-  void Release(bool captured);
+  // False when the agent's wait had already run out (it wrote its own record).
+  bool Release(bool captured);
 
  private:
   ScopedFd fd_, notify_r_, notify_w_;

@@ -146,8 +146,8 @@ bool ParseHandlerRecord(std::string_view data, CrashReport* report, std::string*
   return true;
 }
 
-std::string FindHandlerLibrary() {
-  if (const char* env = std::getenv(kHandlerLibEnv); env && *env) {
+std::string FindAgentLibrary() {
+  if (const char* env = std::getenv(AGENT_LIB_ENV); env && *env) {
     return access(env, R_OK) == 0 ? std::string(env) : "";
   }
   char exe[PATH_MAX];
@@ -157,7 +157,7 @@ std::string FindHandlerLibrary() {
   dir = dir.substr(0, dir.rfind('/'));
   std::string parent = dir.substr(0, dir.rfind('/'));
   for (const std::string& d : {dir, parent, parent + "/lib"}) {
-    std::string p = d + "/" + kHandlerLibName;
+    std::string p = d + "/" + AGENT_LIB_NAME;
     if (access(p.c_str(), R_OK) == 0) return p;
   }
   return "";

@@ -1,5 +1,5 @@
-// The record the in-process handler (`--capture handler`, src/capture/handler/crashgrid_handler.c) writes
-// at a crash, and its translation into a CrashReport.
+// The record the in-trial agent (src/agent/crashgrid_agent.c) writes itself at a crash (`--capture handler`,
+// or in attach mode when the supervisor cannot capture), and its translation into a CrashReport.
 //
 // Format (text, one record per crashing process, the first one is the trial's crash):
 //   CRASHGRID-HANDLER 1
@@ -13,21 +13,20 @@
 #include <string>
 #include <string_view>
 
+#include "agent/agent_block.h"
 #include "trial/trial.h"
 
 namespace cg {
 
 constexpr const char* kHandlerFdEnv = "CRASHGRID_HANDLER_FD";
-constexpr const char* kHandlerLibEnv = "CRASHGRID_HANDLER_LIB";  // overrides where the library is looked for
-constexpr const char* kHandlerLibName = "libcrashgrid_handler.so";
 
 // Parses the first complete record: signal, code, address, faulting thread, and one frame per pc with its
 // module path and offset from the module's load base (the lowest mapping of that file). Symbols are left
 // to SymbolizeOffline. False when `data` holds no complete record.
 bool ParseHandlerRecord(std::string_view data, CrashReport* report, std::string* err);
 
-// Where libcrashgrid_handler.so is: $CRASHGRID_HANDLER_LIB, else next to the running executable, its parent
-// directory (test binaries live one level down) or ../lib. "" if not found.
-std::string FindHandlerLibrary();
+// Where libcrashgrid_agent.so (AGENT_LIB_NAME) is: $CRASHGRID_AGENT_LIB (AGENT_LIB_ENV), else next to the
+// running executable, its parent directory (test binaries live one level down) or ../lib. "" if not found.
+std::string FindAgentLibrary();
 
 }  // namespace cg

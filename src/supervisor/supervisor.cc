@@ -282,9 +282,9 @@ bool Trial::PrepareAgent(const std::string& path, TrialResult* r, SpawnPlan* pla
       method_ = CaptureMethod::kHandler;
     }
   }
-  std::string lib = FindHandlerLibrary();
+  std::string lib = FindAgentLibrary();
   if (lib.empty()) {
-    AddDetail(r, fmt::format("{} not found (set {}): outcome only, no stacks", kHandlerLibName, kHandlerLibEnv));
+    AddDetail(r, fmt::format("{} not found (set {}): outcome only, no stacks", AGENT_LIB_NAME, AGENT_LIB_ENV));
     method_ = CaptureMethod::kNone;
     return true;
   }
@@ -532,7 +532,7 @@ void Trial::HandleAgentFault() {
   if (state != AGENT_FAULT_POSTED) return;  // the agent gave up waiting and wrote its own record
   if (method_ != CaptureMethod::kAttach) {
     self_record_ = true;
-    agent_.Release(false);
+    (void)agent_.Release(false);
     return;
   }
   std::string name(b.fault_thread_name, strnlen(b.fault_thread_name, sizeof b.fault_thread_name));
@@ -543,7 +543,11 @@ void Trial::HandleAgentFault() {
     AttachPhases(b.fault_pid, &report);
     AnnotateReport(&report, /*hang=*/false);
     attach_report_ = std::move(report);
-    agent_.Release(true);
+    if (!agent_.Release(true)) {
+      problems_ += (problems_.empty() ? "" : "; ") +
+                   std::string("the agent stopped waiting before the capture ended (it recorded the faulting thread "
+                               "itself too)");
+    }
     return;
   }
   // ptrace is not permitted here: the agent records the faulting thread itself, now and in later trials.
@@ -557,7 +561,7 @@ void Trial::HandleAgentFault() {
   g_attach_denied.store(true);
   problems_ += (problems_.empty() ? "" : "; ") + why;
   self_record_ = true;
-  agent_.Release(false);
+  (void)agent_.Release(false);
 }
 
 void Trial::CaptureStall() {

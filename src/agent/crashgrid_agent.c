@@ -1,0 +1,774 @@
+// libcrashgrid_agent.so: the in-trial half of crash capture, preloaded (LD_PRELOAD) into every process of a
+// trial. The protocol with the supervisor is src/agent/agent_block.h; this file is the agent's side of it.
+//
+// The constructor maps the agent block (CRASHGRID_AGENT_FD), installs one handler for the crash signals and
+// gives every thread an alternate stack. At a fault the handler, with async-signal-safe calls only:
+//   attach mode:  claims the block, posts the faulting thread's pid/tid/signal/address/time/name, wakes the
+//                 supervisor (one byte on CRASHGRID_AGENT_NOTIFY) and waits on the block's futex while the
+//                 supervisor seizes and unwinds every thread. If the supervisor answers SELF, or does not
+//                 answer within CRASHGRID_AGENT_WAIT_MS, it writes its own record to CRASHGRID_HANDLER_FD.
+//   handler mode: writes its own record at once (the `--capture handler` fallback; also without a block, when
+//                 only CRASHGRID_HANDLER_FD is set, as libcrashgrid_handler.so did).
+// Then it chains to the handler the program installed (sigaction/signal are interposed, so the agent stays
+// first and the program sees only its own handlers), or restores the default action and lets the signal kill
+// the process: the exit status is the one the program has without crashgrid.
+//
+// Decisions the protocol leaves open:
+//   - When the bound passes, the agent takes the fault over with CAS POSTED -> SELF, so a supervisor that
+//     stores RELEASED with a CAS from POSTED learns it came too late; it then writes its record and stores
+//     SELF_WRITTEN. Without a usable CRASHGRID_HANDLER_FD it leaves POSTED (or the supervisor's SELF) alone.
+//   - In handler mode with a block the first fault of the trial claims it, fills it in and stores
+//     SELF_WRITTEN once its record is written (no POSTED, no wait); the notify byte follows. Each process
+//     writes a record for its first fault (as the old handler did), later ones only count.
+//   - A sent signal (si_code <= 0) that the program ignores is not a crash: no record, dropped as the kernel
+//     would. SIGABRT is always reported (abort() goes on to kill even when SIGABRT is ignored).
+//   - SIGTRAP and the asynchronous SIGBUS (BUS_MCEERR_AO) do not happen again on return: with the default
+//     action they are re-sent, like sent signals. Other CPU faults (si_code > 0, SI_KERNEL included) re-fault.
+//   - processes_loaded counts constructors (exec'd processes), not fork()ed children.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "agent/agent_block.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+#define ALTSTACK_SIZE (256 * 1024)  // the program's handlers run on it too; only touched pages cost memory
+#define MAX_FRAMES 128
+#define DEFAULT_WAIT_MS 10000
+
+enum { MODE_OFF = 0, MODE_ATTACH = 1, MODE_HANDLER = 2 };
+
+static const int kSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
+#define NSIG_OURS ((int)(sizeof kSignals / sizeof kSignals[0]))
+
+// Set once by the constructor, read everywhere after.
+static int g_mode = MODE_OFF;
+static struct agent_block* g_block;
+static int g_notify_fd = -1;
+static int g_handler_fd = -1;
+static dev_t g_notify_dev, g_handler_dev;  // what the fds were at load time: a program may close and reuse them
+static ino_t g_notify_ino, g_handler_ino;
+static int64_t g_wait_ns = (int64_t)DEFAULT_WAIT_MS * 1000000;
+static pthread_key_t g_altstack_key;
+static int g_altstack_key_ok;
+static int g_self_written;  // this process wrote its record (per process: reset in a fork()ed child)
+
+// The program's view of the crash signals: what it installed ("chained"), behind a spinlock that is only
+// ever held with every signal blocked, so neither a signal handler nor a thread that holds it can interrupt
+// it; the critical sections copy a few bytes and make one rt_sigaction call.
+static struct sigaction g_chained[NSIG_OURS];
+static int g_chain_lock;
+static sigset_t g_fork_saved_mask;
+
+typedef int (*sigaction_fn)(int, const struct sigaction*, struct sigaction*);
+typedef sighandler_t (*signal_fn)(int, sighandler_t);
+typedef int (*pthread_create_fn)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+static sigaction_fn g_real_sigaction;
+static signal_fn g_real_signal, g_real_bsd_signal, g_real_sysv_signal, g_real___sysv_signal, g_real_sigset;
+static pthread_create_fn g_real_pthread_create;
+
+static void on_fault(int sig, siginfo_t* si, void* ucv);
+
+static void* next_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
+
+static void resolve_real(void) {
+  if (!__atomic_load_n(&g_real_sigaction, __ATOMIC_ACQUIRE)) {
+    sigaction_fn f = (sigaction_fn)next_symbol("sigaction");
+    if (!f) f = (sigaction_fn)dlsym(RTLD_DEFAULT, "__sigaction");  // glibc's alias, never interposed here
+    if (f) __atomic_store_n(&g_real_sigaction, f, __ATOMIC_RELEASE);
+  }
+  if (!g_real_signal) g_real_signal = (signal_fn)next_symbol("signal");
+  if (!g_real_bsd_signal) g_real_bsd_signal = (signal_fn)next_symbol("bsd_signal");
+  if (!g_real_sysv_signal) g_real_sysv_signal = (signal_fn)next_symbol("sysv_signal");
+  if (!g_real___sysv_signal) g_real___sysv_signal = (signal_fn)next_symbol("__sysv_signal");
+  if (!g_real_sigset) g_real_sigset = (signal_fn)next_symbol("sigset");
+  if (!g_real_pthread_create) g_real_pthread_create = (pthread_create_fn)next_symbol("pthread_create");
+}
+
+static sigaction_fn real_sigaction(void) {
+  sigaction_fn f = __atomic_load_n(&g_real_sigaction, __ATOMIC_ACQUIRE);
+  if (!f) {
+    resolve_real();
+    f = __atomic_load_n(&g_real_sigaction, __ATOMIC_ACQUIRE);
+  }
+  return f;
+}
+
+static int active(void) { return __atomic_load_n(&g_mode, __ATOMIC_ACQUIRE) != MODE_OFF; }
+
+static int slot_of(int sig) {
+  for (int i = 0; i < NSIG_OURS; ++i) {
+    if (kSignals[i] == sig) return i;
+  }
+  return -1;
+}
+
+// The slot of `sig` when the agent owns it, else -1 (pass through).
+static int owned_slot(int sig) { return active() ? slot_of(sig) : -1; }
+
+static void chain_lock(sigset_t* saved) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, saved);
+  while (__atomic_exchange_n(&g_chain_lock, 1, __ATOMIC_ACQUIRE)) sched_yield();
+}
+
+static void chain_unlock(const sigset_t* saved) {
+  __atomic_store_n(&g_chain_lock, 0, __ATOMIC_RELEASE);
+  pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+// Our handler, as the kernel holds it: SA_RESTART follows the program's wish for the signal (syscalls that
+// a sent signal interrupts), the crash signals stay blocked while the agent works (a fault inside the agent
+// then kills at once instead of nesting).
+static void install_ours_locked(int sig, int program_flags) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < NSIG_OURS; ++i) sigaddset(&sa.sa_mask, kSignals[i]);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | (program_flags & SA_RESTART);
+  real_sigaction()(sig, &sa, NULL);
+}
+
+// sigaction() for a signal the agent owns: the program's handler goes to the chain, ours stays installed.
+static void chained_sigaction(int slot, const struct sigaction* act, struct sigaction* oact) {
+  struct sigaction in, out;
+  if (act) in = *act;  // before the lock: a bad pointer faults here, not while holding it
+  sigset_t saved;
+  chain_lock(&saved);
+  out = g_chained[slot];
+  if (act) {
+    g_chained[slot] = in;
+    install_ours_locked(kSignals[slot], in.sa_flags);
+  }
+  chain_unlock(&saved);
+  if (oact) *oact = out;
+}
+
+// ---- time, futex, fds ----
+
+static int64_t now_ns(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int32_t load_state(struct agent_block* b) { return __atomic_load_n(&b->fault_state, __ATOMIC_ACQUIRE); }
+
+static void futex_wake_all(struct agent_block* b) {
+  syscall(SYS_futex, &b->fault_state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+// Waits until done(fault_state) or CLOCK_MONOTONIC passes `deadline`. A shared futex: the word lives in a
+// MAP_SHARED memfd the supervisor maps too.
+static void wait_state(struct agent_block* b, int64_t deadline, int (*done)(int32_t)) {
+  for (;;) {
+    int32_t st = load_state(b);
+    if (done(st)) return;
+    int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+    if (left <= 0) return;
+    struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+    syscall(SYS_futex, &b->fault_state, FUTEX_WAIT, st, &ts, NULL, 0);
+  }
+}
+
+static int winner_done(int32_t st) { return st != AGENT_FAULT_POSTED; }
+static int loser_done(int32_t st) { return st >= AGENT_FAULT_RELEASED; }
+
+// Still the file it was at load time (the program may have closed the fd and opened something else there).
+static int same_file(int fd, dev_t dev, ino_t ino) {
+  if (fd < 0) return 0;
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+static int remember_file(int fd, dev_t* dev, ino_t* ino) {
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) return -1;
+  *dev = st.st_dev;
+  *ino = st.st_ino;
+  return fd;
+}
+
+static pid_t my_pid(void) { return (pid_t)syscall(SYS_getpid); }
+static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
+
+// ---- async-signal-safe formatting of the self-written record (src/supervisor/handler_report.h) ----
+
+struct out {
+  int fd;
+  size_t len;
+  char buf[8192];
+};
+
+static void flush(struct out* o) {
+  size_t off = 0;
+  while (off < o->len) {
+    ssize_t w = write(o->fd, o->buf + off, o->len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    off += (size_t)w;
+  }
+  o->len = 0;
+}
+
+static void put(struct out* o, const char* s, size_t n) {
+  while (n > 0) {
+    if (o->len == sizeof o->buf) flush(o);
+    size_t room = sizeof o->buf - o->len;
+    size_t k = n < room ? n : room;
+    memcpy(o->buf + o->len, s, k);
+    o->len += k;
+    s += k;
+    n -= k;
+  }
+}
+
+static void puts_(struct out* o, const char* s) { put(o, s, strlen(s)); }
+
+static void put_dec(struct out* o, long v) {
+  char tmp[24];
+  int i = sizeof tmp;
+  int neg = v < 0;
+  unsigned long u = neg ? -(unsigned long)v : (unsigned long)v;
+  do {
+    tmp[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (neg) tmp[--i] = '-';
+  put(o, tmp + i, sizeof tmp - i);
+}
+
+static void put_hex(struct out* o, uintptr_t v) {
+  char tmp[20];
+  int i = sizeof tmp;
+  do {
+    tmp[--i] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  tmp[--i] = 'x';
+  tmp[--i] = '0';
+  put(o, tmp + i, sizeof tmp - i);
+}
+
+static uintptr_t interrupted_pc(void* ucv) {
+  ucontext_t* uc = (ucontext_t*)ucv;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.pc;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
+static uintptr_t interrupted_sp(void* ucv) {
+  ucontext_t* uc = (ucontext_t*)ucv;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.sp;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
+// A fault the CPU raised, with an address: SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP with si_code > 0 and not
+// SI_KERNEL (a general-protection fault, e.g. a non-canonical address, reports no address).
+static int has_fault_addr(int sig, const siginfo_t* si) {
+  return sig != SIGABRT && si->si_code > 0 && si->si_code != SI_KERNEL;
+}
+
+static void write_record(int fd, int sig, siginfo_t* si, void* uc) {
+  static struct out o;  // static: the alternate stack is small; one writer per process (g_self_written)
+  o.fd = fd;
+  o.len = 0;
+  // Several processes of one trial share the file (a shell and its child): one record at a time. POSIX
+  // record locks belong to the process, so they exclude each other even through one shared description.
+  struct flock lk;
+  memset(&lk, 0, sizeof lk);
+  lk.l_type = F_WRLCK;
+  lk.l_whence = SEEK_SET;
+  while (fcntl(fd, F_SETLKW, &lk) < 0 && errno == EINTR) {
+  }
+  puts_(&o, "CRASHGRID-HANDLER 1\npid ");
+  put_dec(&o, my_pid());
+  puts_(&o, "\ntid ");
+  put_dec(&o, my_tid());
+  puts_(&o, "\nsignal ");
+  put_dec(&o, sig);
+  puts_(&o, "\ncode ");
+  put_dec(&o, si->si_code);
+  if (has_fault_addr(sig, si)) {
+    puts_(&o, "\naddr ");
+    put_hex(&o, (uintptr_t)si->si_addr);
+  } else {
+    puts_(&o, "\nnoaddr");
+  }
+  char name[17] = {0};
+  prctl(PR_GET_NAME, name, 0, 0, 0);
+  puts_(&o, "\nname ");
+  puts_(&o, name);
+  puts_(&o, "\n");
+  // backtrace() walks through the signal frame (glibc's __restore_rt has CFI), so the interrupted pc shows up
+  // as one of the entries: drop the agent's own frames before it. It was called once at load time, so
+  // libgcc_s is already loaded and no allocation happens here.
+  void* frames[MAX_FRAMES];
+  int n = backtrace(frames, MAX_FRAMES);
+  uintptr_t pc = interrupted_pc(uc);
+  int first = -1;
+  for (int i = 0; i < n; ++i) {
+    if ((uintptr_t)frames[i] == pc) {
+      first = i;
+      break;
+    }
+  }
+  if (first < 0 && pc != 0) {
+    puts_(&o, "pc ");
+    put_hex(&o, pc);
+    puts_(&o, "\n");
+  }
+  for (int i = first < 0 ? 1 : first; i < n; ++i) {
+    puts_(&o, "pc ");
+    put_hex(&o, (uintptr_t)frames[i]);
+    puts_(&o, "\n");
+  }
+  puts_(&o, "maps\n");
+  int maps = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (maps >= 0) {
+    char chunk[4096];
+    for (;;) {
+      ssize_t r = read(maps, chunk, sizeof chunk);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      put(&o, chunk, (size_t)r);
+    }
+    close(maps);
+  }
+  puts_(&o, "end\n");
+  flush(&o);
+  lk.l_type = F_UNLCK;
+  fcntl(fd, F_SETLK, &lk);
+}
+
+// This process's record, once: true when it was written.
+static int write_self_once(int sig, siginfo_t* si, void* uc) {
+  if (!same_file(g_handler_fd, g_handler_dev, g_handler_ino)) return 0;
+  if (__atomic_exchange_n(&g_self_written, 1, __ATOMIC_ACQ_REL)) return 0;
+  write_record(g_handler_fd, sig, si, uc);
+  return 1;
+}
+
+// ---- the fault ----
+
+static void fill_block(struct agent_block* b, int sig, const siginfo_t* si, void* uc, int64_t unix_ns,
+                       int64_t mono_ns) {
+  b->fault_pid = my_pid();
+  b->fault_tid = my_tid();
+  b->fault_signo = sig;
+  b->fault_code = si->si_code;
+  b->fault_has_addr = has_fault_addr(sig, si);
+  b->fault_addr = b->fault_has_addr ? (uint64_t)(uintptr_t)si->si_addr : 0;
+  b->fault_unix_ns = unix_ns;
+  b->fault_mono_ns = mono_ns;
+  b->fault_pc = interrupted_pc(uc);
+  b->fault_sp = interrupted_sp(uc);
+  b->fault_context_addr = (uint64_t)(uintptr_t)uc;
+  char name[16] = {0};
+  prctl(PR_GET_NAME, name, 0, 0, 0);
+  name[15] = 0;
+  memcpy(b->fault_thread_name, name, sizeof name);
+}
+
+static void notify(void) {
+  if (!same_file(g_notify_fd, g_notify_dev, g_notify_ino)) return;
+  char c = '!';
+  while (write(g_notify_fd, &c, 1) < 0 && errno == EINTR) {  // O_NONBLOCK: EAGAIN (a full pipe) is fine
+  }
+}
+
+static int claim(struct agent_block* b) {
+  int32_t expected = AGENT_FAULT_NONE;
+  return __atomic_compare_exchange_n(&b->fault_state, &expected, AGENT_FAULT_CLAIMED, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE);
+}
+
+static void report_attach(struct agent_block* b, int sig, siginfo_t* si, void* uc, int64_t unix_ns,
+                          int64_t mono_ns) {
+  int64_t deadline = mono_ns + g_wait_ns;
+  if (!claim(b)) {
+    // Another thread or process faulted first: let the supervisor finish with it, then go on.
+    __atomic_add_fetch(&b->faults_after_first, 1, __ATOMIC_ACQ_REL);
+    wait_state(b, deadline, loser_done);
+    return;
+  }
+  fill_block(b, sig, si, uc, unix_ns, mono_ns);
+  __atomic_store_n(&b->fault_state, AGENT_FAULT_POSTED, __ATOMIC_RELEASE);
+  futex_wake_all(b);  // losers that saw CLAIMED now wait for RELEASED
+  notify();
+  wait_state(b, deadline, winner_done);
+  int32_t st = load_state(b);
+  if (st == AGENT_FAULT_POSTED && same_file(g_handler_fd, g_handler_dev, g_handler_ino)) {
+    int32_t expected = AGENT_FAULT_POSTED;  // the bound passed: take the fault over
+    st = __atomic_compare_exchange_n(&b->fault_state, &expected, AGENT_FAULT_SELF, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)
+             ? AGENT_FAULT_SELF
+             : expected;
+  }
+  if (st == AGENT_FAULT_SELF && write_self_once(sig, si, uc)) {
+    __atomic_store_n(&b->fault_state, AGENT_FAULT_SELF_WRITTEN, __ATOMIC_RELEASE);
+  }
+  futex_wake_all(b);  // whatever the supervisor woke, every loser goes on now
+}
+
+static void report_handler(struct agent_block* b, int sig, siginfo_t* si, void* uc, int64_t unix_ns,
+                           int64_t mono_ns) {
+  int claimed = b && claim(b);
+  if (claimed) fill_block(b, sig, si, uc, unix_ns, mono_ns);
+  else if (b) __atomic_add_fetch(&b->faults_after_first, 1, __ATOMIC_ACQ_REL);
+  int written = write_self_once(sig, si, uc);
+  if (claimed) {
+    __atomic_store_n(&b->fault_state, written ? AGENT_FAULT_SELF_WRITTEN : AGENT_FAULT_POSTED,
+                     __ATOMIC_RELEASE);
+    futex_wake_all(b);
+    notify();
+  }
+}
+
+// Kernel-raised faults that do not happen again when the handler returns.
+static int refaults_on_return(int sig, const siginfo_t* si) {
+  if (si->si_code <= 0 || sig == SIGABRT || sig == SIGTRAP) return 0;
+  if (sig == SIGBUS && si->si_code == BUS_MCEERR_AO) return 0;
+  return 1;
+}
+
+static void die_by_default(int sig, const siginfo_t* si) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  real_sigaction()(sig, &dfl, NULL);
+  // A CPU fault happens again when the handler returns and kills with its original si_code; anything else
+  // is sent again, to this thread: pending (blocked) until the handler returns, then fatal.
+  if (!refaults_on_return(sig, si)) syscall(SYS_tgkill, my_pid(), my_tid(), sig);
+}
+
+static void on_fault(int sig, siginfo_t* si, void* ucv) {
+  int saved_errno = errno;
+  int64_t unix_ns = now_ns(CLOCK_REALTIME), mono_ns = now_ns(CLOCK_MONOTONIC);
+  int slot = slot_of(sig);
+  if (slot < 0) return;  // cannot happen: installed for kSignals only
+  sigset_t saved;
+  chain_lock(&saved);
+  struct sigaction act = g_chained[slot];
+  chain_unlock(&saved);
+
+  int sent = si->si_code <= 0;
+  int ignored = act.sa_handler == SIG_IGN;
+  if (!(ignored && sent && sig != SIGABRT)) {
+    if (g_mode == MODE_ATTACH && g_block) report_attach(g_block, sig, si, ucv, unix_ns, mono_ns);
+    else if (g_mode == MODE_HANDLER) report_handler(g_block, sig, si, ucv, unix_ns, mono_ns);
+  }
+
+  // Chain. Read again: the program may have changed its handler meanwhile; SA_RESETHAND resets it, as the
+  // kernel does at delivery.
+  chain_lock(&saved);
+  act = g_chained[slot];
+  int is_function = act.sa_handler != SIG_DFL && act.sa_handler != SIG_IGN;
+  if (is_function && (act.sa_flags & SA_RESETHAND)) g_chained[slot].sa_handler = SIG_DFL;
+  chain_unlock(&saved);
+
+  if (act.sa_handler == SIG_IGN) {
+    // The kernel drops an ignored signal that was sent; a fault it raises kills regardless.
+    if (sent) {
+      errno = saved_errno;
+      return;
+    }
+    die_by_default(sig, si);
+  } else if (act.sa_handler == SIG_DFL) {
+    die_by_default(sig, si);
+  } else {
+    // The mask the kernel would have set for the program's handler: the interrupted one, its sa_mask and,
+    // unless SA_NODEFER, the signal itself. sigreturn restores the interrupted one after.
+    ucontext_t* uc = (ucontext_t*)ucv;
+    sigset_t mask = uc->uc_sigmask;
+    sigorset(&mask, &mask, &act.sa_mask);
+    if (!(act.sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    errno = saved_errno;
+    if (act.sa_flags & SA_SIGINFO) act.sa_sigaction(sig, si, ucv);
+    else act.sa_handler(sig);
+    return;
+  }
+  errno = saved_errno;
+}
+
+// ---- alternate stacks: one per thread, so a stack overflow in any thread still reaches the handler ----
+
+static void setup_altstack(void) {
+  stack_t cur;
+  if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;  // the thread has one already
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) page = 4096;
+  size_t total = ALTSTACK_SIZE + (size_t)page;
+  char* mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return;
+  mprotect(mem, (size_t)page, PROT_NONE);  // a guard page: overflowing the alternate stack faults
+  stack_t ss;
+  ss.ss_sp = mem + page;
+  ss.ss_size = ALTSTACK_SIZE;
+  ss.ss_flags = 0;
+  if (sigaltstack(&ss, NULL) != 0) {
+    munmap(mem, total);
+    return;
+  }
+  if (g_altstack_key_ok) pthread_setspecific(g_altstack_key, mem);
+}
+
+static void free_altstack(void* memv) {
+  char* mem = memv;
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) page = 4096;
+  stack_t cur;
+  if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == mem + page) {  // still ours, not the program's
+    stack_t off;
+    memset(&off, 0, sizeof off);
+    off.ss_flags = SS_DISABLE;
+    if (sigaltstack(&off, NULL) != 0) return;  // running on it: leave it mapped
+  }
+  munmap(mem, ALTSTACK_SIZE + (size_t)page);
+}
+
+struct start_args {
+  void* (*fn)(void*);
+  void* arg;
+};
+
+static void* start_thunk(void* p) {
+  struct start_args a = *(struct start_args*)p;
+  free(p);
+  setup_altstack();
+  return a.fn(a.arg);
+}
+
+EXPORT int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
+  if (!g_real_pthread_create) resolve_real();
+  if (!g_real_pthread_create) return EAGAIN;
+  if (!active()) return g_real_pthread_create(t, attr, fn, arg);
+  struct start_args* a = malloc(sizeof *a);
+  if (!a) return g_real_pthread_create(t, attr, fn, arg);
+  a->fn = fn;
+  a->arg = arg;
+  int rc = g_real_pthread_create(t, attr, start_thunk, a);
+  if (rc != 0) free(a);
+  return rc;
+}
+
+// ---- interposed signal functions: for the crash signals the program sees and sets only its own ----
+
+EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* oact) {
+  int slot = owned_slot(sig);
+  if (slot < 0) {
+    sigaction_fn real = real_sigaction();
+    if (!real) {
+      errno = ENOSYS;
+      return -1;
+    }
+    return real(sig, act, oact);
+  }
+  chained_sigaction(slot, act, oact);
+  return 0;
+}
+
+// signal() and bsd_signal(): BSD semantics (the signal blocked in its handler, syscalls restarted).
+static sighandler_t bsd_signal_owned(int slot, int sig, sighandler_t handler) {
+  if (handler == SIG_ERR) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = handler;
+  sigemptyset(&act.sa_mask);
+  sigaddset(&act.sa_mask, sig);
+  act.sa_flags = SA_RESTART;
+  chained_sigaction(slot, &act, &old);
+  return old.sa_handler;
+}
+
+// sysv_signal(): one-shot, not blocked in its handler (what signal() is for strict ISO C programs).
+static sighandler_t sysv_signal_owned(int slot, sighandler_t handler) {
+  if (handler == SIG_ERR) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = handler;
+  sigemptyset(&act.sa_mask);
+  act.sa_flags = SA_RESETHAND | SA_NODEFER;
+  chained_sigaction(slot, &act, &old);
+  return old.sa_handler;
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t handler) {
+  int slot = owned_slot(sig);
+  if (slot >= 0) return bsd_signal_owned(slot, sig, handler);
+  if (!g_real_signal) resolve_real();
+  return g_real_signal ? g_real_signal(sig, handler) : SIG_ERR;
+}
+
+sighandler_t bsd_signal(int sig, sighandler_t handler);
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler) {
+  int slot = owned_slot(sig);
+  if (slot >= 0) return bsd_signal_owned(slot, sig, handler);
+  if (!g_real_bsd_signal) resolve_real();
+  return g_real_bsd_signal ? g_real_bsd_signal(sig, handler) : SIG_ERR;
+}
+
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler) {
+  int slot = owned_slot(sig);
+  if (slot >= 0) return sysv_signal_owned(slot, handler);
+  if (!g_real_sysv_signal) resolve_real();
+  return g_real_sysv_signal ? g_real_sysv_signal(sig, handler) : SIG_ERR;
+}
+
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler) {
+  int slot = owned_slot(sig);
+  if (slot >= 0) return sysv_signal_owned(slot, handler);
+  if (!g_real___sysv_signal) resolve_real();
+  return g_real___sysv_signal ? g_real___sysv_signal(sig, handler) : SIG_ERR;
+}
+
+// sigset() (System V): SIG_HOLD blocks the signal; any other disposition installs it and unblocks. The
+// result is SIG_HOLD when the signal was blocked, else the previous disposition.
+EXPORT sighandler_t sigset(int sig, sighandler_t disp) {
+  int slot = owned_slot(sig);
+  if (slot < 0) {
+    if (!g_real_sigset) resolve_real();
+    return g_real_sigset ? g_real_sigset(sig, disp) : SIG_ERR;
+  }
+  if (disp == SIG_ERR) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  sigset_t one, old;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  struct sigaction prev;
+  if (disp == SIG_HOLD) {
+    chained_sigaction(slot, NULL, &prev);
+    if (sigprocmask(SIG_BLOCK, &one, &old) < 0) return SIG_ERR;
+  } else {
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = disp;
+    sigemptyset(&act.sa_mask);
+    chained_sigaction(slot, &act, &prev);
+    if (sigprocmask(SIG_UNBLOCK, &one, &old) < 0) return SIG_ERR;
+  }
+  return sigismember(&old, sig) ? SIG_HOLD : prev.sa_handler;
+}
+
+// ---- fork: the child keeps everything; the lock must not be held by a thread that does not exist there ----
+
+static void before_fork(void) { chain_lock(&g_fork_saved_mask); }
+static void after_fork_parent(void) { chain_unlock(&g_fork_saved_mask); }
+static void after_fork_child(void) {
+  __atomic_store_n(&g_self_written, 0, __ATOMIC_RELEASE);
+  chain_unlock(&g_fork_saved_mask);
+}
+
+// ---- load ----
+
+static int parse_int(const char* s, long* out) {
+  if (!s || !*s) return 0;
+  char* end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || v < 0) return 0;
+  *out = v;
+  return 1;
+}
+
+static struct agent_block* map_block(const char* fd_env) {
+  long fd;
+  if (!parse_int(fd_env, &fd) || fd > INT_MAX) return NULL;
+  struct stat st;
+  if (fstat((int)fd, &st) != 0 || st.st_size < (off_t)AGENT_BLOCK_SIZE) return NULL;  // else SIGBUS
+  void* m = mmap(NULL, AGENT_BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+  if (m == MAP_FAILED) return NULL;
+  struct agent_block* b = m;
+  if (__atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) != AGENT_BLOCK_MAGIC ||
+      __atomic_load_n(&b->version, __ATOMIC_ACQUIRE) != AGENT_BLOCK_VERSION) {
+    munmap(m, AGENT_BLOCK_SIZE);
+    return NULL;
+  }
+  return b;
+}
+
+__attribute__((constructor)) static void crashgrid_agent_init(void) {
+  resolve_real();
+  if (!g_real_sigaction) return;  // nothing to chain to: stay out of the way
+  const char* block_env = getenv(AGENT_ENV_FD);
+  const char* handler_env = getenv("CRASHGRID_HANDLER_FD");
+  int mode;
+  struct agent_block* b = NULL;
+  if (block_env && *block_env) {
+    b = map_block(block_env);
+    if (!b) return;  // not ours to use (or another protocol version): stay out of the way
+    __atomic_add_fetch(&b->processes_loaded, 1, __ATOMIC_ACQ_REL);
+    const char* m = getenv(AGENT_ENV_MODE);
+    mode = m && strcmp(m, "handler") == 0 ? MODE_HANDLER : MODE_ATTACH;
+    long v;
+    if (parse_int(getenv(AGENT_ENV_NOTIFY), &v) && v <= INT_MAX) {
+      int fd = remember_file((int)v, &g_notify_dev, &g_notify_ino);
+      int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+      if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0) g_notify_fd = fd;
+    }
+    if (parse_int(getenv(AGENT_ENV_WAIT_MS), &v)) g_wait_ns = (int64_t)v * 1000000;
+  } else if (handler_env && *handler_env) {
+    mode = MODE_HANDLER;  // the `--capture handler` of before the agent block
+  } else {
+    return;
+  }
+  long v;
+  if (parse_int(handler_env, &v) && v <= INT_MAX) g_handler_fd = remember_file((int)v, &g_handler_dev, &g_handler_ino);
+
+  void* prime[2];
+  backtrace(prime, 2);  // loads libgcc_s now, not in the handler
+  g_altstack_key_ok = pthread_key_create(&g_altstack_key, free_altstack) == 0;
+  setup_altstack();
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+
+  g_block = b;
+  sigset_t saved;
+  chain_lock(&saved);
+  for (int i = 0; i < NSIG_OURS; ++i) {
+    real_sigaction()(kSignals[i], NULL, &g_chained[i]);  // what was there: the program's from now on
+    install_ours_locked(kSignals[i], g_chained[i].sa_flags);
+  }
+  __atomic_store_n(&g_mode, mode, __ATOMIC_RELEASE);
+  chain_unlock(&saved);
+}
