@@ -1,5 +1,6 @@
 #include "supervisor/progress.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,7 +13,14 @@
 
 namespace cg {
 
-bool ProcessCpuSeconds(pid_t pid, double* seconds) {
+namespace {
+
+struct Stat {
+  pid_t pgrp = 0;
+  unsigned long long utime = 0, stime = 0;  // clock ticks
+};
+
+bool ReadStat(pid_t pid, Stat* out) {
   std::string path = "/proc/" + std::to_string(pid) + "/stat";
   ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.is_open()) return false;
@@ -20,28 +28,48 @@ bool ProcessCpuSeconds(pid_t pid, double* seconds) {
   ssize_t n = read(fd.get(), buf, sizeof buf - 1);
   if (n <= 0) return false;  // ESRCH: the process was reaped between open and read
   buf[n] = '\0';
-  // "pid (comm) state ppid ...": comm may hold spaces and ')', so fields are counted from the last ')'.
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')', so fields are counted from the last ')'.
   const char* p = std::strrchr(buf, ')');
   if (!p) return false;
   ++p;
-  // Fields 3.. follow; utime and stime are fields 14 and 15 (proc(5)), in clock ticks.
-  unsigned long long utime = 0, stime = 0;
+  // proc(5): field 5 is pgrp, 14 and 15 are utime and stime.
   for (int field = 3; field <= 15; ++field) {
     while (*p == ' ') ++p;
     if (!*p) return false;
     char* end = nullptr;
-    if (field == 14)
-      utime = std::strtoull(p, &end, 10);
-    else if (field == 15)
-      stime = std::strtoull(p, &end, 10);
-    else
-      end = const_cast<char*>(std::strchr(p, ' '));
-    if (!end) return false;
-    p = end;
+    unsigned long long v = std::strtoull(p, &end, 10);  // field 3 (state) is a letter: v is 0, end is p
+    if (field == 5) out->pgrp = static_cast<pid_t>(v);
+    if (field == 14) out->utime = v;
+    if (field == 15) out->stime = v;
+    p = std::strchr(p, ' ');
+    if (!p) return field == 15;
   }
-  static const long ticks = sysconf(_SC_CLK_TCK);
-  *seconds = static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
   return true;
+}
+
+}  // namespace
+
+bool ProcessCpuSeconds(pid_t pid, double* seconds) {
+  Stat st;
+  if (!ReadStat(pid, &st)) return false;
+  static const long ticks = sysconf(_SC_CLK_TCK);
+  *seconds = static_cast<double>(st.utime + st.stime) / static_cast<double>(ticks > 0 ? ticks : 100);
+  return true;
+}
+
+std::vector<pid_t> ProcessGroupMembers(pid_t pgid) {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end) continue;
+    Stat st;
+    if (ReadStat(static_cast<pid_t>(pid), &st) && st.pgrp == pgid) out.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(d);
+  return out;
 }
 
 Progress SampleProgress(const StatusBlock* status, const std::vector<pid_t>& processes) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -103,6 +104,33 @@ TEST(SampleProgress, ReadsAProcessWhoseNameHasSpacesAndParentheses) {
   ASSERT_TRUE(ok);
   EXPECT_GT(cpu, 0.05);  // it spun for 0.3 s of wall time; even a loaded core gives it some
   EXPECT_LT(cpu, 5);     // not a misparsed field (a start time or a page count)
+}
+
+TEST(ProcessGroupMembers, FindsTheLeaderAndWhatItForkedButNotOthers) {
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t leader = fork();
+  if (leader == 0) {
+    alarm(60);
+    setpgid(0, 0);
+    pid_t grandchild = fork();
+    if (grandchild == 0) {
+      for (;;) pause();
+    }
+    (void)!write(pipefd[1], &grandchild, sizeof grandchild);
+    for (;;) pause();
+  }
+  pid_t grandchild = 0;
+  ASSERT_EQ(read(pipefd[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
+  close(pipefd[0]);
+  close(pipefd[1]);
+  std::vector<pid_t> members = ProcessGroupMembers(leader);
+  kill(-leader, SIGKILL);
+  waitpid(leader, nullptr, 0);
+  std::sort(members.begin(), members.end());
+  std::vector<pid_t> expected{leader, grandchild};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(members, expected);
 }
 
 TEST(SampleProgress, CountsCountersAndHashesPhasesFromTheStatusBlock) {
