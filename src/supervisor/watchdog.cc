@@ -90,9 +90,7 @@ Watchdog::Verdict Watchdog::Decide(Verdict v, std::string note) {
   return v;
 }
 
-// Shared by every stage once its bound passed: kRunning while the window is open, else the verdict.
-// Returns kOverran for progress; the run stage turns that into going on.
-Watchdog::Verdict Watchdog::FinalBound(double now, const Progress& sample) {
+Watchdog::Verdict Watchdog::PastBound(double now, const Progress& sample) {
   if (!window_open_) {
     OpenWindow(now, sample);
   } else if (std::string progress = ProgressSince(sample, now); !progress.empty()) {
@@ -123,11 +121,11 @@ Watchdog::Verdict Watchdog::FinalBound(double now, const Progress& sample) {
 
 Watchdog::Verdict Watchdog::Tick(double now, double barrier_time, const Progress& sample) {
   if (verdict_ != Verdict::kRunning) return verdict_;
-  if (!config_.has_barrier) return now < run_bound_ ? Verdict::kRunning : FinalBound(now, sample);
+  if (!config_.has_barrier) return now < run_bound_ ? Verdict::kRunning : PastBound(now, sample);
 
   if (stage_ == Stage::kSetup) {
     double bound = StageBound();
-    if (barrier_time <= 0) return now < bound ? Verdict::kRunning : FinalBound(now, sample);
+    if (barrier_time <= 0) return now < bound ? Verdict::kRunning : PastBound(now, sample);
     if (barrier_time >= bound) {
       return Decide(
           Verdict::kOverran,
@@ -149,12 +147,12 @@ Watchdog::Verdict Watchdog::Tick(double now, double barrier_time, const Progress
       stage_ = Stage::kTeardown;
       window_open_ = false;
     } else {
-      Verdict v = FinalBound(now, sample);
+      Verdict v = PastBound(now, sample);
       if (stage_ == Stage::kRun || v != Verdict::kRunning) return v;
     }
   }
 
-  return now < teardown_bound_ ? Verdict::kRunning : FinalBound(now, sample);
+  return now < teardown_bound_ ? Verdict::kRunning : PastBound(now, sample);
 }
 
 double Watchdog::NextCheck(double now) const {

@@ -73,8 +73,9 @@ class Watchdog {
 
  private:
   enum class Stage { kSetup, kRun, kTeardown };
-  // A bound after which progress means overran (setup, teardown, --exec).
-  Verdict FinalBound(double now, const Progress& sample);
+  // Past the current stage's bound: opens the window or judges it. Progress is kOverran, except at the run
+  // bound of a built-in workload, where it moves the trial on into teardown (and returns kRunning).
+  Verdict PastBound(double now, const Progress& sample);
   void OpenWindow(double now, const Progress& sample);
   // What changed since the window's baseline, "" if nothing that counts.
   std::string ProgressSince(const Progress& sample, double now) const;
