@@ -27,6 +27,7 @@
 #include "supervisor/child_wakeup.h"
 #include "supervisor/descendants.h"  // orphans:
 #include "supervisor/handler_report.h"
+#include "supervisor/progress.h"
 #include "supervisor/reaper_guard.h"
 #include "supervisor/spawn.h"
 #include "supervisor/tracer.h"
@@ -179,29 +180,6 @@ std::vector<pid_t> TrialProcesses(pid_t leader) {
   std::vector<pid_t> out{leader};
   for (pid_t p : Descendants(leader)) out.push_back(p);
   return out;
-}
-
-// utime + stime of every listed process (all its threads), in seconds; gone processes count nothing.
-double ProcessesCpuSeconds(const std::vector<pid_t>& pids) {
-  static const double kTicks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  double total = 0;
-  char buf[1024];
-  for (pid_t p : pids) {
-    int fd = open(fmt::format("/proc/{}/stat", p).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) continue;
-    buf[n] = 0;
-    const char* q = std::strrchr(buf, ')');
-    if (!q) continue;
-    // After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime.
-    unsigned long long ut = 0, st = 0;
-    if (std::sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
-      total += static_cast<double>(ut + st) / kTicks;
-    }
-  }
-  return total;
 }
 
 // The state of one running trial; RunTrial drives it from start to reaped.
@@ -446,23 +424,7 @@ double Trial::BarrierTime() const {
 }
 
 Progress Trial::SampleProgress() {
-  Progress p;
-  if (spec_.builtin_workload && status_.valid()) {
-    p.has_status = true;
-    std::vector<ThreadStatus> threads = status_.Snapshot();
-    p.all_left_loop = !threads.empty();
-    uint64_t h = 1469598103934665603ull;  // FNV-1a over the phases
-    for (const ThreadStatus& t : threads) {
-      p.counters += t.iterations + t.successes + t.errors;
-      for (char c : t.phase) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-      h = (h ^ 0xff) * 1099511628211ull;
-      if (t.phase != "done" && t.phase != "teardown") p.all_left_loop = false;
-    }
-    p.counters += status_.units();
-    p.phases = h;
-  }
-  p.cpu_s = ProcessesCpuSeconds(TrialProcesses(child_.pid));
-  return p;
+  return cg::SampleProgress(spec_.builtin_workload ? &status_ : nullptr, TrialProcesses(child_.pid));
 }
 
 void Trial::Loop() {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -157,8 +158,11 @@ struct Shared {
   int64_t duration_ns = 0;
   std::vector<bool> serialized;  // by phase index
   std::mutex serialize_mu;
+  int setup_phase = -1;     // index of kSetupPhase in info->phases
+  int teardown_phase = -1;  // index of kTeardownPhase
   std::atomic<int64_t> start_ns{0};
-  std::atomic<int64_t> deadline_ns{0};
+  // Not stopping before the barrier sets the real deadline: a ThreadInit may ask.
+  std::atomic<int64_t> deadline_ns{std::numeric_limits<int64_t>::max()};
   std::atomic<bool> abort{false};
   std::mutex init_mu;
   std::string init_error;
@@ -182,22 +186,12 @@ class Context final : public IterationContext {
     auto it = std::find(phases.begin(), phases.end(), name);
     CG_CHECK_MSG(it != phases.end(), fmt::format("workload '{}' ran undeclared phase '{}'", shared_->info->name, name));
     int idx = static_cast<int>(it - phases.begin());
-    slot_->phase.store(idx, std::memory_order_relaxed);
+    CG_CHECK_MSG(idx != shared_->setup_phase && idx != shared_->teardown_phase,
+                 fmt::format("workload '{}' ran phase '{}' itself (the runtime runs it around "
+                             "ThreadInit/ThreadDone)",
+                             shared_->info->name, name));
     std::string err;
-    bool ok;
-    int64_t t0, t1;
-    if (shared_->serialized[idx]) {
-      std::lock_guard<std::mutex> lock(shared_->serialize_mu);
-      t0 = NowNs();
-      ok = body(&err);
-      t1 = NowNs();
-    } else {
-      t0 = NowNs();
-      ok = body(&err);
-      t1 = NowNs();
-    }
-    slot_->phase.store(kPhaseIdle, std::memory_order_relaxed);
-    tally_->phases[idx].Add(t1 - t0);
+    bool ok = Timed(idx, body, &err);
     if (!ok) {
       failed_ = true;
       ++tally_->errors;
@@ -220,6 +214,21 @@ class Context final : public IterationContext {
     return ok;
   }
 
+  // ThreadInit as phase `setup`. A failure is not a counted error: the trial could not start.
+  bool Setup(std::string* err) {
+    return Timed(
+        shared_->setup_phase, [&](std::string* e) { return shared_->workload->ThreadInit(*this, e); }, err);
+  }
+  void Teardown() {
+    std::string ignored;
+    Timed(shared_->teardown_phase,
+          [&](std::string*) {
+            shared_->workload->ThreadDone(*this);
+            return true;
+          },
+          &ignored);
+  }
+
   void RunIteration() {
     failed_ = false;
     shared_->workload->Iterate(*this);
@@ -237,8 +246,37 @@ class Context final : public IterationContext {
   int index_;
   ThreadTally* tally_;
   StatusThread* slot_;
+  // Runs `body` as phase `idx`: published, under the serialize lock if the policy covers it, timed. The
+  // phase it interrupts (phases nest) is published again afterwards, and a nested phase does not take the
+  // lock this thread already holds.
+  bool Timed(int idx, const std::function<bool(std::string* err)>& body, std::string* err) {
+    int32_t outer = current_;
+    current_ = idx;
+    slot_->phase.store(idx, std::memory_order_relaxed);
+    bool ok;
+    int64_t t0, t1;
+    if (shared_->serialized[idx] && !holding_lock_) {
+      std::lock_guard<std::mutex> lock(shared_->serialize_mu);
+      holding_lock_ = true;
+      t0 = NowNs();
+      ok = body(err);
+      t1 = NowNs();
+      holding_lock_ = false;
+    } else {
+      t0 = NowNs();
+      ok = body(err);
+      t1 = NowNs();
+    }
+    current_ = outer;
+    slot_->phase.store(outer, std::memory_order_relaxed);
+    tally_->phases[idx].Add(t1 - t0);
+    return ok;
+  }
+
   int64_t iteration_ = 0;
   bool failed_ = false;
+  int32_t current_ = kPhaseIdle;
+  bool holding_lock_ = false;
 };
 
 // The barrier's completion step runs once, in the last thread to arrive: the clock starts only when every
@@ -263,7 +301,7 @@ void WorkerMain(Shared* shared, std::barrier<StartClock>* barrier, int index, Th
   slot->tid.store(static_cast<int32_t>(syscall(SYS_gettid)));
   Context ctx(shared, index, tally);
   std::string err;
-  bool ready = shared->workload->ThreadInit(ctx, &err);
+  bool ready = ctx.Setup(&err);
   if (!ready) {
     std::lock_guard<std::mutex> lock(shared->init_mu);
     if (shared->init_error.empty())
@@ -274,7 +312,7 @@ void WorkerMain(Shared* shared, std::barrier<StartClock>* barrier, int index, Th
   if (ready && !shared->abort.load()) {
     while (NowNs() < shared->deadline_ns.load(std::memory_order_relaxed)) ctx.RunIteration();
   }
-  if (ready) shared->workload->ThreadDone(ctx);
+  if (ready) ctx.Teardown();
   slot->phase.store(kPhaseDone);
 }
 
@@ -303,6 +341,16 @@ bool RunWorkload(Workload& workload, const RunOptions& options, StatusBlock* sta
   shared.status = status;
   shared.threads = options.threads;
   shared.duration_ns = static_cast<int64_t>(std::max(0.0, options.duration_s) * 1e9);
+  auto index_of = [&](const char* phase) {
+    auto it = std::find(info.phases.begin(), info.phases.end(), phase);
+    CG_CHECK_MSG(it != info.phases.end(),
+                 fmt::format("workload '{}' does not declare phase '{}' (build its phases with "
+                             "WithSetupAndTeardown)",
+                             info.name, phase));
+    return static_cast<int>(it - info.phases.begin());
+  };
+  shared.setup_phase = index_of(kSetupPhase);
+  shared.teardown_phase = index_of(kTeardownPhase);
   for (const auto& p : info.phases)
     shared.serialized.push_back(std::find(serialized.begin(), serialized.end(), p) != serialized.end());
 

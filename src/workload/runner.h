@@ -1,6 +1,7 @@
-// The workload runtime: starts N threads behind a barrier, runs iterations until the deadline, publishes
-// each thread's phase and counters in the status block, holds the serialize lock around the chosen phases,
-// and reduces what the threads measured into the metric fields of a TrialResult.
+// The workload runtime: starts N threads, runs each one's ThreadInit as phase `setup`, lets them through a
+// barrier together, runs iterations until the deadline, then each one's ThreadDone as phase `teardown`;
+// publishes each thread's phase and counters in the status block, holds the serialize lock around the chosen
+// phases, and reduces what the threads measured into the metric fields of a TrialResult.
 #pragma once
 
 #include <string>

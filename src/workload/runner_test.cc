@@ -24,7 +24,7 @@ class TestWorkload : public Workload {
  public:
   explicit TestWorkload(std::vector<std::string> phases) {
     info_.name = "test";
-    info_.phases = std::move(phases);
+    info_.phases = WithSetupAndTeardown(std::move(phases));
     info_.params = {{"k", "1", "a test parameter"}};
   }
   const WorkloadInfo& info() const override { return info_; }
@@ -32,9 +32,13 @@ class TestWorkload : public Workload {
   bool ThreadInit(IterationContext& ctx, std::string* err) override {
     return thread_init ? thread_init(ctx, err) : true;
   }
+  void ThreadDone(IterationContext& ctx) override {
+    if (thread_done) thread_done(ctx);
+  }
   void Iterate(IterationContext& ctx) override { iterate(ctx); }
 
   std::function<bool(IterationContext&, std::string*)> thread_init;
+  std::function<void(IterationContext&)> thread_done;
   std::function<void(IterationContext&)> iterate;
 
  private:
@@ -179,13 +183,13 @@ TEST(Runner, CountsIterationsPhasesAndSuccesses) {
   ASSERT_GT(m.iterations, 0);
   EXPECT_EQ(m.successes, m.iterations);
   EXPECT_EQ(m.errors, 0);
-  ASSERT_EQ(m.phases.size(), 2u);
-  EXPECT_EQ(m.phases[0].name, "a");
-  EXPECT_EQ(m.phases[0].count, m.iterations);
+  ASSERT_EQ(m.phases.size(), 4u);  // setup, a, b, teardown
+  EXPECT_EQ(m.phases[1].name, "a");
   EXPECT_EQ(m.phases[1].count, m.iterations);
-  EXPECT_GE(m.phases[1].p50_ms, 0.15);  // it sleeps 200 us
-  EXPECT_GE(m.phases[1].p99_ms, m.phases[1].p50_ms);
-  EXPECT_GE(m.phases[1].max_ms, m.phases[1].p99_ms);
+  EXPECT_EQ(m.phases[2].count, m.iterations);
+  EXPECT_GE(m.phases[2].p50_ms, 0.15);  // it sleeps 200 us
+  EXPECT_GE(m.phases[2].p99_ms, m.phases[2].p50_ms);
+  EXPECT_GE(m.phases[2].max_ms, m.phases[2].p99_ms);
   EXPECT_EQ(m.units, 3 * m.iterations);
   ASSERT_EQ(m.threads.size(), 2u);
   EXPECT_EQ(m.threads[0].iterations + m.threads[1].iterations, m.iterations);
@@ -216,7 +220,7 @@ TEST(Runner, BucketsErrorsByNormalizedMessage) {
   EXPECT_EQ(m.error_buckets[0].message, "session # failed at 0x#");
   EXPECT_EQ(m.error_buckets[0].count, m.errors);
   EXPECT_EQ(m.error_buckets[0].example, "session 1 failed at 0x7ffd1234");
-  EXPECT_EQ(m.phases[1].count, m.iterations - m.errors);  // `use` skipped after a failed open
+  EXPECT_EQ(m.phases[2].count, m.iterations - m.errors);  // `use` skipped after a failed open
 }
 
 // Counts how many threads are inside each phase at once.
@@ -279,12 +283,12 @@ TEST(Runner, RejectsUnknownSerializePhase) {
 }
 
 TEST(Runner, StatusBlockShowsEachThreadsPhaseWhileRunning) {
-  TestWorkload w({"setup", "blocked"});
+  TestWorkload w({"prepare", "blocked"});
   std::mutex mu;
   std::condition_variable cv;
   bool release = false;
   w.iterate = [&](IterationContext& ctx) {
-    ctx.Phase("setup", [](std::string*) { return true; });
+    ctx.Phase("prepare", [](std::string*) { return true; });
     ctx.Phase("blocked", [&](std::string*) {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return release; });
@@ -369,6 +373,202 @@ TEST(Runner, ThreadInitFailureMeansCouldNotStart) {
   EXPECT_FALSE(RunWorkload(w, Options(3, 0.2), nullptr, &m, &err));
   EXPECT_NE(err.find("no device"), std::string::npos) << err;
   EXPECT_FALSE(iterated);
+}
+
+// A status block in a memfd with a second mapping of it, as the supervisor holds it.
+struct SharedBlock {
+  StatusBlock block, observer;
+  bool Open(std::string* err) {
+    int fd = StatusBlock::CreateFd(err);
+    if (fd < 0) return false;
+    bool ok = block.Map(fd, err) && observer.Map(fd, err);
+    ::close(fd);
+    return ok;
+  }
+  // Polls the observer until every one of `threads` threads shows `phase` (up to 10 s on a loaded machine).
+  std::vector<ThreadStatus> WaitForAll(size_t threads, const std::string& phase) {
+    std::vector<ThreadStatus> snap;
+    for (int i = 0; i < 1000; ++i) {
+      snap = observer.Snapshot();
+      if (snap.size() == threads &&
+          std::all_of(snap.begin(), snap.end(), [&](auto& s) { return s.phase == phase; }))
+        break;
+      std::this_thread::sleep_for(10ms);
+    }
+    return snap;
+  }
+};
+
+// A gate threads wait at until the test opens it; gives up after 10 s so a failing test cannot hang.
+class Gate {
+ public:
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, 10s, [&] { return open_; });
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+TEST(Runner, StatusBlockShowsSetupDuringThreadInitAndTeardownDuringThreadDone) {
+  TestWorkload w({"work"});
+  Gate init_gate, done_gate;
+  w.thread_init = [&](IterationContext&, std::string*) {
+    init_gate.Wait();
+    return true;
+  };
+  w.thread_done = [&](IterationContext&) { done_gate.Wait(); };
+  w.iterate = [](IterationContext& ctx) {
+    ctx.Phase("work", [](std::string*) {
+      std::this_thread::sleep_for(1ms);
+      return true;
+    });
+  };
+  SharedBlock shared;
+  std::string err;
+  ASSERT_TRUE(shared.Open(&err)) << err;
+  TrialResult m;
+  bool ok = false;
+  std::thread runner([&] { ok = RunWorkload(w, Options(3, 0.1), &shared.block, &m, &err); });
+
+  std::vector<ThreadStatus> snap = shared.WaitForAll(3, "setup");
+  bool started_during_setup = shared.observer.header()->started.load() != 0;
+  init_gate.Open();
+  std::vector<ThreadStatus> late = shared.WaitForAll(3, "teardown");
+  done_gate.Open();
+  runner.join();
+  ASSERT_TRUE(ok) << err;
+
+  ASSERT_EQ(snap.size(), 3u);
+  for (const auto& s : snap) {
+    EXPECT_EQ(s.phase, "setup") << "thread " << s.index;
+    EXPECT_EQ(s.iterations, 0);
+  }
+  EXPECT_FALSE(started_during_setup);
+  ASSERT_EQ(late.size(), 3u);
+  for (const auto& s : late) {
+    EXPECT_EQ(s.phase, "teardown") << "thread " << s.index;
+    EXPECT_GE(s.iterations, 1);  // past its loop
+  }
+  for (const auto& s : shared.observer.Snapshot()) EXPECT_EQ(s.phase, "done");
+}
+
+TEST(Runner, SerializeSetupRunsOneThreadInitAtATime) {
+  TestWorkload w({"work"});
+  std::atomic<int> inside{0}, max_inside{0};
+  w.thread_init = [&](IterationContext&, std::string*) {
+    int now = ++inside;
+    int seen = max_inside.load();
+    while (now > seen && !max_inside.compare_exchange_weak(seen, now)) {}
+    std::this_thread::sleep_for(40ms);
+    --inside;
+    return true;
+  };
+  w.iterate = [&](IterationContext& ctx) {
+    ctx.Phase("work", [](std::string*) {
+      std::this_thread::sleep_for(300us);
+      return true;
+    });
+  };
+  TrialResult m;
+  std::string err;
+  ASSERT_TRUE(RunWorkload(w, Options(4, 0.1, "setup"), nullptr, &m, &err)) << err;
+  EXPECT_EQ(max_inside.load(), 1);
+  ASSERT_EQ(m.phases.front().name, "setup");
+  EXPECT_EQ(m.phases.front().count, 4);
+}
+
+TEST(Runner, WithoutSerializeThreadInitsOverlap) {
+  TestWorkload w({"work"});
+  std::atomic<int> inside{0}, max_inside{0};
+  w.thread_init = [&](IterationContext&, std::string*) {
+    int now = ++inside;
+    int seen = max_inside.load();
+    while (now > seen && !max_inside.compare_exchange_weak(seen, now)) {}
+    // Stay until all four are in (bounded), which only threads running set-up concurrently can reach.
+    for (int i = 0; i < 1000 && inside.load() < 4; ++i) std::this_thread::sleep_for(10ms);
+    return true;
+  };
+  w.iterate = [](IterationContext&) {};
+  TrialResult m;
+  std::string err;
+  ASSERT_TRUE(RunWorkload(w, Options(4, 0.05, "work"), nullptr, &m, &err)) << err;
+  EXPECT_EQ(max_inside.load(), 4);
+}
+
+TEST(Runner, PhaseStatsIncludeSetupAndTeardown) {
+  TestWorkload w({"work"});
+  std::atomic<bool> stopping_in_setup{false};
+  w.thread_init = [&](IterationContext& ctx, std::string*) {
+    if (ctx.stopping()) stopping_in_setup = true;
+    std::this_thread::sleep_for(20ms);
+    return true;
+  };
+  w.thread_done = [](IterationContext&) { std::this_thread::sleep_for(30ms); };
+  w.iterate = [](IterationContext& ctx) { ctx.Phase("work", [](std::string*) { return true; }); };
+  TrialResult m;
+  std::string err;
+  ASSERT_TRUE(RunWorkload(w, Options(3, 0.1), nullptr, &m, &err)) << err;
+  ASSERT_EQ(m.phases.size(), 3u);
+  EXPECT_EQ(m.phases[0].name, "setup");
+  EXPECT_EQ(m.phases[0].count, 3);
+  EXPECT_GE(m.phases[0].p50_ms, 19);
+  EXPECT_EQ(m.phases[1].name, "work");
+  EXPECT_EQ(m.phases[1].count, m.iterations);
+  EXPECT_EQ(m.phases[2].name, "teardown");
+  EXPECT_EQ(m.phases[2].count, 3);
+  EXPECT_GE(m.phases[2].max_ms, 29);
+  EXPECT_FALSE(stopping_in_setup.load());  // the deadline is not set before the barrier
+  EXPECT_EQ(m.errors, 0);
+}
+
+TEST(Runner, PhasesInsideThreadInitNestUnderTheHeldSerializeLock) {
+  TestWorkload w({"open", "use"});
+  SharedBlock shared;
+  std::string err;
+  ASSERT_TRUE(shared.Open(&err)) << err;
+  std::mutex mu;
+  std::vector<std::string> seen;  // thread 0: its phase inside the nested one, then after it
+  w.thread_init = [&](IterationContext& ctx, std::string* e) {
+    bool ok = ctx.Phase("open", [&](std::string*) {
+      if (ctx.thread() == 0) {
+        std::lock_guard<std::mutex> lock(mu);
+        seen.push_back(shared.observer.Snapshot()[0].phase);
+      }
+      return true;
+    });
+    if (ctx.thread() == 0) {
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back(shared.observer.Snapshot()[0].phase);
+    }
+    return ok;
+  };
+  w.iterate = [](IterationContext& ctx) { ctx.Phase("use", [](std::string*) { return true; }); };
+  TrialResult m;
+  // "all" covers setup and open: the nested open must not wait for the lock its own thread holds.
+  ASSERT_TRUE(RunWorkload(w, Options(2, 0.1, "all"), &shared.block, &m, &err)) << err;
+  EXPECT_EQ(seen, (std::vector<std::string>{"open", "setup"}));
+  EXPECT_EQ(m.phases[1].name, "open");
+  EXPECT_EQ(m.phases[1].count, 2);
+}
+
+TEST(ParseSerialize, AcceptsSetupAndTeardownOfEveryWorkload) {
+  std::vector<std::string> out;
+  std::string err;
+  ASSERT_TRUE(ParseSerialize("setup", WithSetupAndTeardown({"open", "close"}), &out, &err)) << err;
+  EXPECT_EQ(out, (std::vector<std::string>{"setup"}));
+  ASSERT_TRUE(ParseSerialize("teardown+open", WithSetupAndTeardown({"open", "close"}), &out, &err)) << err;
+  EXPECT_EQ(out, (std::vector<std::string>{"open", "teardown"}));
 }
 
 TEST(WorkloadResultJson, CarriesSchemaAndMetrics) {

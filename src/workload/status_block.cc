@@ -91,6 +91,15 @@ StatusThread* StatusBlock::thread(int i) const {
   return &threads[i];
 }
 
+int StatusBlock::PhaseIndex(std::string_view name) const {
+  if (!valid()) return -1;
+  for (int i = 0; i < std::min<int>(header_->phases, kStatusMaxPhases); ++i) {
+    const char* n = header_->phase_names[i];
+    if (name == std::string_view(n, strnlen(n, kStatusPhaseNameLen))) return i;
+  }
+  return -1;
+}
+
 std::vector<ThreadStatus> StatusBlock::Snapshot() const {
   std::vector<ThreadStatus> out;
   if (!valid()) return out;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trial/trial.h"
@@ -68,6 +69,8 @@ class StatusBlock {
   bool valid() const;  // mapped and carries the magic and version
   StatusHeader* header() const { return header_; }
   StatusThread* thread(int i) const;
+  // The index of the phase called `name` in the block's phase table, -1 if none (or not valid).
+  int PhaseIndex(std::string_view name) const;
   // Supervisor side: a copy of what each thread was doing.
   std::vector<ThreadStatus> Snapshot() const;
   int64_t units() const;

@@ -1,7 +1,7 @@
-// A workload: code that runs inside a trial process. N threads start together, then each repeats
-// iterations made of named phases (build, start, stop, teardown, ...) until the deadline, counting
-// successes and errors. The runtime (runner.h) owns the threads, the clock, the phase bookkeeping and the
-// serialize lock; a workload only says what one iteration does.
+// A workload: code that runs inside a trial process. N threads set up (ThreadInit) and start together, then
+// each repeats iterations made of named phases (build, start, stop, unref, ...) until the deadline, counting
+// successes and errors, and tears down (ThreadDone). The runtime (runner.h) owns the threads, the clock, the
+// phase bookkeeping and the serialize lock; a workload only says what set-up, one iteration and tear-down do.
 #pragma once
 
 #include <cstdint>
@@ -20,10 +20,25 @@ struct ParamSpec {
   std::string help;           // states valid values
 };
 
+// The runtime runs each thread's ThreadInit as the phase `setup` and its ThreadDone as the phase `teardown`:
+// published in the status block (a stack caught in cuCtxCreate during ThreadInit says "phase setup"), timed
+// in the phase stats, and serializable (`--serialize setup` is one mutex around set-up only).
+inline constexpr char kSetupPhase[] = "setup";
+inline constexpr char kTeardownPhase[] = "teardown";
+
+// {setup, iteration_phases..., teardown}: what every WorkloadInfo::phases holds.
+inline std::vector<std::string> WithSetupAndTeardown(std::vector<std::string> iteration_phases) {
+  iteration_phases.insert(iteration_phases.begin(), kSetupPhase);
+  iteration_phases.push_back(kTeardownPhase);
+  return iteration_phases;
+}
+
 struct WorkloadInfo {
   std::string name;
   std::string summary;
-  std::vector<std::string> phases;  // in iteration order; what --serialize may name
+  // setup, the iteration phases in order, teardown (build it with WithSetupAndTeardown); what --serialize
+  // may name.
+  std::vector<std::string> phases;
   std::vector<ParamSpec> params;
   std::string units_name;           // "frames" if the workload counts frames, else ""
   bool reference_target = false;   // a built-in target for checking crashgrid itself
@@ -59,7 +74,8 @@ class IterationContext {
   // Runs `body` as the named phase: publishes the phase in the status block (readable after a crash),
   // holds the process-wide serialize mutex when the policy covers this phase, and records its latency.
   // `body` returns false with *err set for a counted error; Phase() then returns false and the iteration
-  // should clean up and return. The phase name must be one of info().phases.
+  // should clean up and return. The phase name must be one of info().phases other than setup and teardown
+  // (the runtime runs those); phases may nest (a ThreadInit may run phases of its own).
   virtual bool Phase(std::string_view name, const std::function<bool(std::string* err)>& body) = 0;
   // Counts work units (frames) for throughput.
   virtual void AddUnits(int64_t n) = 0;
@@ -79,7 +95,10 @@ class Workload {
   virtual bool Init(const Params& params, int threads, std::string* err) = 0;
   // What Init chose that belongs with the results (e.g. the gst branch). "" if nothing.
   virtual std::string Detail() const { return ""; }
-  // Runs on each worker thread before the start barrier / after its last iteration.
+  // Runs on each worker thread before the start barrier (as phase `setup`) / after its last iteration (as
+  // phase `teardown`). Per-thread state that lives across iterations (a CUDA context, an open device) is
+  // made here and destroyed in ThreadDone, not lazily in the first iteration, so that its cost and its
+  // hangs are charged to set-up and tear-down rather than to the run. False with *err: could not start.
   virtual bool ThreadInit(IterationContext& ctx, std::string* err) { return true; }
   virtual void ThreadDone(IterationContext& ctx) {}
   // One iteration. Must not throw.

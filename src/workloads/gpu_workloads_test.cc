@@ -52,7 +52,8 @@ TEST(EglStreamWorkload, DeclaresTheSamplePhasesInCallOrder) {
   auto w = CreateWorkload("eglstream");
   ASSERT_TRUE(w);
   EXPECT_EQ(w->info().phases,
-            (std::vector<std::string>{"connect", "present", "acquire", "release", "return", "disconnect"}));
+            (std::vector<std::string>{"setup", "connect", "present", "acquire", "release", "return", "disconnect",
+                                      "teardown"}));
   EXPECT_EQ(w->info().units_name, "frames");
 }
 

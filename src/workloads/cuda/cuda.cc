@@ -54,7 +54,7 @@ class CudaWorkload final : public Workload {
     info_.name = "cuda";
     info_.summary = "CUDA driver churn: contexts, allocations, streams and events created and destroyed by "
                     "every thread at once";
-    info_.phases = {"ctx-create", "alloc", "stream", "event", "free", "ctx-destroy"};
+    info_.phases = WithSetupAndTeardown({"ctx-create", "alloc", "stream", "event", "free", "ctx-destroy"});
     info_.params = {
         {"context", "per-thread", std::string(kContextParamHelp) + "; with shared, ctx-create/ctx-destroy only "
                                   "make the context current/uncurrent"},

@@ -77,7 +77,7 @@ class EglStreamWorkload final : public Workload {
     info_.name = "eglstream";
     info_.summary = "CUDA producer -> EGLStream -> CUDA consumer, several independent streams per thread "
                     "(NVIDIA's EGLStream_CUDA_Interop call order)";
-    info_.phases = {"connect", "present", "acquire", "release", "return", "disconnect"};
+    info_.phases = WithSetupAndTeardown({"connect", "present", "acquire", "release", "return", "disconnect"});
     info_.params = {
         {"streams", "1", "EGLStreams per thread (per consumer thread with layout=fanout), 1..64"},
         {"width", "640", "frame width in pixels, 16..8192"},

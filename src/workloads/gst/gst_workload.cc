@@ -97,7 +97,7 @@ class GstWorkload final : public Workload {
     info_.summary =
         "the first report's workload: per iteration, gst_parse_launch a pipeline of K copies of a branch, "
         "PLAYING until prerolled, NULL, unref";
-    info_.phases = {"build", "start", "stop", "teardown"};
+    info_.phases = WithSetupAndTeardown({"build", "start", "stop", "unref"});
     info_.params = {
         {"branches", "", "copies of the branch in one pipeline, 1 to 64 (default: $ENCODERS_PER_PIPELINE, else 1)"},
         {"branch", "",
@@ -192,7 +192,7 @@ class GstWorkload final : public Workload {
     });
     GstElement* p = pipeline.Release();
     if (p) {
-      ctx.Phase("teardown", [&](std::string*) {
+      ctx.Phase("unref", [&](std::string*) {
         gst_object_unref(p);
         return true;
       });

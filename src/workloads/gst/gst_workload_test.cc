@@ -34,8 +34,13 @@ TEST(GstWorkload, CpuBranchRunsIterationsWithoutErrors) {
   w->Shutdown();
   EXPECT_GT(m.iterations, 0);
   EXPECT_EQ(m.errors, 0) << (m.error_buckets.empty() ? "" : m.error_buckets[0].example);
-  ASSERT_EQ(m.phases.size(), 4u);
-  for (const auto& p : m.phases) EXPECT_EQ(p.count, m.iterations) << p.name;
+  ASSERT_EQ(m.phases.size(), 6u);
+  EXPECT_EQ(m.phases.front().name, "setup");
+  EXPECT_EQ(m.phases.back().name, "teardown");
+  EXPECT_EQ(m.phases.front().count, 2);  // once per thread
+  EXPECT_EQ(m.phases.back().count, 2);
+  for (size_t i = 1; i + 1 < m.phases.size(); ++i) EXPECT_EQ(m.phases[i].count, m.iterations) << m.phases[i].name;
+  EXPECT_EQ(m.phases[4].name, "unref");  // the per-iteration unref is not the thread's teardown
   EXPECT_NE(w->Detail().find("2 x [videotestsrc"), std::string::npos) << w->Detail();
 }
 
@@ -62,7 +67,8 @@ TEST(GstWorkload, MalformedBranchIsACountedBuildError) {
   ASSERT_EQ(m.error_buckets.size(), 1u);
   EXPECT_EQ(m.error_buckets[0].phase, "build");
   EXPECT_NE(m.error_buckets[0].message.find("syntax error"), std::string::npos) << m.error_buckets[0].message;
-  EXPECT_EQ(m.phases[1].count, 0);  // never started
+  ASSERT_EQ(m.phases[2].name, "start");
+  EXPECT_EQ(m.phases[2].count, 0);  // never started
 }
 
 TEST(GstWorkload, BranchCountDefaultsFromEncodersPerPipeline) {

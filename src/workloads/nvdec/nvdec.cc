@@ -112,7 +112,7 @@ class NvDecWorkload final : public Workload {
     info_.name = "nvdec";
     info_.summary = "NVDEC decoder churn on a built-in 176x144 H.264 stream: parser, decoder, decode, map, "
                     "unmap, destroy";
-    info_.phases = {"parser", "decoder", "decode", "map", "unmap", "destroy"};
+    info_.phases = WithSetupAndTeardown({"parser", "decoder", "decode", "map", "unmap", "destroy"});
     info_.params = {
         {"repeat", "1", "times the 8-frame stream is decoded per iteration (same decoder), 1..1000"},
         {"context", "shared", kContextParamHelp},

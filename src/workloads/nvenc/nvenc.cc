@@ -141,7 +141,7 @@ class NvEncWorkload final : public Workload {
   NvEncWorkload() {
     info_.name = "nvenc";
     info_.summary = "NVENC encode-session churn: open, initialise, encode a few H.264 frames, destroy";
-    info_.phases = {"open", "init", "encode", "destroy"};
+    info_.phases = WithSetupAndTeardown({"open", "init", "encode", "destroy"});
     info_.params = {
         {"width", "640", "frame width, 64..4096 (rounded down to even)"},
         {"height", "480", "frame height, 64..4096 (rounded down to even)"},

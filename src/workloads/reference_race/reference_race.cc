@@ -27,7 +27,7 @@ class ReferenceRace final : public Workload {
     info_.summary =
         "REFERENCE TARGET (built-in, deliberately thread-unsafe): K sessions per iteration open, use and "
         "close on one shared device context; the race is in `open` only. For checking crashgrid itself";
-    info_.phases = {"open", "use", "close"};
+    info_.phases = WithSetupAndTeardown({"open", "use", "close"});
     info_.params = {{"sessions", "1", "sessions opened, used and closed per iteration (1 to 64)"}};
     info_.units_name = "sessions";
     info_.reference_target = true;

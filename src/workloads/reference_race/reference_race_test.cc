@@ -112,7 +112,7 @@ TEST(ReferenceRace, IsMarkedAsReferenceTarget) {
   ASSERT_NE(w, nullptr);
   EXPECT_TRUE(w->info().reference_target);
   EXPECT_NE(w->info().summary.find("REFERENCE TARGET"), std::string::npos);
-  EXPECT_EQ(w->info().phases, (std::vector<std::string>{"open", "use", "close"}));
+  EXPECT_EQ(w->info().phases, (std::vector<std::string>{"setup", "open", "use", "close", "teardown"}));
   std::string err;
   EXPECT_FALSE(w->Validate(Params(std::map<std::string, std::string>{{"sessions", "0"}}), 1, &err));
 }
