@@ -18,7 +18,10 @@ const char kUsage[] =
     "policy, the SPRT verdict of every cell (all SAFE / some CRASHES / undecided), the pooled Clopper-Pearson\n"
     "upper bound on the crash probability, and the throughput relative to `none`; then the recommendation:\n"
     "the fastest policy that is SAFE in every cell (among policies within 3% of it, the one serializing the\n"
-    "fewest phases), or the best candidate and how many more runs would decide it.\n\n"
+    "fewest phases), or the best candidate and how many more runs would decide it. A crash is a trial that\n"
+    "crashed or hung; n counts crashes and clean runs. Trials that failed (exited non-zero) or overran (killed\n"
+    "past their bound while still making progress) count in no verdict, and a policy with any is never\n"
+    "recommended: a setting under which the program fails is not a fix.\n\n"
     "  crashgrid mitigations DB [--run ID] [--json]\n";
 
 }  // namespace

@@ -18,12 +18,16 @@ namespace cg {
 constexpr const char* kTableExamples = R"(
 formats:
   percent   crashes k/n, crash rate and Wilson 95% interval; with no crash the one-sided 95% upper bound
-  seed      exit-code counts per cell ({0: 66, 139: 3}: 128+N is signal N, 124 a hang, 127 could not start),
-            laid out byte for byte like table.py's python-tabulate "grid" table
+  seed      exit-code counts per cell ({0: 66, 139: 3}: 128+N is signal N, 124 a hang or an overrun, 127
+            could not start), laid out byte for byte like table.py's python-tabulate "grid" table
   markdown  the percent cells as a GitHub table
   verdict   Wald SPRT verdict per cell (SAFE, CRASHES, UNDECIDED) with the run's --p0/--p1/--alpha/--beta
   csv       one row per cell: axis values, n, crashes, outcomes, exit codes, Wilson bounds, exposure
-  json      the run, its axes and every cell's counts and interval (schema_version 1)
+  json      the run, its axes and every cell's counts and interval (schema_version 2)
+
+counting (every format but seed): a crash is a trial that crashed or hung; n counts crashes and clean runs
+(exit 0) only. Trials that failed (exited non-zero) or overran (killed past their bound while still making
+progress) are neither: shown apart as "+N failed", "+N overran", in no rate and no verdict.
 
 examples:
   crashgrid table seed.db                                the latest run, percent cells

@@ -59,7 +59,8 @@ std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<S
       ++c.exit_codes[SeedExitCode(r)];
       continue;
     }
-    ++c.n;
+    ++c.ran;
+    c.iterations += r.iterations;
     switch (r.outcome) {
       case Outcome::kClean: ++c.clean; break;
       case Outcome::kCrashed: ++c.crashed; break;
@@ -69,7 +70,13 @@ std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<S
       case Outcome::kCouldNotStart: break;
     }
     int code = SeedExitCode(r);
-    if (IsCrash(r.outcome)) {
+    const Evidence evidence = OutcomeEvidence(r.outcome);
+    if (evidence == Evidence::kNeither) {
+      ++c.exit_codes[code];
+      continue;
+    }
+    ++c.n;
+    if (evidence == Evidence::kCrash) {
       ++c.signatures[r.signature];
       if (signature.empty() || r.signature == signature) {
         ++c.crashes;
@@ -82,7 +89,6 @@ std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<S
     double t_s = r.time_to_outcome_s;
     if (run.duration_s > 0) t_s = std::min(t_s, run.duration_s);
     c.exposure_s += std::max(0.0, t_s);
-    c.iterations += r.iterations;
   }
   return out;
 }
@@ -91,7 +97,7 @@ bool ResolveSignature(const std::string& wanted, const std::vector<StoredTrial>&
                       std::string* err) {
   std::vector<std::string> known;
   for (const auto& t : trials) {
-    if (!IsCrash(t.result.outcome) || t.result.signature.empty()) continue;
+    if (OutcomeEvidence(t.result.outcome) != Evidence::kCrash || t.result.signature.empty()) continue;
     if (std::find(known.begin(), known.end(), t.result.signature) == known.end())
       known.push_back(t.result.signature);
   }

@@ -17,8 +17,11 @@ struct CellCounts {
   Cell cell;
   std::string key;            // CellKey(cell)
   int64_t trials = 0;         // every stored trial of the cell, could-not-start included
-  int64_t n = 0;              // trials that ran: the denominator of every rate (could-not-start excluded)
-  int64_t crashes = 0;        // crashed + hung (IsCrash); with a signature filter, only those with it
+  int64_t ran = 0;            // trials that ran: trials - could_not_start
+  // Trials that are evidence about the crash probability (OutcomeEvidence: clean, crashed, hung): the
+  // denominator of every rate, interval and verdict. Failed and overran trials ran but are neither.
+  int64_t n = 0;
+  int64_t crashes = 0;        // crashed + hung (Evidence::kCrash); with a signature filter, only those with it
   int64_t other_crashes = 0;  // with a signature filter: crashes of other signatures (counted as non-crashes)
   int64_t crashed = 0;        // by outcome, regardless of any signature filter
   int64_t hung = 0;
@@ -29,7 +32,9 @@ struct CellCounts {
   // What table.py would have counted (SeedExitCode): 0, exit N, 128+signal, 124 hang, 127 could not start.
   // With a signature filter, crashes of other signatures are counted under 0, as the non-crashes they count as.
   std::map<int, int64_t> exit_codes;
-  double exposure_s = 0;      // workload seconds: time to outcome, capped at the run's duration, summed
+  double exposure_s = 0;      // workload seconds of the n evidence trials: time to outcome, capped at the
+                              // run's duration, summed
+  int64_t neither() const { return failed + overran; }  // ran, but evidence neither way
   int64_t iterations = 0;     // workload loop iterations summed
   std::map<std::string, int64_t> signatures;  // crash signature -> crashed/hung trials with it ("" if none)
 };

@@ -16,12 +16,16 @@ namespace {
 struct Pooled {
   std::vector<std::string> order;  // keys in first-seen (grid) order
   std::map<std::string, CellCounts> cells;
+  int64_t failed = 0, overran = 0;  // over every cell: ran, but neither crashes nor clean runs
 };
 
 Pooled Pool(const CompareArm& arm, const std::vector<std::string>& shared) {
   Pooled out;
   for (const CellCounts& c : AggregateCells(arm.run, arm.trials)) {
-    if (c.n == 0) continue;  // a cell nobody ran (or that could not start) is not evidence
+    out.failed += c.failed;
+    out.overran += c.overran;
+    // A cell nobody ran, that could not start, or whose trials all failed or overran is not evidence.
+    if (c.n == 0) continue;
     Cell projected;
     for (const auto& [name, value] : c.cell)
       if (std::find(shared.begin(), shared.end(), name) != shared.end()) projected.emplace_back(name, value);
@@ -78,6 +82,7 @@ CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOpt
     if (std::find(axes_a.begin(), axes_a.end(), name) == axes_a.end()) r.only_axes_b.push_back(name);
 
   Pooled pa = Pool(a, r.shared_axes), pb = Pool(b, r.shared_axes);
+  r.failed_a = pa.failed, r.overran_a = pa.overran, r.failed_b = pb.failed, r.overran_b = pb.overran;
   std::map<std::string, int64_t> sig_a, sig_b;
   double exposure_a = 0, exposure_b = 0;
   for (const std::string& key : pa.order) {
@@ -194,6 +199,7 @@ std::string RenderCompareText(const CompareResult& r) {
 
   size_t width = 4;
   for (const auto& c : r.cells) width = std::max(width, c.key.size());
+  out += "k/n: trials that crashed or hung / trials that crashed, hung or exited 0\n";
   out += fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>6}  {:>8} {:>8}\n", "cell", width, "A k/n", "A p",
                      "B k/n", "B p", "B-A", "p", "Holm p");
   for (const auto& c : r.cells) {
@@ -212,6 +218,11 @@ std::string RenderCompareText(const CompareResult& r) {
                      r.alpha);
   out += fmt::format("Over the matched cells: A {}/{} crashed, {}; B {}/{} crashed, {}.\n", r.ka, r.na,
                      FormatCrashRate(r.rate_a), r.kb, r.nb, FormatCrashRate(r.rate_b));
+  if (r.failed_a + r.overran_a + r.failed_b + r.overran_b > 0) {
+    out += fmt::format("Not counted (neither crashes nor clean runs): A {} failed, {} overran; B {} failed, {} "
+                       "overran.\n",
+                       r.failed_a, r.overran_a, r.failed_b, r.overran_b);
+  }
   if (!r.unmatched_a.empty() || !r.unmatched_b.empty()) {
     out += fmt::format("Unmatched cells: {} only in A, {} only in B.\n", r.unmatched_a.size(), r.unmatched_b.size());
     for (const auto& k : r.unmatched_a) out += "  only in A: " + k + "\n";
@@ -256,9 +267,11 @@ nlohmann::json CompareToJson(const CompareResult& r) {
   };
   return json{{"schema_version", kCompareJsonSchemaVersion},
               {"a", {{"label", r.label_a}, {"description", r.description_a}, {"only_axes", r.only_axes_a},
-                     {"crashes", r.ka}, {"n", r.na}, {"rate", rate(r.rate_a)}}},
+                     {"crashes", r.ka}, {"n", r.na}, {"failed", r.failed_a}, {"overran", r.overran_a},
+                     {"rate", rate(r.rate_a)}}},
               {"b", {{"label", r.label_b}, {"description", r.description_b}, {"only_axes", r.only_axes_b},
-                     {"crashes", r.kb}, {"n", r.nb}, {"rate", rate(r.rate_b)}}},
+                     {"crashes", r.kb}, {"n", r.nb}, {"failed", r.failed_b}, {"overran", r.overran_b},
+                     {"rate", rate(r.rate_b)}}},
               {"shared_axes", r.shared_axes},
               {"alpha", r.alpha},
               {"correction", "holm"},

@@ -18,7 +18,7 @@
 
 namespace cg {
 
-constexpr int kCompareJsonSchemaVersion = 1;
+constexpr int kCompareJsonSchemaVersion = 2;  // v2: n counts evidence only; failed, overran per side
 
 // One side of a comparison.
 struct CompareArm {
@@ -34,6 +34,7 @@ struct CompareOptions {
 
 struct CellComparison {
   std::string key;  // CellKey over the shared axes
+  // k: crashed or hung; n: crashed, hung or clean (OutcomeEvidence). Failed and overran trials are in neither.
   int64_t ka = 0, na = 0, kb = 0, nb = 0;
   double pa = 0, pb = 0;  // crash probabilities k/n (0 when n = 0)
   Interval ia, ib;        // Wilson 95%
@@ -53,6 +54,8 @@ struct CompareResult {
   double alpha = 0.05;
   CrashRate rate_a, rate_b;  // per minute of workload, over the matched cells
   int64_t ka = 0, na = 0, kb = 0, nb = 0;  // totals over the matched cells
+  // Trials of each side (every cell) that failed or overran: neither crashes nor clean runs, so in no k/n.
+  int64_t failed_a = 0, overran_a = 0, failed_b = 0, overran_b = 0;
   // Crash signatures seen on one side only, with their crash counts, most frequent first.
   std::vector<std::pair<std::string, int64_t>> signatures_only_a, signatures_only_b;
 };

@@ -57,6 +57,7 @@ TEST(Compare, FindsTheCellsWhereBCrashesMoreAndListsUnmatchedCellsAndSignatures)
 B = B: run 2
 cells matched on threads: 2
 
+k/n: trials that crashed or hung / trials that crashed, hung or exited 0
 cell           A k/n   A p      B k/n   B p     B-A         p   Holm p
 threads=1       0/31  0.00       0/31  0.00   +0.00    1.0000   1.0000
 threads=2       1/30  0.03      20/30  0.67   +0.63   <0.0001  <0.0001  B more
@@ -85,6 +86,37 @@ Signatures only in B:
   EXPECT_EQ(j["cells"][1]["direction"], "more");
   EXPECT_EQ(j["signatures_only_b"][0]["signature"], "SIGSEGV|null|libcuda.so.1@0x99");
   EXPECT_EQ(j["signatures_only_b"][0]["crashes"], 20);  // matched cells only
+}
+
+TEST(Compare, LeavesFailedAndOverranTrialsOutOfEveryCountAndSaysHowMany) {
+  std::vector<StoredTrial> ta, tb;
+  AddTrials(&ta, {{"threads", "1"}}, 2, 10);
+  AddTrials(&tb, {{"threads", "1"}}, 2, 10);
+  AddTrials(&ta, {{"threads", "2"}}, 0, 3);
+  for (auto& t : ta)
+    if (t.cell_key == "threads=2") t.result.outcome = Outcome::kFailed;  // a cell that only failed
+  for (int i = 0; i < 3; ++i) {
+    AddTrials(&tb, {{"threads", "1"}}, 0, 1);
+    tb.back().result.outcome = Outcome::kOverran;
+  }
+  CompareResult r = Compare(Arm("A", MakeRun(1, {{"threads", {"1", "2"}}}), ta),
+                            Arm("B", MakeRun(2, {{"threads", {"1"}}}), tb), CompareOptions{});
+  ASSERT_EQ(r.cells.size(), 1u);
+  EXPECT_EQ(r.cells[0].na, 10);
+  EXPECT_EQ(r.cells[0].nb, 10);  // not 13: the overran trials are neither crashes nor clean runs
+  EXPECT_EQ(r.cells[0].kb, 2);
+  EXPECT_TRUE(r.unmatched_a.empty());  // a cell of failures only is no evidence to match
+  EXPECT_EQ(r.failed_a, 3);
+  EXPECT_EQ(r.overran_b, 3);
+  std::string text = RenderCompareText(r);
+  EXPECT_NE(text.find("Not counted (neither crashes nor clean runs): A 3 failed, 0 overran; B 0 failed, 3 overran."),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("k/n: trials that crashed or hung / trials that crashed, hung or exited 0"), std::string::npos);
+  nlohmann::json j = CompareToJson(r);
+  EXPECT_EQ(j["a"]["failed"], 3);
+  EXPECT_EQ(j["b"]["overran"], 3);
+  EXPECT_EQ(j["b"]["n"], 10);
 }
 
 TEST(Compare, HolmCorrectionKeepsABorderlineCellFromCountingAmongMany) {

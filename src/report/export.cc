@@ -20,6 +20,17 @@ nlohmann::json CellObject(const Cell& cell) {
 
 std::string Num(double v) { return fmt::format("{}", v); }
 
+// What the trial counts as in every table and statistic: "crash" (crashed, hung), "safe" (clean) or
+// "neither" (failed, overran, could not start).
+const char* EvidenceName(Evidence e) {
+  switch (e) {
+    case Evidence::kCrash: return "crash";
+    case Evidence::kSafe: return "safe";
+    case Evidence::kNeither: break;
+  }
+  return "neither";
+}
+
 }  // namespace
 
 std::string RenderJsonl(const std::vector<StoredTrial>& trials) {
@@ -32,6 +43,7 @@ std::string RenderJsonl(const std::vector<StoredTrial>& trials) {
     j["cell"] = CellObject(t.cell);
     j["repetition"] = t.repetition;
     j["seed_exit_code"] = SeedExitCode(t.result);
+    j["evidence"] = EvidenceName(OutcomeEvidence(t.result.outcome));
     nlohmann::json r = t.result;
     for (auto it = r.begin(); it != r.end(); ++it) j[it.key()] = it.value();
     out += Dump(j);
@@ -53,10 +65,11 @@ std::string RenderCsv(const std::vector<RunRecord>& runs, const std::vector<Stor
   }
   std::vector<std::string> header = {"trial_id", "run_id", "cell_key"};
   for (const auto& a : axes) header.push_back(a);
-  for (const char* c : {"repetition", "outcome", "seed_exit_code", "exit_code", "signal", "via_shell", "detail",
-                        "started_at", "duration_s", "time_to_outcome_s", "iterations", "successes", "errors", "units",
-                        "units_name", "workload_seconds", "capture_method", "signature", "stdout_tail", "stderr_tail",
-                        "error_buckets", "phases", "threads", "report"}) {
+  for (const char* c : {"repetition", "outcome", "evidence", "seed_exit_code", "exit_code", "signal", "via_shell",
+                        "detail", "started_at", "duration_s", "time_to_outcome_s", "setup_s", "teardown_s",
+                        "iterations", "successes", "errors", "units", "units_name", "workload_seconds",
+                        "capture_method", "signature", "stdout_tail", "stderr_tail", "error_buckets", "phases",
+                        "threads", "report"}) {
     header.push_back(c);
   }
   std::string out;
@@ -79,10 +92,10 @@ std::string RenderCsv(const std::vector<RunRecord>& runs, const std::vector<Stor
       f.push_back(v);
     }
     nlohmann::json buckets = r.error_buckets, phases = r.phases, threads = r.threads;
-    f.insert(f.end(), {std::to_string(t.repetition), OutcomeName(r.outcome), std::to_string(SeedExitCode(r)),
-                       std::to_string(r.exit_code), std::to_string(r.signal), r.via_shell ? "true" : "false",
-                       SanitizeText(r.detail), Num(r.started_at), Num(r.duration_s), Num(r.time_to_outcome_s),
-                       std::to_string(r.iterations), std::to_string(r.successes), std::to_string(r.errors),
+    f.insert(f.end(), {std::to_string(t.repetition), OutcomeName(r.outcome), EvidenceName(OutcomeEvidence(r.outcome)),
+                       std::to_string(SeedExitCode(r)), std::to_string(r.exit_code), std::to_string(r.signal),
+                       r.via_shell ? "true" : "false", SanitizeText(r.detail), Num(r.started_at), Num(r.duration_s),
+                       Num(r.time_to_outcome_s), Num(r.setup_s), Num(r.teardown_s), std::to_string(r.iterations), std::to_string(r.successes), std::to_string(r.errors),
                        std::to_string(r.units), r.units_name, Num(r.workload_seconds), r.capture_method,
                        SanitizeText(r.signature), SanitizeText(r.stdout_tail), SanitizeText(r.stderr_tail),
                        Dump(buckets), Dump(phases), Dump(threads),

@@ -9,8 +9,10 @@
 
 namespace cg {
 
-// One JSON object per line: trial_id, run_id, cell_key, cell (axis -> value), repetition, seed_exit_code and
-// every TrialResult field as trial_json.h writes it. Invalid UTF-8 in captured output becomes U+FFFD.
+// One JSON object per line: trial_id, run_id, cell_key, cell (axis -> value), repetition, seed_exit_code,
+// evidence ("crash" for crashed and hung, "safe" for clean, "neither" for failed, overran and could-not-start:
+// what tables and statistics count it as) and every TrialResult field as trial_json.h writes it. Invalid UTF-8
+// in captured output becomes U+FFFD.
 std::string RenderJsonl(const std::vector<StoredTrial>& trials);
 
 // RFC 4180 CSV with a header row: the identity columns, one column per grid axis of `runs` (union, in

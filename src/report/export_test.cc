@@ -1,5 +1,7 @@
 #include "report/export.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "../../tests/browser/report_fixture.h"
@@ -104,6 +106,46 @@ TEST(Export, CsvHasEveryColumnAndQuotesCapturedText) {
       EXPECT_EQ(r[report], "");
     }
   }
+}
+
+TEST(Export, SaysWhatEachTrialCountsAsAndKeepsSetUpAndTearDownTimes) {
+  std::vector<StoredTrial> trials(4);
+  const Outcome outcomes[] = {Outcome::kOverran, Outcome::kFailed, Outcome::kHung, Outcome::kClean};
+  for (size_t i = 0; i < 4; ++i) {
+    trials[i].id = static_cast<int64_t>(i + 1);
+    trials[i].cell = {{"threads", "1"}};
+    trials[i].result.outcome = outcomes[i];
+  }
+  trials[0].result.setup_s = 0.25;
+  trials[0].result.teardown_s = 3.5;
+  auto lines = Split(RenderJsonl(trials), '\n');
+  ASSERT_EQ(lines.size(), 5u);
+  auto first = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(first["outcome"], "overran");
+  EXPECT_EQ(first["evidence"], "neither");
+  EXPECT_EQ(first["seed_exit_code"], 124);
+  EXPECT_EQ(first["setup_s"], 0.25);
+  EXPECT_EQ(first["teardown_s"], 3.5);
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["evidence"], "neither");
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["evidence"], "crash");
+  EXPECT_EQ(nlohmann::json::parse(lines[3])["evidence"], "safe");
+
+  RunRecord run;
+  run.grid = {{"threads", {"1"}}};
+  auto rows = ParseCsv(RenderCsv({run}, trials));
+  ASSERT_EQ(rows.size(), 5u);
+  const auto& h = rows[0];
+  auto col = [&](const std::string& name) { return static_cast<size_t>(std::find(h.begin(), h.end(), name) - h.begin()); };
+  ASSERT_LT(col("evidence"), h.size());
+  ASSERT_LT(col("setup_s"), h.size());
+  ASSERT_LT(col("teardown_s"), h.size());
+  EXPECT_EQ(rows[1][col("outcome")], "overran");
+  EXPECT_EQ(rows[1][col("evidence")], "neither");
+  EXPECT_EQ(rows[1][col("setup_s")], "0.25");
+  EXPECT_EQ(rows[1][col("teardown_s")], "3.5");
+  EXPECT_EQ(rows[2][col("evidence")], "neither");
+  EXPECT_EQ(rows[3][col("evidence")], "crash");
+  EXPECT_EQ(rows[4][col("evidence")], "safe");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "report/cells.h"
 #include "stats/stats.h"
@@ -18,6 +19,8 @@ namespace {
 struct Agg {
   int64_t n = 0;
   int64_t k = 0;
+  int64_t failed = 0;
+  int64_t overran = 0;
   double work = 0;       // iterations or units
   double seconds = 0;    // workload seconds
 };
@@ -90,7 +93,7 @@ std::string FormatPercent(double p) {
 }
 
 std::string EffectiveSignature(const TrialResult& r) {
-  if (!IsCrash(r.outcome)) return "";
+  if (OutcomeEvidence(r.outcome) != Evidence::kCrash) return "";
   if (!r.signature.empty()) return r.signature;
   if (r.outcome == Outcome::kHung) return "hang (no stack)";
   return SignalName(r.signal) + " (no stack)";
@@ -121,8 +124,13 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
     const TrialResult& r = t.result;
     if (r.outcome == Outcome::kCouldNotStart) continue;
     Agg& a = agg[CellKey(t.cell)];
+    if (OutcomeEvidence(r.outcome) == Evidence::kNeither) {
+      if (r.outcome == Outcome::kFailed) ++a.failed;
+      if (r.outcome == Outcome::kOverran) ++a.overran;
+      continue;  // no rate and no throughput from a trial that failed or overran
+    }
     ++a.n;
-    if (measure == HeatMeasure::kCrashes && IsCrash(r.outcome)) ++a.k;
+    if (measure == HeatMeasure::kCrashes && OutcomeEvidence(r.outcome) == Evidence::kCrash) ++a.k;
     if (measure == HeatMeasure::kSignature && EffectiveSignature(r) == signature) ++a.k;
     if (r.workload_seconds > 0) {
       if (use_units && !r.units_name.empty()) units_name = r.units_name;
@@ -171,6 +179,16 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
           const Agg& a = it->second;
           hc.n = a.n;
           hc.k = a.k;
+          hc.failed = a.failed;
+          hc.overran = a.overran;
+        }
+        std::string neither;  // "; 2 failed, 1 overran (neither crashes nor clean runs: not counted)"
+        if (hc.failed + hc.overran > 0) {
+          std::vector<std::string> parts;
+          if (hc.failed > 0) parts.push_back(fmt::format("{} failed", hc.failed));
+          if (hc.overran > 0) parts.push_back(fmt::format("{} overran", hc.overran));
+          neither = "; " + fmt::format("{}", fmt::join(parts, ", ")) +
+                    " (neither crashes nor clean runs: not counted)";
         }
         if (measure == HeatMeasure::kThroughput) {
           if (it != agg.end() && it->second.seconds > 0) {
@@ -187,6 +205,7 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
           hc.present = true;
           hc.value = static_cast<double>(hc.k) / static_cast<double>(hc.n);
           hc.label = fmt::format("{}/{}", hc.k, hc.n);
+          if (hc.failed + hc.overran > 0) hc.label += fmt::format(" +{}", hc.failed + hc.overran);
           Interval w = Wilson(hc.k, hc.n);
           std::string what = measure == HeatMeasure::kCrashes ? "crashed or hung" : "with this signature";
           hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
@@ -198,6 +217,11 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
             }
             hc.title += ", SPRT " + hc.note;
           }
+          hc.title += neither;
+        } else if (hc.failed + hc.overran > 0) {
+          // Ran, but nothing it says bears on crashing: grey like a cell without trials, and never a verdict.
+          hc.label = hc.failed > 0 ? fmt::format("{} failed", hc.failed) : fmt::format("{} overran", hc.overran);
+          hc.title = where + ": no trial crashed, hung or ran clean" + neither;
         } else {
           hc.label = "-";
           hc.title = where + ": no trials";

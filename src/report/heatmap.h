@@ -14,18 +14,20 @@
 namespace cg {
 
 enum class HeatMeasure {
-  kCrashes,     // crashed + hung out of the trials that ran; verdict from the SPRT
-  kSignature,   // trials with one crash signature out of the trials that ran
+  kCrashes,     // crashed + hung out of the evidence trials (crashed, hung, clean); verdict from the SPRT
+  kSignature,   // trials with one crash signature out of the evidence trials
   kThroughput,  // iterations/s (units/s when the workload counts units) over workload seconds
 };
 
 struct HeatCell {
   std::string cell_key;  // "threads=4,sessions=4"
-  int64_t n = 0;         // trials that ran (could-not-start excluded)
+  int64_t n = 0;         // evidence trials (OutcomeEvidence: crashed, hung, clean)
   int64_t k = 0;         // crashes, or crashes with the signature
+  int64_t failed = 0;    // ran but neither: shown apart, in no rate
+  int64_t overran = 0;
   double value = 0;      // k/n, or the rate
   bool present = false;  // false: no data for this cell (drawn grey)
-  std::string label;     // "3/20", or "812/s"
+  std::string label;     // "3/20", "3/20 +2" (2 failed or overran), "31 failed", or "812/s"
   std::string note;      // "CRASHES"/"SAFE"/"UNDECIDED" for crashes; "" otherwise
   std::string title;     // hover text: cell, counts, Wilson 95% interval
 };

@@ -163,18 +163,23 @@ std::string MitigationSection(const ReportRun& rr) {
     return s + "<p>" + E(err) + "</p>\n";
   }
   s += fmt::format("<table class=\"mitigations\"><tr><th>serialize</th><th>verdict</th><th>SAFE</th><th>CRASHES</th>"
-                   "<th>UNDECIDED</th><th>crashed/n</th><th>95% upper bound</th><th>{}</th><th>vs none</th></tr>\n",
+                   "<th>UNDECIDED</th><th>crashes/n</th><th>failed</th><th>overran</th><th>95% upper bound</th>"
+                   "<th>{}</th><th>vs none</th></tr>\n",
                    E(study.throughput_unit));
   for (size_t i = 0; i < study.policies.size(); ++i) {
     const PolicySummary& p = study.policies[i];
     bool rec = static_cast<int>(i) == study.recommended;
     s += fmt::format("<tr{}><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>"
-                     "<td>p &lt; {}</td><td>{}</td><td>{}</td></tr>\n",
+                     "<td>{}</td><td>{}</td><td>p &lt; {}</td><td>{}</td><td>{}</td></tr>\n",
                      rec ? " class=\"good\"" : "", E(p.policy), E(p.verdict), p.safe, p.crashes, p.undecided, p.k, p.n,
-                     E(FormatUpperBound(p.pooled_upper)), p.workload_s > 0 ? fmt::format("{:.1f}", p.throughput) : "-",
+                     p.failed, p.overran, E(FormatUpperBound(p.pooled_upper)),
+                     p.workload_s > 0 ? fmt::format("{:.1f}", p.throughput) : "-",
                      p.has_relative ? fmt::format("{:+.0f}%", p.relative * 100) : "-");
   }
   s += "</table>\n";
+  s += "<p class=\"legend\">crashes/n: trials that crashed or hung / trials that crashed, hung or exited 0. "
+       "Trials that failed (exited non-zero) or overran (killed past the bound while still making progress) are "
+       "neither, in no verdict; a policy with any is never recommended.</p>\n";
   s += fmt::format("<p class=\"{}\">{}</p>\n", study.recommended >= 0 ? "good" : "bad", E(study.recommendation));
   return s;
 }
@@ -224,6 +229,11 @@ std::string ComparisonSection(const ReportRun& a, const ReportRun& b) {
     for (const auto& [sig, n] : sigs) o += fmt::format("<li>{} &times; <span class=\"sig\">{}</span></li>\n", n, E(sig));
     return o + "</ul>\n";
   };
+  if (r.failed_a + r.overran_a + r.failed_b + r.overran_b > 0) {
+    s += fmt::format("<p class=\"small\">Not counted (neither crashes nor clean runs): run {} {} failed, {} overran; "
+                     "run {} {} failed, {} overran.</p>\n",
+                     a.run.id, r.failed_a, r.overran_a, b.run.id, r.failed_b, r.overran_b);
+  }
   s += only(r.signatures_only_a, a.run.id) + only(r.signatures_only_b, b.run.id);
   if (!r.unmatched_a.empty() || !r.unmatched_b.empty()) {
     s += fmt::format("<p class=\"small\">Cells in one run only: {} in run {}, {} in run {}.</p>\n", r.unmatched_a.size(),
@@ -253,8 +263,10 @@ std::string RunSection(const ReportRun& rr) {
     s += "<tr><th>program</th><td><code>" + E(joined) + "</code></td></tr>\n";
   }
   for (const auto& [k, v] : run.params) s += "<tr><th>" + E(k) + "</th><td>" + E(v) + "</td></tr>\n";
-  s += fmt::format("<tr><th>trials</th><td>{} ran, {} crashed, {} hung, {} failed, {} could not start</td></tr>\n", t.ran,
-                   t.crashed, t.hung, t.failed, t.not_started);
+  s += fmt::format("<tr><th>trials</th><td>{} ran: {} crashed, {} hung (crashes); {} clean; {} failed, {} overran "
+                   "(neither); {} could not start</td></tr>\n",
+                   t.ran, t.crashed, t.hung, t.ran - t.crashed - t.hung - t.failed - t.overran, t.failed, t.overran,
+                   t.not_started);
   s += fmt::format("<tr><th>per trial</th><td>{:.3g} s (grace {:.3g} s), up to {} runs per cell, capture {}</td></tr>\n",
                    run.duration_s, run.grace_s, run.runs, E(run.capture.empty() ? "?" : run.capture));
   s += "<tr><th>crashgrid</th><td>" + E(run.crashgrid_version) + " (" + E(run.crashgrid_commit) + ")</td></tr>\n";
@@ -262,9 +274,11 @@ std::string RunSection(const ReportRun& rr) {
 
   s += "<h3>Crash probability</h3>\n";
   s += Maps(BuildHeatmaps(run, rr.trials, HeatMeasure::kCrashes), id + "-crash");
-  s += "<p class=\"legend\">Each cell: crashed or hung / trials that ran, and the SPRT verdict (p0 = 1%, p1 = 10%). "
-       "Hover a cell for its Wilson 95% interval. Green: no crash; orange to dark red: rising crash probability; "
-       "grey: no trials.</p>\n";
+  s += "<p class=\"legend\">Each cell: crashed or hung / trials that crashed, hung or exited 0, and the SPRT "
+       "verdict (p0 = 1%, p1 = 10%). Trials that failed (exited non-zero) or overran (killed past the bound while "
+       "still making progress) are neither: counted in no rate and shown apart (+N). Hover a cell for its Wilson 95% "
+       "interval. Green: no crash; orange to dark red: rising crash probability; grey: no trials, or only failed "
+       "or overran ones.</p>\n";
   bool any_throughput = false;
   for (const auto& st : rr.trials) any_throughput |= st.result.workload_seconds > 0;
   if (any_throughput) {

@@ -40,7 +40,7 @@ std::vector<std::string> CellKeysInOrder(const RunRecord& run, const std::vector
 
 std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& trials) {
   struct CellAgg {
-    int64_t ran = 0, crashes = 0, failed = 0, not_started = 0;
+    int64_t ran = 0, n = 0, crashes = 0, failed = 0, overran = 0, not_started = 0;  // n: crashed, hung, clean
     double seconds = 0;
     std::map<std::string, int64_t> sigs;
     std::string not_started_detail;
@@ -57,12 +57,19 @@ std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& tr
       continue;
     }
     ++a.ran;
-    if (IsCrash(r.outcome)) {
-      ++a.crashes;
-      ++a.sigs[EffectiveSignature(r)];
-    } else if (r.outcome == Outcome::kFailed) {
-      ++a.failed;
-      a.exit_codes.push_back(r.exit_code);
+    switch (OutcomeEvidence(r.outcome)) {
+      case Evidence::kCrash:
+        ++a.crashes;
+        ++a.sigs[EffectiveSignature(r)];
+        [[fallthrough]];
+      case Evidence::kSafe: ++a.n; break;
+      case Evidence::kNeither:
+        if (r.outcome == Outcome::kFailed) {
+          ++a.failed;
+          a.exit_codes.push_back(r.exit_code);
+        }
+        if (r.outcome == Outcome::kOverran) ++a.overran;
+        break;
     }
   }
   std::vector<std::string> keys = CellKeysInOrder(run, trials);
@@ -76,14 +83,28 @@ std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& tr
     std::string name = key.empty() ? "(single cell)" : key;
     cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">", XmlEscape(classname),
                          XmlEscape(name), a.seconds);
+    // Besides a crash: how many trials were neither crashes nor clean runs (in no count above).
+    std::string neither;
+    if (a.failed > 0) neither += fmt::format("{} failed (exited non-zero)\n", a.failed);
+    if (a.overran > 0) neither += fmt::format("{} overran (killed past the bound while still making progress)\n", a.overran);
     if (a.crashes > 0) {
       ++failures;
       std::vector<std::pair<std::string, int64_t>> sigs(a.sigs.begin(), a.sigs.end());
       std::stable_sort(sigs.begin(), sigs.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
-      std::string body = fmt::format("{}/{} trials crashed or hung in {}\n", a.crashes, a.ran, name);
+      std::string body = fmt::format("{}/{} trials crashed or hung in {}\n", a.crashes, a.n, name);
       for (const auto& [sig, n] : sigs) body += fmt::format("{} x {}\n", n, sig);
+      body += neither;
       cases += fmt::format("\n      <failure message=\"{}\" type=\"crash\">{}</failure>\n    ", XmlEscape(sigs[0].first),
                            XmlEscape(body));
+    } else if (a.overran > 0) {
+      // Too slow is a failure of the test (it did not finish in time), but not a crash and not a hang: its own
+      // type, so CI can tell them apart.
+      ++failures;
+      cases += fmt::format("\n      <failure message=\"{}\" type=\"overran\">{}</failure>\n    ",
+                           XmlEscape(fmt::format("{}/{} trials overran: still making progress past their bound, "
+                                                 "killed (not a hang)",
+                                                 a.overran, a.ran)),
+                           XmlEscape(neither));
     } else if (a.failed > 0) {
       ++errors;
       std::string codes;

@@ -1,5 +1,7 @@
 // JUnit XML for CI systems (`crashgrid sweep --junit FILE`): one test case per grid cell; a cell whose
-// trials crashed or hung is a failure whose message is the commonest crash signature.
+// trials crashed or hung is a failure of type "crash" whose message is the commonest crash signature; a cell
+// without crashes whose trials overran (killed past their bound while still making progress) is a failure of
+// type "overran".
 #pragma once
 
 #include <cstdint>
@@ -12,7 +14,7 @@
 namespace cg {
 
 // The whole XML document. Cells with only could-not-start trials (or none) are <skipped>; cells where a
-// program exited non-zero without crashing get an <error>.
+// program exited non-zero without crashing or overrunning get an <error> of type "exit".
 std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& trials);
 
 // Loads the run's trials from `store` and writes RenderJunit to `path`. On failure *err names the file or

@@ -57,5 +57,36 @@ TEST(Junit, NonZeroExitIsAnErrorAndCouldNotStartIsSkipped) {
   EXPECT_NE(xml.find("tests=\"3\" failures=\"0\" errors=\"1\" skipped=\"2\""), std::string::npos);
 }
 
+TEST(Junit, OverranIsAFailureOfItsOwnTypeNotACrashNorAnError) {
+  RunRecord run;
+  run.workload = "exec";
+  run.grid = {{"n", {"1", "2", "3"}}};
+  std::vector<StoredTrial> trials(6);
+  for (auto& t : trials) t.result.outcome = Outcome::kClean;
+  trials[0].cell = {{"n", "1"}};
+  trials[0].result.outcome = Outcome::kOverran;
+  trials[1].cell = {{"n", "1"}};
+  trials[2].cell = {{"n", "2"}};
+  trials[2].result.outcome = Outcome::kCrashed;
+  trials[2].result.signal = 11;
+  trials[3].cell = {{"n", "2"}};
+  trials[3].result.outcome = Outcome::kOverran;
+  trials[4].cell = {{"n", "3"}};
+  trials[4].result.outcome = Outcome::kFailed;
+  trials[4].result.exit_code = 1;
+  trials[5].cell = {{"n", "3"}};
+  std::string xml = RenderJunit(run, trials);
+  EXPECT_NE(xml.find("name=\"n=1\" time=\"0.000\">\n      <failure message=\"1/2 trials overran: still making "
+                     "progress past their bound, killed (not a hang)\" type=\"overran\">1 overran"),
+            std::string::npos)
+      << xml;
+  // A crash outranks an overrun in the same cell; its counts leave the overran trial out of k/n.
+  EXPECT_NE(xml.find("type=\"crash\">1/1 trials crashed or hung in n=2\n1 x SIGSEGV (no stack)\n1 overran"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<error message=\"1/2 trials exited non-zero\" type=\"exit\">"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("tests=\"3\" failures=\"2\" errors=\"1\" skipped=\"0\""), std::string::npos) << xml;
+}
+
 }  // namespace
 }  // namespace cg

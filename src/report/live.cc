@@ -26,10 +26,19 @@ std::string Clock(double s) {
   return fmt::format("{}m{:02}s", t / 60, t % 60);
 }
 
+// "crashes 5", and "failed 2" / "overran 1" after it when there are any: those trials are neither crashes nor
+// clean runs, so they are never folded into either count.
+std::string Counts(const SweepProgress& p) {
+  std::string s = fmt::format("crashes {}", p.crashes);
+  if (p.failed > 0) s += fmt::format(" failed {}", p.failed);
+  if (p.overran > 0) s += fmt::format(" overran {}", p.overran);
+  return s;
+}
+
 std::string ProgressLine(const SweepProgress& p) {
   std::string s = fmt::format("[{}/{}] {}", p.done, p.total, Clock(p.elapsed_s));
   if (p.eta_s >= 0) s += " eta " + Clock(p.eta_s);
-  s += fmt::format(" crashes {}", p.crashes);
+  s += " " + Counts(p);
   if (!p.rule.empty()) s += " (" + p.rule + ")";
   if (!p.current.empty()) s += " | " + p.current;
   return s;
@@ -52,9 +61,10 @@ std::string Fit(const std::string& s, int width) {
   return s.substr(0, starts[keep]) + "~";
 }
 
-// 256-colour background for a crash rate: green when clean, then orange through dark red.
-int Bg(int64_t k, int64_t n) {
-  if (n == 0) return -1;
+// 256-colour background for a crash rate: green when clean, then orange through dark red; grey for a cell
+// whose trials all failed or overran (it ran, but says nothing about crashing).
+int Bg(int64_t k, int64_t n, int64_t neither) {
+  if (n == 0) return neither > 0 ? 244 : -1;
   if (k == 0) return 28;
   double p = static_cast<double>(k) / static_cast<double>(n);
   if (p < 0.1) return 178;
@@ -117,13 +127,17 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
   for (size_t i = 0; i < p.cells.size(); ++i) at[g.cell_row[i] * nc + g.cell_col[i]] = static_cast<int>(i);
   auto n_of = [&](int i) { return i >= 0 && static_cast<size_t>(i) < p.cell_n.size() ? p.cell_n[i] : 0; };
   auto k_of = [&](int i) { return i >= 0 && static_cast<size_t>(i) < p.cell_crashes.size() ? p.cell_crashes[i] : 0; };
+  auto x_of = [&](int i) { return i >= 0 && static_cast<size_t>(i) < p.cell_neither.size() ? p.cell_neither[i] : 0; };
+  bool any_neither = false;
 
   size_t label_w = g.row_axis.size() + (g.col_title.empty() ? 0 : g.col_title.size() + 1);
   for (const auto& r : g.rows) label_w = std::max(label_w, r.size());
   size_t cell_w = 3;
   for (const auto& c : g.cols) cell_w = std::max(cell_w, c.size());
   for (size_t i = 0; i < p.cells.size(); ++i) {
-    cell_w = std::max(cell_w, fmt::format("{}/{}", k_of(static_cast<int>(i)), n_of(static_cast<int>(i))).size() + 1);
+    int c = static_cast<int>(i);
+    cell_w = std::max(cell_w, fmt::format("{}/{}", k_of(c), n_of(c)).size() + 1 + (x_of(c) > 0 ? 1 : 0));
+    any_neither |= x_of(c) > 0;
   }
   size_t full_w = label_w + nc * (cell_w + 1);
   size_t compact_w = label_w + 1 + nc;
@@ -147,16 +161,23 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
           line += std::string(cell_w, ' ');
           continue;
         }
-        int64_t n = n_of(i), k = k_of(i);
-        std::string text = n == 0 ? "." : fmt::format("{}/{}", k, n);
+        int64_t n = n_of(i), k = k_of(i), x = x_of(i);
+        std::string text = n == 0 && x == 0 ? "." : fmt::format("{}/{}", k, n);
+        if (x > 0) text += "?";
         if (!color && k > 0) text += "!";
-        line += Paint(PadLeft(text, cell_w), Bg(k, n), color);
+        line += Paint(PadLeft(text, cell_w), Bg(k, n, x), color);
       }
       lines.push_back(line);
     }
     add_rows_note(shown);
+    if (any_neither)
+      lines.push_back(Fit("k/n: crashed or hung / crashed, hung or clean; ?: trials that failed or overran, not counted",
+                          width));
   } else if (compact_w <= static_cast<size_t>(width)) {
-    lines.push_back(Fit("compact: . no trial yet, o clean, 1-9 crash rate in tenths, # all crashed", width));
+    lines.push_back(Fit(any_neither ? "compact: . no trial yet, o clean, 1-9 crash rate in tenths, # all crashed, ? "
+                                      "only failed or overran"
+                                    : "compact: . no trial yet, o clean, 1-9 crash rate in tenths, # all crashed",
+                        width));
     size_t shown = std::min(nr, room);
     for (size_t r = 0; r < shown; ++r) {
       std::string line = PadLeft(g.rows[r], label_w) + " ";
@@ -166,10 +187,10 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
           line += " ";
           continue;
         }
-        int64_t n = n_of(i), k = k_of(i);
+        int64_t n = n_of(i), k = k_of(i), x = x_of(i);
         std::string ch;
         if (n == 0) {
-          ch = ".";
+          ch = x > 0 ? "?" : ".";
         } else if (k == 0) {
           ch = "o";
         } else if (k == n) {
@@ -177,7 +198,7 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
         } else {
           ch = std::to_string(std::clamp<int64_t>((k * 20 + n) / (2 * n), 1, 9));  // nearest tenth
         }
-        line += Paint(ch, Bg(k, n), color);
+        line += Paint(ch, Bg(k, n, x), color);
       }
       lines.push_back(line);
     }
@@ -185,7 +206,7 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
   } else {
     int64_t crashing = 0, started = 0;
     for (size_t i = 0; i < p.cells.size(); ++i) {
-      if (n_of(static_cast<int>(i)) > 0) ++started;
+      if (n_of(static_cast<int>(i)) + x_of(static_cast<int>(i)) > 0) ++started;
       if (k_of(static_cast<int>(i)) > 0) ++crashing;
     }
     lines.push_back(Fit(fmt::format("{} cells ({} started, {} crashing); widen the terminal to see the grid",
@@ -204,14 +225,14 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
 std::string RenderPlainLine(const SweepProgress& p, size_t cell, const TrialResult& trial) {
   std::string s = fmt::format("[{}/{}] {}", p.done, p.total, Clock(p.elapsed_s));
   if (p.eta_s >= 0) s += " eta " + Clock(p.eta_s);
-  s += fmt::format(" crashes {}", p.crashes);
+  s += " " + Counts(p);
   if (cell < p.cells.size()) s += " " + CellKey(p.cells[cell]);
   switch (trial.outcome) {
     case Outcome::kCrashed: s += " crashed " + SignalName(trial.signal); break;
     case Outcome::kHung: s += " hung"; break;
     case Outcome::kFailed: s += fmt::format(" failed exit {}", trial.exit_code); break;
     case Outcome::kCouldNotStart: s += " could-not-start"; break;
-    case Outcome::kOverran: s += " overran"; break;
+    case Outcome::kOverran: s += " overran (still making progress, killed)"; break;
     case Outcome::kClean: s += " clean"; break;
   }
   if (!trial.detail.empty() && trial.outcome == Outcome::kCouldNotStart) s += ": " + trial.detail;
@@ -318,9 +339,9 @@ class PlainObserver : public ProgressObserver {
   }
   void OnFinish(const SweepProgress& p, bool interrupted) override {
     if (interrupted) {
-      Print(fmt::format("[{}/{}] {} crashes {} interrupted", p.done, p.total, Clock(p.elapsed_s), p.crashes));
+      Print(fmt::format("[{}/{}] {} {} interrupted", p.done, p.total, Clock(p.elapsed_s), Counts(p)));
     } else if (p.done != last_done_) {
-      Print(fmt::format("[{}/{}] {} crashes {} done", p.done, p.total, Clock(p.elapsed_s), p.crashes));
+      Print(fmt::format("[{}/{}] {} {} done", p.done, p.total, Clock(p.elapsed_s), Counts(p)));
     }
   }
 

@@ -127,6 +127,34 @@ TEST(PlainProgress, LineNamesCellOutcomeAndSignal) {
   EXPECT_EQ(RenderPlainLine(p, 0, r), "[12/64] 0m21s crashes 5 threads=1,sessions=1 hung");
 }
 
+TEST(LiveFrame, KeepsFailedAndOverranTrialsApartFromCrashesAndCleanRuns) {
+  SweepProgress p = Fixture();
+  // threads=2,sessions=4: 2 clean and 1 failed; threads=8,sessions=1: 3 trials that all overran.
+  p.cell_neither = {0, 0, 0, 1, 3, 0};
+  p.failed = 1;
+  p.overran = 3;
+  p.done = 15;
+  std::string frame = RenderLiveFrame(p, 100, false);
+  EXPECT_EQ(frame,
+            "[15/18] 0m21s eta 1m30s crashes 4 failed 1 overran 3 (flat) | threads=8,sessions=1\n"
+            "threads\\sessions     1     4\n"
+            "               1   0/3  1/3!\n"
+            "               2  3/3!  0/2?\n"
+            "               8  0/0?     .\n"
+            "k/n: crashed or hung / crashed, hung or clean; ?: trials that failed or overran, not counted");
+  // In colour, a cell that only overran is grey: it ran, but it is neither clean (green) nor crashing.
+  EXPECT_NE(RenderLiveFrame(p, 100, true).find("\x1b[48;5;244m\x1b[38;5;15m 0/0?\x1b[0m"), std::string::npos);
+  auto compact = Split(RenderLiveFrame(p, 22, false), '\n');
+  ASSERT_EQ(compact.size(), 5u);
+  EXPECT_EQ(compact[4], "               8 ?.");
+
+  TrialResult r;
+  r.outcome = Outcome::kOverran;
+  EXPECT_EQ(RenderPlainLine(p, 4, r),
+            "[15/18] 0m21s eta 1m30s crashes 4 failed 1 overran 3 threads=8,sessions=1 overran (still making "
+            "progress, killed)");
+}
+
 TEST(PlainProgress, RateLimitsCleanTrialsButNeverCrashes) {
   char* buf = nullptr;
   size_t len = 0;

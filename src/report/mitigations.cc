@@ -79,6 +79,10 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
     pc.key = CellKey(rest);
     pc.k = c.crashes;
     pc.n = c.n;
+    pc.failed = c.failed;
+    pc.overran = c.overran;
+    p.failed += c.failed;
+    p.overran += c.overran;
     pc.verdict = SprtDecide(c.crashes, c.n, sprt);
     pc.cp_upper = ClopperPearsonUpper(c.crashes, c.n);
     p.cells.push_back(pc);
@@ -94,7 +98,8 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
   // Throughput from the trials themselves: exposure here is the workload's own clock, which is what
   // "iterations per second of workload time" means.
   for (const StoredTrial& t : trials) {
-    if (t.result.outcome == Outcome::kCouldNotStart) continue;
+    // Failed and overran trials are left out here too: their workload did not end the way it measures.
+    if (OutcomeEvidence(t.result.outcome) == Evidence::kNeither) continue;
     auto at = std::find_if(t.cell.begin(), t.cell.end(), [&](const auto& kv) { return kv.first == axis; });
     if (at == t.cell.end() || !index.count(at->second)) continue;
     PolicySummary& p = s.policies[index[at->second]];
@@ -104,7 +109,11 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
   const PolicySummary* none = nullptr;
   for (size_t i = 0; i < s.policies.size(); ++i) {
     PolicySummary& p = s.policies[i];
-    p.verdict = p.crashes > 0 ? "some CRASHES" : (p.undecided > 0 || p.n == 0) ? "undecided" : "all SAFE";
+    p.verdict = p.crashes > 0                      ? "some CRASHES"
+                : p.failed > 0                     ? "some FAILED"
+                : p.overran > 0                    ? "some OVERRAN"
+                : (p.undecided > 0 || p.n == 0)    ? "undecided"
+                                                   : "all SAFE";
     p.pooled_upper = ClopperPearsonUpper(p.k, p.n);
     p.throughput = p.workload_s > 0 ? p.work / p.workload_s : 0;
     p.rate = CrashRateFromExposure(p.k, exposure[i]);
@@ -152,19 +161,38 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
                                      p.cells.size() == 1 ? "" : "s");
     }
   } else {
-    // No policy is all SAFE. The one to run more of: no CRASHES cell, fastest; else the fewest CRASHES cells.
+    // No policy is all SAFE. The one to run more of: no CRASHES cell and no trial that failed or overran,
+    // fastest; else say which policies fail, or which crash least.
+    std::vector<std::string> failing;
+    for (const auto& p : s.policies) {
+      if (p.crashes > 0 || (p.failed == 0 && p.overran == 0)) continue;
+      std::vector<std::string> what;
+      if (p.failed > 0) what.push_back(fmt::format("{} failed", p.failed));
+      if (p.overran > 0) what.push_back(fmt::format("{} overran", p.overran));
+      failing.push_back(fmt::format("{}={} ({})", axis, p.policy, Join(what, ", ")));
+    }
     for (size_t i = 0; i < s.policies.size(); ++i) {
       const PolicySummary& p = s.policies[i];
-      if (p.crashes > 0 || p.n == 0) continue;
+      if (p.crashes > 0 || p.failed > 0 || p.overran > 0 || p.n == 0) continue;
       if (s.candidate < 0 || p.throughput > s.policies[static_cast<size_t>(s.candidate)].throughput)
         s.candidate = static_cast<int>(i);
     }
+    const std::string not_a_fix =
+        failing.empty() ? ""
+                        : fmt::format(" Not a fix: {}, whose trials exited non-zero or ran past their bound "
+                                      "(see why with `crashgrid export`).",
+                                      Join(failing, ", "));
     if (s.candidate >= 0) {
       const PolicySummary& p = s.policies[static_cast<size_t>(s.candidate)];
       s.recommendation = fmt::format("No policy is SAFE in every cell yet. Best candidate: {}={} (no crashing cell, "
                                      "{} undecided, cost {}); about {} more clean runs would decide it "
-                                     "(re-run the sweep with --until decided and a larger --runs).",
-                                     axis, p.policy, p.undecided, cost(p), p.runs_to_safe);
+                                     "(re-run the sweep with --until decided and a larger --runs).{}",
+                                     axis, p.policy, p.undecided, cost(p), p.runs_to_safe, not_a_fix);
+    } else if (!failing.empty()) {
+      s.recommendation = fmt::format("No policy can be recommended: those without a crash have trials that failed "
+                                     "or overran: {}. A policy under which the program exits non-zero or runs "
+                                     "past its bound is not a fix (see why with `crashgrid export`).",
+                                     Join(failing, ", "));
     } else {
       int fewest = -1;
       for (size_t i = 0; i < s.policies.size(); ++i)
@@ -195,15 +223,20 @@ std::string RenderMitigationsText(const MitigationStudy& s) {
   for (const auto& p : s.policies) width = std::max(width, p.policy.size());
   std::string unit = s.throughput_unit;
   size_t tput = std::max<size_t>(6, unit.size());
-  out += fmt::format("{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>13}  {:>{}}  {}\n", "policy", width, "verdict",
-                     "SAFE", "CRASHES", "UNDECIDED", "crashed/n", "95% upper", unit, tput, "vs none");
+  out += fmt::format("{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>6} {:>7}  {:>13}  {:>{}}  {}\n", "policy", width,
+                     "verdict", "SAFE", "CRASHES", "UNDECIDED", "crashes/n", "failed", "overran", "95% upper", unit,
+                     tput, "vs none");
   for (const auto& p : s.policies) {
     std::string line = fmt::format(
-        "{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>13}  {:>{}}  {}", p.policy, width, p.verdict, p.safe,
-        p.crashes, p.undecided, fmt::format("{}/{}", p.k, p.n), "p < " + FormatUpperBound(p.pooled_upper),
-        p.workload_s > 0 ? Throughput(p.throughput) : "-", tput, p.has_relative ? Percent(p.relative) : "-");
+        "{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>6} {:>7}  {:>13}  {:>{}}  {}", p.policy, width, p.verdict,
+        p.safe, p.crashes, p.undecided, fmt::format("{}/{}", p.k, p.n), p.failed, p.overran,
+        "p < " + FormatUpperBound(p.pooled_upper), p.workload_s > 0 ? Throughput(p.throughput) : "-", tput,
+        p.has_relative ? Percent(p.relative) : "-");
     out += std::string(Trim(line)) + "\n";
   }
+  out += "\nSAFE, CRASHES, UNDECIDED: cells by SPRT verdict. crashes/n: trials that crashed or hung / trials that "
+         "crashed, hung or exited 0. failed (exited non-zero) and overran (killed past the bound while still "
+         "making progress): trials that are neither, in no verdict; a policy with any is never recommended.\n";
   out += "\n" + s.recommendation + "\n";
   return out;
 }
@@ -214,8 +247,8 @@ nlohmann::json MitigationsToJson(const MitigationStudy& s) {
   for (const auto& p : s.policies) {
     json cells = json::array();
     for (const auto& c : p.cells)
-      cells.push_back({{"cell", c.key}, {"crashes", c.k}, {"n", c.n}, {"verdict", VerdictName(c.verdict)},
-                       {"cp_upper95", c.cp_upper}});
+      cells.push_back({{"cell", c.key}, {"crashes", c.k}, {"n", c.n}, {"failed", c.failed}, {"overran", c.overran},
+                       {"verdict", VerdictName(c.verdict)}, {"cp_upper95", c.cp_upper}});
     json j = {{"policy", p.policy},
               {"verdict", p.verdict},
               {"safe", p.safe},
@@ -223,6 +256,8 @@ nlohmann::json MitigationsToJson(const MitigationStudy& s) {
               {"undecided", p.undecided},
               {"crashes", p.k},
               {"n", p.n},
+              {"failed", p.failed},
+              {"overran", p.overran},
               {"pooled_cp_upper95", p.pooled_upper},
               {"crash_rate_per_minute", p.rate.per_minute},
               {"crash_rate_ci", {p.rate.per_minute_ci.lo, p.rate.per_minute_ci.hi}},

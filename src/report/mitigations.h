@@ -17,7 +17,7 @@
 
 namespace cg {
 
-constexpr int kMitigationsJsonSchemaVersion = 1;
+constexpr int kMitigationsJsonSchemaVersion = 2;  // v2: n counts evidence only; failed, overran
 
 // Among all-SAFE policies, those within this fraction of the fastest one are measurement-noise ties; of those
 // the one that serializes the fewest phases is recommended (it is the cheaper change to make, and the one that
@@ -26,7 +26,8 @@ constexpr double kThroughputTie = 0.03;
 
 struct PolicyCell {
   std::string key;  // CellKey over the other axes
-  int64_t k = 0, n = 0;
+  int64_t k = 0, n = 0;        // crashed or hung / crashed, hung or clean (OutcomeEvidence)
+  int64_t failed = 0, overran = 0;  // ran, but neither: not in n
   Verdict verdict = Verdict::kUndecided;
   double cp_upper = 1;  // Clopper-Pearson one-sided 95% upper bound
 };
@@ -35,9 +36,13 @@ struct PolicySummary {
   std::string policy;  // the axis value: "none", "all", "open+close"
   int phases = 0;      // phases serialized: 0 for none, the '+'-list length, a large number for all
   std::vector<PolicyCell> cells;
-  int safe = 0, crashes = 0, undecided = 0;
-  std::string verdict;  // "all SAFE", "some CRASHES", "undecided"
-  int64_t k = 0, n = 0;
+  int safe = 0, crashes = 0, undecided = 0;  // cells by SPRT verdict
+  // "all SAFE", "some CRASHES", "some FAILED" (no crash, but trials exited non-zero), "some OVERRAN" (no crash
+  // nor failure, but trials ran past their bound), "undecided". Only "all SAFE" is ever recommended: a policy
+  // under which the program fails or overruns is not a fix.
+  std::string verdict;
+  int64_t k = 0, n = 0;     // trials over all its cells, as in PolicyCell
+  int64_t failed = 0, overran = 0;
   double pooled_upper = 1;  // Clopper-Pearson one-sided 95% upper bound over all its cells' trials
   CrashRate rate;
   double work = 0;          // iterations (or units) summed

@@ -24,6 +24,23 @@ void AddTrials(std::vector<StoredTrial>* trials, const std::string& threads, con
   }
 }
 
+// n trials of `policy` at `threads` that all ended `outcome` (failed: exit 1) after 5 s of workload.
+void AddOutcomes(std::vector<StoredTrial>* trials, const std::string& threads, const std::string& policy,
+                 Outcome outcome, int n, double iterations_per_s) {
+  for (int i = 0; i < n; ++i) {
+    StoredTrial t;
+    t.cell = {{"threads", threads}, {"serialize", policy}};
+    t.cell_key = CellKey(t.cell);
+    t.repetition = 1000 + i;
+    t.result.outcome = outcome;
+    t.result.exit_code = outcome == Outcome::kFailed ? 1 : 0;
+    t.result.time_to_outcome_s = 5;
+    t.result.workload_seconds = 5;
+    t.result.iterations = static_cast<int64_t>(iterations_per_s * 5);
+    trials->push_back(t);
+  }
+}
+
 RunRecord MakeRun(std::vector<std::string> policies) {
   RunRecord r;
   r.id = 4;
@@ -58,11 +75,13 @@ TEST(Mitigations, RecommendsTheCheapestPolicyThatIsSafeEverywhere) {
   EXPECT_NEAR(s.policies[2].relative, -0.10, 1e-9);
   const char* kGolden = R"(Mitigation study: run 4 (reference-race, reference target), policy axis 'serialize', SPRT p0=0.01 p1=0.1 alpha=0.05 beta=0.05
 
-policy  verdict       SAFE CRASHES UNDECIDED   crashed/n      95% upper  iterations/s  vs none
-none    some CRASHES     0       2         0       10/16       p < 0.83           200  +0%
-all     all SAFE         2       0         0        0/62      p < 0.048           100  -50%
-open    all SAFE         2       0         0        0/62      p < 0.048           180  -10%
-close   some CRASHES     0       2         0        6/12       p < 0.76           194  -3%
+policy  verdict       SAFE CRASHES UNDECIDED   crashes/n  failed overran      95% upper  iterations/s  vs none
+none    some CRASHES     0       2         0       10/16       0       0       p < 0.83           200  +0%
+all     all SAFE         2       0         0        0/62       0       0      p < 0.048           100  -50%
+open    all SAFE         2       0         0        0/62       0       0      p < 0.048           180  -10%
+close   some CRASHES     0       2         0        6/12       0       0       p < 0.76           194  -3%
+
+SAFE, CRASHES, UNDECIDED: cells by SPRT verdict. crashes/n: trials that crashed or hung / trials that crashed, hung or exited 0. failed (exited non-zero) and overran (killed past the bound while still making progress): trials that are neither, in no verdict; a policy with any is never recommended.
 
 Recommendation: serialize=open: every cell SAFE, cost -10% iterations/s vs none, crash probability p < 0.048 at 95% (Clopper-Pearson, pooled over 62 trials in 2 cells).
 )";
@@ -102,6 +121,70 @@ TEST(Mitigations, WithoutASafePolicyNamesTheCandidateAndTheRunsStillNeeded) {
   EXPECT_EQ(s.policies[1].runs_to_safe, 22);
   EXPECT_NE(s.recommendation.find("Best candidate: serialize=open"), std::string::npos) << s.recommendation;
   EXPECT_NE(s.recommendation.find("about 22 more clean runs"), std::string::npos) << s.recommendation;
+}
+
+TEST(Mitigations, NeverRecommendsAPolicyWhoseTrialsFailed) {
+  // serialize=all makes the program exit 1 every time: 31 failed trials per cell, no crash, and the fastest
+  // numbers. It is not SAFE and not a fix; open is.
+  std::vector<StoredTrial> t;
+  for (const char* threads : {"2", "4"}) {
+    AddTrials(&t, threads, "none", 5, 8, 200);
+    AddOutcomes(&t, threads, "all", Outcome::kFailed, 31, 400);
+    AddTrials(&t, threads, "open", 0, 31, 180);
+  }
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all", "open"}), t, "serialize", SprtParams{}, &s, &err)) << err;
+  const PolicySummary& all = s.policies[1];
+  EXPECT_EQ(all.verdict, "some FAILED");
+  EXPECT_EQ(all.safe, 0);
+  EXPECT_EQ(all.n, 0);
+  EXPECT_EQ(all.failed, 62);
+  for (const auto& c : all.cells) EXPECT_EQ(c.verdict, Verdict::kUndecided) << c.key;
+  ASSERT_EQ(s.recommended, 2);
+  EXPECT_EQ(s.policies[2].policy, "open");
+  nlohmann::json j = MitigationsToJson(s);
+  EXPECT_EQ(j["policies"][1]["failed"], 62);
+  EXPECT_EQ(j["policies"][1]["cells"][0]["verdict"], "UNDECIDED");
+  EXPECT_EQ(j["recommended"], "open");
+
+  // Without open, nothing is recommended, and the failing policy is not offered as a candidate either.
+  std::vector<StoredTrial> without_open;
+  for (const auto& tr : t)
+    if (tr.cell[1].second != "open") without_open.push_back(tr);
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all"}), without_open, "serialize", SprtParams{}, &s, &err));
+  EXPECT_EQ(s.recommended, -1);
+  EXPECT_EQ(s.candidate, -1);
+  EXPECT_NE(s.recommendation.find("No policy can be recommended"), std::string::npos) << s.recommendation;
+  EXPECT_NE(s.recommendation.find("serialize=all (62 failed)"), std::string::npos) << s.recommendation;
+  std::string text = RenderMitigationsText(s);
+  EXPECT_NE(text.find("all     some FAILED      0       0         2         0/0      62       0"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Mitigations, NeverRecommendsAPolicyWhoseTrialsOverran) {
+  // open+close is SAFE in every cell by its clean runs, and fastest, but some of its trials ran past their
+  // bound: a fix that makes the program too slow to finish is not recommended.
+  std::vector<StoredTrial> t;
+  for (const char* threads : {"2", "4"}) {
+    AddTrials(&t, threads, "none", 5, 8, 200);
+    AddTrials(&t, threads, "open+close", 0, 31, 190);
+    AddOutcomes(&t, threads, "open+close", Outcome::kOverran, 1, 190);
+    AddTrials(&t, threads, "open", 0, 20, 180);  // not yet SAFE: the candidate
+  }
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open+close", "open"}), t, "serialize", SprtParams{}, &s, &err));
+  EXPECT_EQ(s.policies[1].verdict, "some OVERRAN");
+  EXPECT_EQ(s.policies[1].safe, 2);  // its cells' verdicts stand on their clean runs...
+  EXPECT_EQ(s.policies[1].n, 62);    // ...which the overran trials are not among
+  EXPECT_EQ(s.policies[1].overran, 2);
+  EXPECT_EQ(s.recommended, -1);
+  ASSERT_EQ(s.candidate, 2);
+  EXPECT_NE(s.recommendation.find("Best candidate: serialize=open"), std::string::npos) << s.recommendation;
+  EXPECT_NE(s.recommendation.find("Not a fix: serialize=open+close (2 overran)"), std::string::npos)
+      << s.recommendation;
 }
 
 TEST(Mitigations, RefusesARunWithoutThePolicyAxis) {

@@ -31,7 +31,7 @@ Layout Measure(const Heatmap& m, bool with_caption) {
   l.top = kPad + 20 + (with_caption ? 16 : 0) + (m.subtitle.empty() ? 0 : 16) + (m.col_axis.empty() ? 0 : 18) + 18;
   int grid_w = static_cast<int>(m.cols.size()) * kCellW;
   l.width = std::max({l.left + grid_w + kPad, TextWidth(m.title) + 2 * kPad, 360});
-  l.height = l.top + static_cast<int>(m.rows.size()) * kCellH + 36;  // room for the legend
+  l.height = l.top + static_cast<int>(m.rows.size()) * kCellH + 50;  // room for the legend's two lines
   return l;
 }
 
@@ -88,6 +88,10 @@ std::string Body(const Heatmap& m, const std::string& caption, int y0) {
                            ? fmt::format("light = slow, dark = fast (max {:.4g}/s); grey = no data", m.max_value)
                            : "green = no crash; orange to dark red = rising crash probability; grey = no trials";
   s += fmt::format("<text x=\"{}\" y=\"{}\" class=\"sub\">{}</text>\n", kPad, ly + 6, XmlEscape(legend));
+  if (m.measure != HeatMeasure::kThroughput) {
+    s += fmt::format("<text x=\"{}\" y=\"{}\" class=\"sub\">{}</text>\n", kPad, ly + 20,
+                     "k/n: crashed or hung / crashed, hung or clean; +N: trials that failed or overran, not counted");
+  }
   return s;
 }
 

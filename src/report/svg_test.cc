@@ -78,6 +78,44 @@ TEST(Heatmap, CellsWithoutTrialsAreMarkedAbsent) {
   EXPECT_TRUE(maps[0].at(1, 0).present);
 }
 
+TEST(Heatmap, FailedAndOverranTrialsAreShownApartAndCountInNoRate) {
+  auto runs = testing::ComparisonFixture();
+  std::vector<StoredTrial> trials;
+  for (const auto& t : runs[0].trials) {
+    if (t.cell_key == "threads=2,sessions=4") continue;
+    trials.push_back(t);
+    StoredTrial extra = t;  // threads=1,sessions=4 (0/4): one more that overran
+    if (t.cell_key == "threads=1,sessions=4" && t.repetition == 0) {
+      extra.result.outcome = Outcome::kOverran;
+      trials.push_back(extra);
+    }
+  }
+  for (int i = 0; i < 31; ++i) {  // threads=2,sessions=4: a program that always exits 1
+    StoredTrial t;
+    t.cell = {{"threads", "2"}, {"sessions", "4"}};
+    t.cell_key = CellKey(t.cell);
+    t.result.outcome = Outcome::kFailed;
+    t.result.exit_code = 1;
+    trials.push_back(t);
+  }
+  auto m = BuildHeatmaps(runs[0].run, trials, HeatMeasure::kCrashes)[0];
+  const HeatCell& overran = m.at(0, 1);
+  EXPECT_EQ(overran.n, 4);
+  EXPECT_EQ(overran.k, 0);
+  EXPECT_EQ(overran.overran, 1);
+  EXPECT_EQ(overran.label, "0/4 +1");
+  EXPECT_EQ(HeatColor(m, overran), "#a6d96a");  // still the clean green of its 4 clean runs
+  EXPECT_NE(overran.title.find("1 overran (neither crashes nor clean runs: not counted)"), std::string::npos)
+      << overran.title;
+  const HeatCell& failed = m.at(1, 1);
+  EXPECT_FALSE(failed.present);
+  EXPECT_EQ(failed.n, 0);
+  EXPECT_EQ(failed.failed, 31);
+  EXPECT_EQ(failed.label, "31 failed");
+  EXPECT_EQ(failed.note, "");  // no verdict, SAFE least of all
+  EXPECT_EQ(HeatColor(m, failed), "#e0e0e0");
+}
+
 TEST(Heatmap, CleanCellsAreGreenAndCrashingCellsDarkenWithRate) {
   auto runs = testing::ComparisonFixture();
   auto m = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes)[0];

@@ -302,6 +302,10 @@ bool ParseTableFormat(const std::string& name, TableFormat* format, std::string*
 namespace {
 
 constexpr char kReferenceNote[] = "reference target: crashes are deliberate, for checking crashgrid itself";
+// What the cells count (OutcomeEvidence), said under every table but table.py's.
+constexpr char kCountingNote[] =
+    "crashes: crashed or hung; runs: crashed, hung or exited 0; +N failed (exited non-zero), +N overran (killed "
+    "while still making progress): neither, in no rate";
 
 SprtParams RunSprtParams(const RunRecord& run) {
   SprtParams p;
@@ -350,6 +354,7 @@ std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& si
                                 "crashes/runs",
                                 p.p0, p.p1, p.alpha, p.beta));
   }
+  if (format != TableFormat::kSeed) lines.push_back(kCountingNote);
   return lines;
 }
 
@@ -363,20 +368,29 @@ std::string SeedCellText(const CellCounts& c) {
   return "{" + Join(parts, ", ") + "}";
 }
 
-std::string VerdictCellText(const CellCounts& c, const SprtParams& p) {
+// "+2 failed +1 overran": the trials that ran but are evidence neither way, after a cell's counts; without a
+// leading '+' when the cell has nothing else ("31 failed": a cell whose program always exits 1 has no rate,
+// and no verdict).
+std::string NeitherText(const CellCounts& c, bool alone) {
+  std::vector<std::string> parts;
+  if (c.failed > 0) parts.push_back(fmt::format("{}{} failed", alone ? "" : "+", c.failed));
+  if (c.overran > 0) parts.push_back(fmt::format("{}{} overran", alone && parts.empty() ? "" : "+", c.overran));
+  return Join(parts, " ");
+}
+
+std::string EvidenceCellText(const CellCounts& c, const std::string& counts) {
   if (c.trials == 0) return "";
-  if (c.n == 0) return "not run";
-  return fmt::format("{} {}/{}", VerdictName(SprtDecide(c.crashes, c.n, p)), c.crashes, c.n);
+  if (c.n == 0) return c.neither() > 0 ? NeitherText(c, /*alone=*/true) : "not run";
+  return c.neither() > 0 ? counts + " " + NeitherText(c, /*alone=*/false) : counts;
 }
 
 std::string CellText(const CellCounts& c, TableFormat format, const SprtParams& p) {
   switch (format) {
     case TableFormat::kSeed: return SeedCellText(c);
-    case TableFormat::kVerdict: return VerdictCellText(c, p);
-    default:
-      if (c.trials == 0) return "";
-      if (c.n == 0) return "not run";
-      return PercentCellText(c.crashes, c.n);
+    case TableFormat::kVerdict:
+      return EvidenceCellText(
+          c, fmt::format("{} {}/{}", VerdictName(SprtDecide(c.crashes, c.n, p)), c.crashes, c.n));
+    default: return EvidenceCellText(c, PercentCellText(c.crashes, c.n));
   }
 }
 
@@ -459,7 +473,7 @@ std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, c
                       const std::string& signature) {
   std::vector<std::string> header = {"run_id", "reference_target"};
   for (const auto& a : axes) header.push_back(a.name);
-  for (const char* h : {"n", "crashes", "crashed", "hung", "failed", "clean", "could_not_start", "exit_codes",
+  for (const char* h : {"n", "crashes", "crashed", "hung", "failed", "overran", "clean", "could_not_start", "exit_codes",
                         "wilson_lo", "wilson_hi", "upper_bound_95", "exposure_s", "iterations"})
     header.push_back(h);
   if (!signature.empty()) {
@@ -481,7 +495,7 @@ std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, c
       hi = fmt::format("{:.4f}", iv.hi);
       if (c.crashes == 0) upper = fmt::format("{:.4f}", ZeroCrashUpperBound(c.n));
     }
-    for (auto v : {c.n, c.crashes, c.crashed, c.hung, c.failed, c.clean, c.could_not_start})
+    for (auto v : {c.n, c.crashes, c.crashed, c.hung, c.failed, c.overran, c.clean, c.could_not_start})
       fields.push_back(std::to_string(v));
     fields.push_back(ExitCodesText(c));
     fields.push_back(lo);
@@ -525,8 +539,13 @@ std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, 
                        const std::vector<CellCounts>& cells, const std::string& signature) {
   using nlohmann::json;
   SprtParams p = RunSprtParams(run);
-  json j = {{"schema_version", 1}, {"run", RunJson(run)}, {"axes", axes}};
+  // v2: n counts evidence trials only (failed and overran left out of it, and counted apart).
+  json j = {{"schema_version", kTableJsonSchemaVersion}, {"run", RunJson(run)}, {"axes", axes}};
   if (run.reference_target) j["note"] = kReferenceNote;
+  j["counting"] = {{"crash", {"crashed", "hung"}},
+                   {"safe", {"clean"}},
+                   {"neither", {"failed", "overran", "could-not-start"}},
+                   {"n", "crash + safe trials: the denominator of rate, wilson95, upper_bound95 and verdict"}};
   j["rows"] = layout.row >= 0 ? json(axes[layout.row].name) : json(nullptr);
   j["cols"] = layout.col >= 0 ? json(axes[layout.col].name) : json(nullptr);
   j["signature"] = signature.empty() ? json(nullptr) : json(signature);
@@ -540,11 +559,13 @@ std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, 
     json e = {{"cell", cell},
               {"key", c.key},
               {"trials", c.trials},
+              {"ran", c.ran},
               {"n", c.n},
               {"crashes", c.crashes},
               {"crashed", c.crashed},
               {"hung", c.hung},
               {"failed", c.failed},
+              {"overran", c.overran},
               {"clean", c.clean},
               {"could_not_start", c.could_not_start},
               {"exit_codes", codes},

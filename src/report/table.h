@@ -2,7 +2,12 @@
 //
 // Formats: seed (table.py's exit-code counts in python-tabulate's "grid" layout, byte for byte), percent
 // (k/n, % and Wilson 95% interval, or the one-sided 95% upper bound with no crash), markdown (percent cells
-// as a GitHub pipe table), verdict (Wald SPRT per cell), csv (one row per cell) and json (schema_version 1).
+// as a GitHub pipe table), verdict (Wald SPRT per cell), csv (one row per cell) and json (schema_version 2).
+//
+// Every format but seed counts as OutcomeEvidence says: k is the crashed and hung trials, n the crashed, hung
+// and clean ones; failed and overran trials are shown apart ("+2 failed") and are in no rate or verdict, so a
+// cell whose trials all failed is never SAFE. seed prints exit codes as table.py saw them (overran as 124,
+// like a hang, which is what timeout(1) reports).
 #pragma once
 
 #include <string>
@@ -14,6 +19,8 @@
 namespace cg {
 
 enum class TableFormat { kSeed, kPercent, kMarkdown, kVerdict, kCsv, kJson };
+
+constexpr int kTableJsonSchemaVersion = 2;
 
 // "seed", "percent", "markdown", "verdict", "csv", "json".
 const std::vector<std::string>& TableFormatNames();

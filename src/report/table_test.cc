@@ -3,13 +3,16 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "report/cells.h"
 #include "stats/stats.h"
+#include "util/strings.h"
 
 namespace cg {
 namespace {
@@ -158,6 +161,7 @@ Fixture MixedFixture() {
   Add(&t, 31, c11, Outcome::kClean);
   Add(&t, 20, c18, Outcome::kClean);
   Add(&t, 1, c18, Outcome::kCrashed, 11, kSigA, 1.5);
+  Add(&t, 2, c18, Outcome::kOverran, 0, "", 6.5);  // slow, not stuck: neither a crash nor a clean run
   Add(&t, 5, c21, Outcome::kClean);
   Add(&t, 3, c21, Outcome::kCrashed, 11, kSigA, 2);
   Add(&t, 1, c21, Outcome::kHung, 0, kSigHang, 7.5);  // past the duration: exposure capped at 5 s
@@ -332,6 +336,93 @@ TEST(Table, PercentCellsShowWilsonIntervalOrZeroCrashBound) {
   EXPECT_GT(iv.lo, 0.11);
 }
 
+// --- What counts as a crash, and what counts at all --------------------------------------------------------
+
+// 31 trials of a program that always exits 1 next to 31 clean ones.
+Fixture AllFailedFixture() {
+  Fixture f;
+  f.run.id = 9;
+  f.run.workload = "exec";
+  f.run.duration_s = 5;
+  f.run.grid = {{"mode", {"broken", "fine"}}};
+  f.run.settings = {{"until", "decided"}};
+  Add(&f.trials, 31, {{"mode", "broken"}}, Outcome::kFailed, 1);
+  Add(&f.trials, 31, {{"mode", "fine"}}, Outcome::kClean);
+  return f;
+}
+
+TEST(Table, ACellWhoseTrialsAllFailedIsNeverSafe) {
+  Fixture f = AllFailedFixture();
+  std::string verdict = Render(f, TableFormat::kVerdict);
+  EXPECT_THAT(verdict, HasSubstr("| broken | 31 failed |\n")) << verdict;
+  EXPECT_THAT(verdict, HasSubstr("| fine   | SAFE 0/31 |\n")) << verdict;
+  EXPECT_EQ(verdict.find("SAFE"), verdict.rfind("SAFE")) << "only the clean cell is SAFE:\n" << verdict;
+  // No rate, no bound: 31 failures say nothing about crashing.
+  std::string percent = Render(f, TableFormat::kPercent);
+  EXPECT_THAT(percent, HasSubstr("| broken | 31 failed  |\n")) << percent;
+  EXPECT_THAT(percent, HasSubstr("| fine   | 0/31 <9.3% |\n")) << percent;
+  auto j = nlohmann::json::parse(Render(f, TableFormat::kJson));
+  EXPECT_EQ(j["schema_version"], 2);
+  const auto& broken = j["cells"][0];
+  EXPECT_EQ(broken["key"], "mode=broken");
+  EXPECT_EQ(broken["failed"], 31);
+  EXPECT_EQ(broken["ran"], 31);
+  EXPECT_EQ(broken["n"], 0);
+  EXPECT_TRUE(broken["verdict"].is_null()) << broken.dump();
+  EXPECT_TRUE(broken["rate"].is_null()) << broken.dump();
+  EXPECT_TRUE(broken["upper_bound95"].is_null()) << broken.dump();
+  EXPECT_EQ(j["cells"][1]["verdict"], "SAFE");
+  // table.py's exit codes are what they always were.
+  EXPECT_THAT(Render(f, TableFormat::kSeed), HasSubstr("| broken | {0: 0, 1: 31} |"));
+}
+
+TEST(Table, OverranTrialsAreNeitherCrashesNorCleanRunsInEveryFormat) {
+  Fixture f;
+  f.run.id = 5;
+  f.run.workload = "reference-race";
+  f.run.duration_s = 5;
+  f.run.grid = {{"threads", {"8"}}};
+  Cell c = {{"threads", "8"}};
+  Add(&f.trials, 10, c, Outcome::kClean);
+  Add(&f.trials, 5, c, Outcome::kCrashed, 11, kSigA, 1);
+  Add(&f.trials, 4, c, Outcome::kOverran, 0, "", 7);
+
+  // 5 of 15, not 5 of 19 (overran as clean) nor 9 of 19 (overran as crashes).
+  std::string percent = Render(f, TableFormat::kPercent);
+  EXPECT_THAT(percent, HasSubstr("| 5/15 33% [15-59] +4 overran |")) << percent;
+  EXPECT_THAT(percent, HasSubstr("crashes: crashed or hung; runs: crashed, hung or exited 0;"));
+  EXPECT_THAT(Render(f, TableFormat::kMarkdown), HasSubstr("5/15 33% [15-59] +4 overran"));
+  std::string verdict = Render(f, TableFormat::kVerdict);
+  EXPECT_THAT(verdict, HasSubstr("| CRASHES 5/15 +4 overran |")) << verdict;
+
+  auto j = nlohmann::json::parse(Render(f, TableFormat::kJson));
+  const auto& cell = j["cells"][0];
+  EXPECT_EQ(cell["n"], 15);
+  EXPECT_EQ(cell["ran"], 19);
+  EXPECT_EQ(cell["crashes"], 5);
+  EXPECT_EQ(cell["clean"], 10);
+  EXPECT_EQ(cell["overran"], 4);
+  EXPECT_EQ(cell["hung"], 0);
+  EXPECT_DOUBLE_EQ(cell["rate"].get<double>(), 5.0 / 15);
+  EXPECT_EQ(cell["exit_codes"]["124"], 4);
+  EXPECT_EQ(j["counting"]["crash"], (nlohmann::json{"crashed", "hung"}));
+
+  std::string csv = Render(f, TableFormat::kCsv);
+  auto lines = Split(csv, '\n');
+  ASSERT_GE(lines.size(), 2u);
+  auto header = Split(lines[0], ',');
+  auto row = Split(lines[1], ',');
+  ASSERT_EQ(header.size(), row.size()) << csv;
+  std::map<std::string, std::string> by_name;
+  for (size_t i = 0; i < header.size(); ++i) by_name[header[i]] = row[i];
+  EXPECT_EQ(by_name["n"], "15");
+  EXPECT_EQ(by_name["crashes"], "5");
+  EXPECT_EQ(by_name["clean"], "10");
+  EXPECT_EQ(by_name["overran"], "4");
+  EXPECT_EQ(by_name["hung"], "0");
+  EXPECT_EQ(by_name["wilson_lo"], fmt::format("{:.4f}", Wilson(5, 15).lo));
+}
+
 // --- Cells aggregation --------------------------------------------------------------------------------------
 
 TEST(Cells, CountsEveryOutcomeAndKeepsCouldNotStartOutOfN) {
@@ -350,9 +441,19 @@ TEST(Cells, CountsEveryOutcomeAndKeepsCouldNotStartOutOfN) {
   EXPECT_DOUBLE_EQ(c21.exposure_s, 5 * 5 + 3 * 2 + 5);  // the hang's 7.5 s capped at the 5 s duration
   EXPECT_EQ(c21.iterations, 900);
   EXPECT_EQ((std::map<std::string, int64_t>{{kSigA, 3}, {kSigHang, 1}}), c21.signatures);
+  const CellCounts& c18 = cells[1];
+  EXPECT_EQ(c18.trials, 23);
+  EXPECT_EQ(c18.ran, 23);
+  EXPECT_EQ(c18.n, 21);  // the two overran trials are in no rate
+  EXPECT_EQ(c18.overran, 2);
+  EXPECT_EQ(c18.crashes, 1);
+  EXPECT_EQ(c18.clean, 20);
+  EXPECT_DOUBLE_EQ(c18.exposure_s, 20 * 5 + 1.5);  // nor in the exposure
+  EXPECT_EQ((std::map<int, int64_t>{{0, 20}, {124, 2}, {139, 1}}), c18.exit_codes);  // as timeout(1) reports
   const CellCounts& c28 = cells[3];
   EXPECT_EQ(c28.trials, 15);
-  EXPECT_EQ(c28.n, 13);
+  EXPECT_EQ(c28.ran, 13);
+  EXPECT_EQ(c28.n, 11);  // 10 clean and 1 crash: the 2 failed trials are neither
   EXPECT_EQ(c28.could_not_start, 2);
   EXPECT_EQ(c28.failed, 2);
   EXPECT_EQ(c28.crashes, 1);

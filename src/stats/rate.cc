@@ -26,7 +26,7 @@ CrashRate CrashRateFromExposure(int64_t crashes, double exposure_s, double alpha
 }
 
 double TrialExposureSeconds(const TrialResult& r, double cap_s) {
-  if (r.outcome == Outcome::kCouldNotStart) return 0;
+  if (OutcomeEvidence(r.outcome) == Evidence::kNeither) return 0;
   if (r.workload_seconds > 0) return r.workload_seconds;
   double t = r.time_to_outcome_s > 0 ? r.time_to_outcome_s : r.duration_s;
   if (cap_s > 0) t = std::min(t, cap_s);

@@ -24,7 +24,8 @@ CrashRate CrashRateFromExposure(int64_t crashes, double exposure_s, double alpha
 
 // Seconds of workload one trial contributed: for a crash, the time to the crash; for a clean trial, its
 // length (censored there). Uses the workload's own clock when it reported one, else spawn-to-outcome
-// capped at `cap_s` (the trial duration; 0 = no cap). Could-not-start trials contribute nothing.
+// capped at `cap_s` (the trial duration; 0 = no cap). Trials that are evidence neither way (failed, overran,
+// could not start: OutcomeEvidence) contribute nothing, as they contribute no crash and no clean run.
 double TrialExposureSeconds(const TrialResult& r, double cap_s = 0);
 
 // "0.42/min [0.31, 0.57]" (per minute, three significant digits).

@@ -21,7 +21,7 @@ TEST(CrashRate, NoCrashesHasZeroLowerBoundAndRuleOfThreeUpper) {
   EXPECT_NEAR(r.per_minute_ci.hi, 0.3688879, 1e-6);
 }
 
-TEST(CrashRate, CleanTrialsCountAsCensoredExposure) {
+TEST(CrashRate, CleanTrialsCountAsCensoredExposureAndNeitherTrialsNotAtAll) {
   // Two trials of a 5 s workload: one crashes after 1 s, one runs clean for its 5 s. Exposure is 6 s, not
   // 2 x 5 s and not 1 s: one crash per 6 s = 10 per minute.
   TrialResult crashed;
@@ -33,8 +33,18 @@ TEST(CrashRate, CleanTrialsCountAsCensoredExposure) {
   TrialResult never;
   never.outcome = Outcome::kCouldNotStart;
   never.time_to_outcome_s = 0.1;
+  // Failed and overran trials are no evidence either way: no exposure, as they add no crash.
+  TrialResult failed;
+  failed.outcome = Outcome::kFailed;
+  failed.time_to_outcome_s = 2;
+  failed.workload_seconds = 2;
+  TrialResult overran;
+  overran.outcome = Outcome::kOverran;
+  overran.time_to_outcome_s = 9;
+  overran.workload_seconds = 5;
   double exposure = TrialExposureSeconds(crashed, 5) + TrialExposureSeconds(clean, 5) +
-                    TrialExposureSeconds(never, 5);
+                    TrialExposureSeconds(never, 5) + TrialExposureSeconds(failed, 5) +
+                    TrialExposureSeconds(overran, 5);
   EXPECT_DOUBLE_EQ(exposure, 6.0);
   EXPECT_DOUBLE_EQ(CrashRateFromExposure(1, exposure).per_minute, 10.0);
   // The workload's own clock wins when it reported one.

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
@@ -84,12 +86,23 @@ const char* const kSchema[] = {
   capture_method TEXT NOT NULL,
   signature TEXT NOT NULL,
   report TEXT,
+  setup_s REAL NOT NULL DEFAULT 0,
+  teardown_s REAL NOT NULL DEFAULT 0,
   UNIQUE (run_id, cell_key, repetition)
 ))",
     "CREATE INDEX trials_run_id ON trials(run_id)",
     "CREATE INDEX trials_signature ON trials(signature)",
     "CREATE INDEX runs_sweep_key ON runs(sweep_key)",
 };
+
+// What turns a database of version N into N + 1, at index N - 1. Columns are added at the end of their table,
+// where a fresh schema has them too, so migrated and new files read the same.
+const char* const kMigrations[] = {
+    // v1 -> v2: set-up and tear-down times of built-in workloads' trials; 0 (unknown) for older trials.
+    "ALTER TABLE trials ADD COLUMN setup_s REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE trials ADD COLUMN teardown_s REAL NOT NULL DEFAULT 0;",
+};
+static_assert(std::size(kMigrations) == kStoreSchemaVersion - 1, "one migration per schema version step");
 
 // Workload output and thread names are arbitrary bytes; JSON text must be UTF-8, so invalid sequences are
 // replaced rather than letting one odd byte make a trial unstorable.
@@ -342,7 +355,37 @@ bool ReadRun(const Stmt& s, RunRecord* r, std::string* why) {
 const char kTrialColumns[] =
     "run_id, cell_key, cell, repetition, outcome, exit_code, signal, via_shell, detail, started_at, duration_s, "
     "time_to_outcome_s, iterations, successes, errors, units, units_name, workload_seconds, error_buckets, "
-    "phases, threads, stdout_tail, stderr_tail, capture_method, signature, report";
+    "phases, threads, stdout_tail, stderr_tail, capture_method, signature, report, setup_s, teardown_s";
+
+// What ReadTrial reads after "id" from a file of schema `version`. Without `full` the tails and the report,
+// most of the bytes, are replaced by '' and NULL: tables and statistics need neither.
+std::string TrialSelectColumns(bool full, int64_t version) {
+  return fmt::format(
+      "run_id, cell_key, cell, repetition, outcome, exit_code, signal, via_shell, detail, started_at, duration_s, "
+      "time_to_outcome_s, iterations, successes, errors, units, units_name, workload_seconds, error_buckets, "
+      "phases, threads, {}, capture_method, signature, {}, {}",
+      full ? "stdout_tail, stderr_tail" : "'', ''", full ? "report" : "NULL",
+      version >= 2 ? "setup_s, teardown_s" : "0.0, 0.0" /* v1 had neither: unknown */);
+}
+
+// Brings a crashgrid file of an older schema to kStoreSchemaVersion in one transaction, so that a killed
+// process or a full disk part-way leaves it whole at its old version.
+bool Migrate(sqlite3* db, std::string* why) {
+  if (!Exec(db, "BEGIN IMMEDIATE", why)) return false;
+  auto rollback = [&] {
+    std::string ignored;
+    Exec(db, "ROLLBACK", &ignored);
+    return false;
+  };
+  // Read again under the lock: another writer may have migrated it since Open looked.
+  int64_t version = 0;
+  if (!PragmaInt(db, "PRAGMA user_version", &version, why)) return rollback();
+  if (version >= kStoreSchemaVersion) return Exec(db, "COMMIT", why) || rollback();
+  for (int64_t v = std::max<int64_t>(version, 1); v < kStoreSchemaVersion; ++v)
+    if (!Exec(db, kMigrations[v - 1], why)) return rollback();
+  if (!Exec(db, fmt::format("PRAGMA user_version = {}", kStoreSchemaVersion).c_str(), why)) return rollback();
+  return Exec(db, "COMMIT", why) || rollback();
+}
 
 // The cell as a JSON object in axis order (nlohmann's ordered_json keeps insertion order), so SQL users can
 // write json_extract(cell, '$.threads').
@@ -364,7 +407,7 @@ bool ParseCellJson(const std::string& text, int64_t row, Cell* cell, std::string
   }
 }
 
-// Reads "SELECT id, <kTrialColumns>" (tails and report possibly replaced by '' / NULL).
+// Reads "SELECT id, <TrialSelectColumns>".
 bool ReadTrial(const Stmt& s, StoredTrial* t, std::string* why) {
   *t = StoredTrial();
   t->id = s.Int(0);
@@ -393,6 +436,8 @@ bool ReadTrial(const Stmt& s, StoredTrial* t, std::string* why) {
   r.stderr_tail = s.Text(23);
   r.capture_method = s.Text(24);
   r.signature = s.Text(25);
+  r.setup_s = s.Double(27);
+  r.teardown_s = s.Double(28);
   if (!ParseCellJson(s.Text(3), t->id, &t->cell, why) ||
       !JsonColumn(s, 19, "error_buckets", t->id, &r.error_buckets, why) ||
       !JsonColumn(s, 20, "phases", t->id, &r.phases, why) || !JsonColumn(s, 21, "threads", t->id, &r.threads, why))
@@ -477,6 +522,18 @@ std::unique_ptr<Store> Store::Open(const std::string& path, Mode mode, std::stri
     return nullptr;
   }
   if (version < 1) return fail("its schema version is missing (the file is damaged; run the sweep into a new --db)");
+  if (mode != Mode::kReadOnly && version < kStoreSchemaVersion) {
+    if (!Migrate(db.get(), &why)) {
+      return fail(fmt::format("cannot upgrade it from schema v{} to v{}: {} (it was left at v{}; open it read-only "
+                              "with `crashgrid table`, or sweep into a new --db)",
+                              version, kStoreSchemaVersion, why, version));
+    }
+    if (!PragmaInt(db.get(), "PRAGMA user_version", &version, &why)) return fail(why);
+    if (version > kStoreSchemaVersion) {
+      *err = NewerMessage(path, version);
+      return nullptr;
+    }
+  }
 
   if (mode != Mode::kReadOnly) {
     // FULL rather than NORMAL: in WAL mode NORMAL already survives a killed process (commits sit in the OS
@@ -490,6 +547,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, Mode mode, std::stri
   std::unique_ptr<Store> store(new Store());
   store->db_ = db.release();
   store->path_ = path;
+  store->version_ = version;
   return store;
 }
 
@@ -583,9 +641,10 @@ bool Store::FindRunBySweepKey(const std::string& key, RunRecord* run, bool* foun
 bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const TrialResult& r, int64_t* id,
                         std::string* err) {
   // Outside an explicit transaction each statement is its own transaction: committed when Step returns.
-  Stmt s(db_, fmt::format("INSERT INTO trials ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                          kTrialColumns)
-                  .c_str());
+  Stmt s(db_,
+         fmt::format("INSERT INTO trials ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     kTrialColumns)
+             .c_str());
   std::string key = CellKey(cell);
   s.Bind(1, run_id);
   s.Bind(2, key);
@@ -616,6 +675,8 @@ bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const 
     s.Bind(26, Dump(json(*r.report)));
   else
     s.BindNull(26);
+  s.Bind(27, r.setup_s);
+  s.Bind(28, r.teardown_s);
   if (s.Step() != SQLITE_DONE) {
     if (s.extended_rc() == SQLITE_CONSTRAINT_UNIQUE) {
       *err = fmt::format("'{}' already holds a trial for run {}, cell '{}', repetition {} (not recorded twice)",
@@ -633,14 +694,8 @@ bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const 
 
 bool Store::LoadTrials(int64_t run_id, bool full, std::vector<StoredTrial>* trials, std::string* err) {
   trials->clear();
-  // Tails and stacks are most of the bytes; tables and statistics need neither.
-  std::string columns = kTrialColumns;
-  if (!full) {
-    columns = "run_id, cell_key, cell, repetition, outcome, exit_code, signal, via_shell, detail, started_at, "
-              "duration_s, time_to_outcome_s, iterations, successes, errors, units, units_name, workload_seconds, "
-              "error_buckets, phases, threads, '', '', capture_method, signature, NULL";
-  }
-  Stmt s(db_, fmt::format("SELECT id, {} FROM trials WHERE run_id = ?1 ORDER BY id", columns).c_str());
+  Stmt s(db_, fmt::format("SELECT id, {} FROM trials WHERE run_id = ?1 ORDER BY id", TrialSelectColumns(full, version_))
+                  .c_str());
   s.Bind(1, run_id);
   int rc;
   std::string why;
@@ -660,7 +715,7 @@ bool Store::LoadTrials(int64_t run_id, bool full, std::vector<StoredTrial>* tria
 }
 
 bool Store::LoadTrial(int64_t trial_id, StoredTrial* trial, std::string* err) {
-  Stmt s(db_, fmt::format("SELECT id, {} FROM trials WHERE id = ?1", kTrialColumns).c_str());
+  Stmt s(db_, fmt::format("SELECT id, {} FROM trials WHERE id = ?1", TrialSelectColumns(true, version_)).c_str());
   s.Bind(1, trial_id);
   int rc = s.Step();
   std::string why;

@@ -15,7 +15,9 @@ struct sqlite3;
 
 namespace cg {
 
-constexpr int kStoreSchemaVersion = 1;
+// v1: the first schema. v2: trials.setup_s and trials.teardown_s. Older files are migrated in place when opened
+// for writing and read as they are when opened read-only.
+constexpr int kStoreSchemaVersion = 2;
 
 struct StoredTrial {
   int64_t id = 0;
@@ -35,7 +37,9 @@ class Store {
 
   // Opens (or creates) a database. On failure *err is a complete user-facing message (naming the file and
   // the fix) and *exit_code is kExitDatabase or kExitUsage. Never modifies a file that is not a crashgrid
-  // database or is of a newer schema version.
+  // database or is of a newer schema version. A file of an older version is migrated to kStoreSchemaVersion
+  // in one transaction when opened for writing, and read as it is (newer fields at their defaults) when opened
+  // read-only.
   static std::unique_ptr<Store> Open(const std::string& path, Mode mode, std::string* err, int* exit_code);
 
   bool InsertRun(RunRecord* run, std::string* err);  // sets run->id
@@ -53,11 +57,15 @@ class Store {
   bool LoadTrial(int64_t trial_id, StoredTrial* trial, std::string* err);
 
   const std::string& path() const { return path_; }
+  // The schema version of the open file: kStoreSchemaVersion once opened for writing (older files are
+  // migrated then), possibly older when opened read-only.
+  int64_t schema_version() const { return version_; }
 
  private:
   Store() = default;
   sqlite3* db_ = nullptr;
   std::string path_;
+  int64_t version_ = 0;
 };
 
 }  // namespace cg

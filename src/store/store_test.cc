@@ -101,6 +101,8 @@ TrialResult SampleCrash() {
   r.units = 99999;
   r.units_name = "frames";
   r.workload_seconds = 3.0;
+  r.setup_s = 0.375;
+  r.teardown_s = 1.625;
   r.error_buckets = {{"start", "session # failed", 34, "session 9 failed"}};
   r.phases = {{"start", 1234, 1.5, 9.25, 20.0}, {"stop", 1200, 0.5, 2.0, 3.0}};
   r.threads = {{0, 4242, "start", 600, 590, 10}, {1, 4243, "", 634, 610, 24}};
@@ -129,6 +131,140 @@ TrialResult SampleCrash() {
   r.report = rep;
   r.signature = "SIGSEGV/SEGV_MAPERR|wild|libnvcuvid.so.1@0x17941";
   return r;
+}
+
+// The schema crashgrid wrote as version 1 (store.cc before v2), verbatim: migration tests start from it.
+const char kV1Schema[] = R"(
+PRAGMA application_id = 1129465668;
+PRAGMA user_version = 1;
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  created_at REAL NOT NULL,
+  argv TEXT NOT NULL,
+  command_line TEXT NOT NULL,
+  workload TEXT NOT NULL,
+  exec_argv TEXT NOT NULL,
+  reference_target INTEGER NOT NULL,
+  grid TEXT NOT NULL,
+  params TEXT NOT NULL,
+  runs INTEGER NOT NULL,
+  duration_s REAL NOT NULL,
+  grace_s REAL NOT NULL,
+  capture TEXT NOT NULL,
+  crashgrid_version TEXT NOT NULL,
+  crashgrid_commit TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  workload_detail TEXT NOT NULL,
+  sweep_key TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  finished INTEGER NOT NULL
+);
+CREATE TABLE trials (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  cell_key TEXT NOT NULL,
+  cell TEXT NOT NULL,
+  repetition INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  signal INTEGER NOT NULL,
+  via_shell INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  started_at REAL NOT NULL,
+  duration_s REAL NOT NULL,
+  time_to_outcome_s REAL NOT NULL,
+  iterations INTEGER NOT NULL,
+  successes INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  units INTEGER NOT NULL,
+  units_name TEXT NOT NULL,
+  workload_seconds REAL NOT NULL,
+  error_buckets TEXT NOT NULL,
+  phases TEXT NOT NULL,
+  threads TEXT NOT NULL,
+  stdout_tail TEXT NOT NULL,
+  stderr_tail TEXT NOT NULL,
+  capture_method TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  report TEXT,
+  UNIQUE (run_id, cell_key, repetition)
+);
+CREATE INDEX trials_run_id ON trials(run_id);
+CREATE INDEX trials_signature ON trials(signature);
+CREATE INDEX runs_sweep_key ON runs(sweep_key);
+)";
+
+// A version-1 file as the v1 code left it (schema committed in rollback mode, then WAL), holding one run and
+// two trials: a crash with a report, and a clean run. `extra` runs after the rows are in.
+void WriteV1Database(const std::string& path, const char* extra = "") {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto exec = [&](const std::string& sql) {
+    char* msg = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg), SQLITE_OK) << (msg ? msg : "") << "\n" << sql;
+    sqlite3_free(msg);
+  };
+  exec(std::string("BEGIN;") + kV1Schema + "COMMIT;");
+  exec("PRAGMA journal_mode = WAL");
+  exec(R"(INSERT INTO runs VALUES (1, 1763776000.25, '["crashgrid","sweep"]', 'crashgrid sweep', 'reference-race',
+          '[]', 1, '[{"name":"threads","values":["1","4"]}]', '{}', 31, 5, 2.5, 'ptrace', '0.1.0', 'abc', '{}',
+          '', 'key-1', '{"until":"runs"}', 1))");
+  std::string report = nlohmann::json(*SampleCrash().report).dump();
+  exec("INSERT INTO trials VALUES (1, 1, 'threads=4', '{\"threads\":\"4\"}', 0, 'crashed', 0, 11, 0, 'SIGSEGV', "
+       "1763776001.5, 3.25, 3.125, 1234, 1200, 34, 0, '', 3.0, '[]', '[]', '[]', 'out', 'err', 'ptrace', 'SIG|A', '" +
+       report + "')");
+  exec("INSERT INTO trials VALUES (2, 1, 'threads=1', '{\"threads\":\"1\"}', 0, 'clean', 0, 0, 0, '', "
+       "1763776002.5, 5.5, 5.25, 99, 99, 0, 0, '', 5.0, '[]', '[]', '[]', '', '', 'ptrace', '', NULL)");
+  if (*extra) exec(extra);
+  sqlite3_close(db);
+}
+
+// The first column of every row of `sql`, joined by ','.
+std::string Query(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return "(cannot open)";
+  sqlite3_stmt* s = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      if (!out.empty()) out += ",";
+      const unsigned char* t = sqlite3_column_text(s, 0);
+      out += t ? reinterpret_cast<const char*>(t) : "NULL";
+    }
+  } else {
+    out = std::string("(error: ") + sqlite3_errmsg(db) + ")";
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+const char kTrialColumnNames[] = "SELECT name FROM pragma_table_info('trials')";
+
+void ExpectV1TrialsRead(Store* store) {
+  std::string err;
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(1, /*full=*/true, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].cell_key, "threads=4");
+  EXPECT_EQ(trials[0].result.outcome, Outcome::kCrashed);
+  EXPECT_EQ(trials[0].result.signature, "SIG|A");
+  EXPECT_EQ(trials[0].result.workload_seconds, 3.0);
+  ASSERT_TRUE(trials[0].result.report.has_value());
+  EXPECT_EQ(trials[0].result.report->fault_address, 0xffffffffffff0010ull);
+  EXPECT_EQ(trials[1].result.outcome, Outcome::kClean);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.result.setup_s, 0);  // unknown in v1
+    EXPECT_EQ(t.result.teardown_s, 0);
+  }
+  ASSERT_TRUE(store->LoadTrials(1, /*full=*/false, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 2u);
+  StoredTrial one;
+  ASSERT_TRUE(store->LoadTrial(1, &one, &err)) << err;
+  EXPECT_EQ(one.result.stdout_tail, "out");
+  RunRecord run;
+  ASSERT_TRUE(store->LoadRun(1, &run, &err)) << err;
+  EXPECT_EQ(run.workload, "reference-race");
 }
 
 TEST_F(StoreTest, RoundTripsRunAndTrialWithEveryField) {
@@ -197,6 +333,8 @@ TEST_F(StoreTest, RoundTripsRunAndTrialWithEveryField) {
   ASSERT_TRUE(t.result.report.has_value());
   EXPECT_EQ(t.result.report->fault_address, 0xffffffffffff0010ull);
   EXPECT_EQ(t.result.report->threads.at(0).frames.at(1).symbol, "clone");
+  EXPECT_EQ(t.result.setup_s, 0.375);
+  EXPECT_EQ(t.result.teardown_s, 1.625);
   EXPECT_EQ(trials[1].id, tid2);
   EXPECT_EQ(trials[1].result.outcome, Outcome::kClean);
   EXPECT_FALSE(trials[1].result.report.has_value());
@@ -221,6 +359,26 @@ TEST_F(StoreTest, LoadsTrialsWithoutTailsAndReportsUnlessFull) {
   EXPECT_FALSE(trials[0].result.report.has_value());
   EXPECT_EQ(trials[0].result.signature, SampleCrash().signature);
   EXPECT_EQ(trials[0].result.signal, 11);
+  EXPECT_EQ(trials[0].result.setup_s, 0.375);
+  EXPECT_EQ(trials[0].result.teardown_s, 1.625);
+}
+
+TEST_F(StoreTest, StoresEveryOutcomeByName) {
+  auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
+  RunRecord run = SampleRun();
+  std::string err;
+  ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  const Outcome all[] = {Outcome::kClean,  Outcome::kCrashed,       Outcome::kHung,
+                         Outcome::kFailed, Outcome::kCouldNotStart, Outcome::kOverran};
+  for (int i = 0; i < 6; ++i) {
+    TrialResult r;
+    r.outcome = all[i];
+    ASSERT_TRUE(store->InsertTrial(run.id, {{"threads", "1"}}, i, r, nullptr, &err)) << err;
+  }
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(run.id, false, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(trials[i].result.outcome, all[i]) << OutcomeName(all[i]);
 }
 
 TEST_F(StoreTest, RefusesASecondTrialForTheSameCellAndRepetition) {
@@ -303,7 +461,7 @@ TEST_F(StoreTest, RefusesADatabaseOfANewerSchemaWithoutTouchingIt) {
     // A future crashgrid bumps user_version; write it in rollback mode so the header carries it.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version=2;", nullptr, nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version=3;", nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
   }
@@ -313,11 +471,79 @@ TEST_F(StoreTest, RefusesADatabaseOfANewerSchemaWithoutTouchingIt) {
     int code = 0;
     EXPECT_FALSE(Store::Open(path, mode, &err, &code));
     EXPECT_EQ(code, kExitDatabase);
-    EXPECT_NE(err.find("written by a newer crashgrid (schema v2, this build reads v1): upgrade crashgrid"),
+    EXPECT_NE(err.find("written by a newer crashgrid (schema v3, this build reads v2): upgrade crashgrid"),
               std::string::npos)
         << err;
   }
   EXPECT_EQ(Snapshot(dir_), before);
+}
+
+TEST_F(StoreTest, ReadsAVersion1DatabaseReadOnlyAndLeavesItAtVersion1) {
+  std::string path = Path("v1.db");
+  WriteV1Database(path);
+  ASSERT_EQ(Query(path, "PRAGMA user_version"), "1");
+  {
+    auto ro = MustOpen(path, Store::Mode::kReadOnly);
+    ASSERT_TRUE(ro);
+    EXPECT_EQ(ro->schema_version(), 1);
+    ExpectV1TrialsRead(ro.get());
+  }
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), "1");
+  EXPECT_EQ(Query(path, kTrialColumnNames).find("setup_s"), std::string::npos);
+}
+
+TEST_F(StoreTest, MigratesAVersion1DatabaseInPlaceWhenOpenedForWriting) {
+  std::string path = Path("v1.db");
+  WriteV1Database(path);
+  {
+    auto fresh = MustOpen(Path("fresh.db"), Store::Mode::kCreate);
+    ASSERT_TRUE(fresh);
+  }
+  for (auto mode : {Store::Mode::kReadWrite, Store::Mode::kCreate}) {
+    auto store = MustOpen(path, mode);  // the second open finds it migrated already
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), kStoreSchemaVersion);
+  }
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), "2");
+  // The same columns in the same order as a file created at v2: every reader sees one shape.
+  EXPECT_EQ(Query(path, kTrialColumnNames), Query(Path("fresh.db"), kTrialColumnNames));
+  EXPECT_NE(Query(path, kTrialColumnNames).find("setup_s,teardown_s"), std::string::npos);
+  EXPECT_EQ(Query(path, "SELECT setup_s || '/' || teardown_s FROM trials ORDER BY id"), "0.0/0.0,0.0/0.0");
+
+  auto store = MustOpen(path, Store::Mode::kReadWrite);
+  ExpectV1TrialsRead(store.get());
+  TrialResult overran;
+  overran.outcome = Outcome::kOverran;
+  overran.setup_s = 0.25;
+  overran.teardown_s = 4.5;
+  std::string err;
+  int64_t id = 0;
+  ASSERT_TRUE(store->InsertTrial(1, {{"threads", "1"}}, 1, overran, &id, &err)) << err;
+  store.reset();
+  EXPECT_EQ(Query(path, "SELECT outcome FROM trials ORDER BY id"), "crashed,clean,overran");
+  auto ro = MustOpen(path, Store::Mode::kReadOnly);
+  StoredTrial back;
+  ASSERT_TRUE(ro->LoadTrial(id, &back, &err)) << err;
+  EXPECT_EQ(back.result.outcome, Outcome::kOverran);
+  EXPECT_EQ(back.result.setup_s, 0.25);
+  EXPECT_EQ(back.result.teardown_s, 4.5);
+}
+
+TEST_F(StoreTest, AMigrationThatFailsPartWayLeavesTheFileWholeAtVersion1) {
+  std::string path = Path("v1.db");
+  // A damaged v1 file that already has the second column: the first ALTER succeeds, the second fails.
+  WriteV1Database(path, "ALTER TABLE trials ADD COLUMN teardown_s REAL");
+  std::string err;
+  int code = 0;
+  EXPECT_FALSE(Store::Open(path, Store::Mode::kReadWrite, &err, &code));
+  EXPECT_EQ(code, kExitDatabase);
+  EXPECT_NE(err.find("cannot upgrade it from schema v1 to v2"), std::string::npos) << err;
+  EXPECT_NE(err.find("duplicate column name: teardown_s"), std::string::npos) << err;
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), "1");
+  EXPECT_EQ(Query(path, kTrialColumnNames).find("setup_s"), std::string::npos);  // rolled back
+  auto ro = MustOpen(path, Store::Mode::kReadOnly);
+  ASSERT_TRUE(ro);
+  ExpectV1TrialsRead(ro.get());
 }
 
 TEST_F(StoreTest, RefusesToOpenAMissingFileUnlessCreating) {

@@ -1,6 +1,23 @@
 #include "sweep/stopping.h"
 
 namespace cg {
+
+void CountTrial(const TrialResult& r, double exposure_s, CellProgress* c) {
+  switch (OutcomeEvidence(r.outcome)) {
+    case Evidence::kCrash:
+      ++c->crashes;
+      [[fallthrough]];
+    case Evidence::kSafe:
+      ++c->n;
+      c->exposure_s += exposure_s;
+      break;
+    case Evidence::kNeither:
+      if (r.outcome == Outcome::kFailed) ++c->failed;
+      if (r.outcome == Outcome::kOverran) ++c->overran;
+      break;  // could-not-start: it never ran
+  }
+}
+
 namespace {
 
 class FlatRule : public StoppingRule {
@@ -9,13 +26,13 @@ class FlatRule : public StoppingRule {
   std::vector<size_t> NextRound(const std::vector<CellProgress>& cells) override {
     std::vector<size_t> out;
     for (size_t i = 0; i < cells.size(); ++i)
-      if (cells[i].n < runs_) out.push_back(i);
+      if (cells[i].ran() < runs_) out.push_back(i);
     return out;
   }
   std::string name() const override { return "flat"; }
   int64_t RemainingEstimate(const std::vector<CellProgress>& cells) const override {
     int64_t left = 0;
-    for (const auto& c : cells) left += std::max<int64_t>(0, runs_ - c.n);
+    for (const auto& c : cells) left += std::max<int64_t>(0, runs_ - c.ran());
     return left;
   }
 

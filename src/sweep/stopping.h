@@ -17,10 +17,21 @@ namespace cg {
 
 struct CellProgress {
   Cell cell;
-  int64_t n = 0;           // trials recorded (could-not-start excluded)
+  // Trials that are evidence (OutcomeEvidence: clean, crashed, hung): what the SPRT and every interval count.
+  int64_t n = 0;
   int64_t crashes = 0;     // crashed + hung
-  double exposure_s = 0;   // workload seconds summed (time to outcome, capped at duration)
+  // Trials that ran but are evidence neither way. They use up the cell's --runs (a cell whose program always
+  // exits 1 must still end) but never move it towards a verdict.
+  int64_t failed = 0;
+  int64_t overran = 0;
+  double exposure_s = 0;   // workload seconds of the n evidence trials (time to outcome, capped at duration)
+
+  int64_t ran() const { return n + failed + overran; }  // what --runs caps
 };
+
+// Counts one recorded trial into its cell's progress: could-not-start trials count nowhere, failed and
+// overran ones only towards ran(), clean, crashed and hung ones into n (and their `exposure_s` seconds).
+void CountTrial(const TrialResult& r, double exposure_s, CellProgress* c);
 
 class StoppingRule {
  public:
@@ -33,11 +44,12 @@ class StoppingRule {
   virtual int64_t RemainingEstimate(const std::vector<CellProgress>& cells) const = 0;
 };
 
-// Every cell until it has `runs` trials.
+// Every cell until `runs` of its trials ran.
 std::unique_ptr<StoppingRule> NewFlatRule(int64_t runs);
 
-// `--until decided`: each cell until Wald's SPRT calls it SAFE or CRASHES, or until it has `cap` trials
-// (`--runs`; the cell stays UNDECIDED). Each round runs only the undecided cells below the cap.
+// `--until decided`: each cell until Wald's SPRT (over its n evidence trials) calls it SAFE or CRASHES, or
+// until `cap` of its trials ran (`--runs`; the cell stays UNDECIDED). Each round runs only the undecided
+// cells below the cap.
 std::unique_ptr<StoppingRule> NewDecidedRule(int64_t cap, const SprtParams& sprt);
 
 // `--refine` options. After the verdicts, further trials go to the cells least certain about the threshold.

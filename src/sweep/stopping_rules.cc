@@ -9,8 +9,9 @@
 namespace cg {
 namespace {
 
+// The verdict counts the evidence trials only; the cap counts every trial that ran.
 bool Open(const CellProgress& c, int64_t cap, const SprtParams& sprt) {
-  return c.n < cap && SprtDecide(c.crashes, c.n, sprt) == Verdict::kUndecided;
+  return c.ran() < cap && SprtDecide(c.crashes, c.n, sprt) == Verdict::kUndecided;
 }
 
 // Trials a still-open cell may take: the clean runs that would reach SAFE from here (the common ending),
@@ -19,7 +20,7 @@ int64_t DecidedRemaining(const std::vector<CellProgress>& cells, int64_t cap, co
   int64_t left = 0;
   for (const auto& c : cells) {
     if (!Open(c, cap, sprt)) continue;
-    left += std::min(cap - c.n, SprtCleanRunsToSafe(c.crashes, c.n, sprt));
+    left += std::min(cap - c.ran(), SprtCleanRunsToSafe(c.crashes, c.n, sprt));
   }
   return left;
 }
@@ -60,8 +61,18 @@ class RefineRule : public StoppingRule {
     int64_t spent = Total(cells) - start_total_;
     int64_t left = Budget(cells) - spent;
     if (left <= 0) return {};
-    std::vector<size_t> out =
-        AptSelect(Arms(cells), refine_.apt, std::min<size_t>(refine_.batch, static_cast<size_t>(left)));
+    // A cell whose trials all failed or overran has no estimate to refine, and more of the same would not
+    // give it one.
+    std::vector<size_t> eligible;
+    std::vector<AptArm> arms;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (cells[i].n == 0 && cells[i].ran() > 0) continue;
+      eligible.push_back(i);
+      arms.push_back({cells[i].crashes, cells[i].n});
+    }
+    std::vector<size_t> out;
+    for (size_t a : AptSelect(arms, refine_.apt, std::min<size_t>(refine_.batch, static_cast<size_t>(left))))
+      out.push_back(eligible[a]);
     return out;
   }
 
@@ -75,20 +86,13 @@ class RefineRule : public StoppingRule {
  private:
   static int64_t Total(const std::vector<CellProgress>& cells) {
     int64_t t = 0;
-    for (const auto& c : cells) t += c.n;
+    for (const auto& c : cells) t += c.ran();  // the budget is spent by every trial that ran
     return t;
   }
   int64_t Budget(const std::vector<CellProgress>& cells) const {
     if (refine_.budget > 0) return refine_.budget;
     return kDefaultRefineBudgetPerCell * static_cast<int64_t>(cells.size());
   }
-  static std::vector<AptArm> Arms(const std::vector<CellProgress>& cells) {
-    std::vector<AptArm> arms;
-    arms.reserve(cells.size());
-    for (const auto& c : cells) arms.push_back({c.crashes, c.n});
-    return arms;
-  }
-
   DecidedRule decided_;
   int64_t cap_;
   SprtParams sprt_;

@@ -12,7 +12,68 @@ CellProgress P(int64_t k, int64_t n) {
   return c;
 }
 
+// k crashes in n evidence trials, and `failed` trials that exited non-zero.
+CellProgress PF(int64_t k, int64_t n, int64_t failed, int64_t overran = 0) {
+  CellProgress c = P(k, n);
+  c.failed = failed;
+  c.overran = overran;
+  return c;
+}
+
+TrialResult Ended(Outcome o) {
+  TrialResult r;
+  r.outcome = o;
+  return r;
+}
+
 }  // namespace
+
+TEST(CountTrial, CountsCrashesAndCleanRunsAsEvidenceAndFailedOrOverranApart) {
+  CellProgress c;
+  CountTrial(Ended(Outcome::kClean), 5, &c);
+  CountTrial(Ended(Outcome::kCrashed), 1, &c);
+  CountTrial(Ended(Outcome::kHung), 5, &c);
+  CountTrial(Ended(Outcome::kFailed), 2, &c);
+  CountTrial(Ended(Outcome::kFailed), 2, &c);
+  CountTrial(Ended(Outcome::kOverran), 5, &c);
+  CountTrial(Ended(Outcome::kCouldNotStart), 0, &c);
+  EXPECT_EQ(c.n, 3);
+  EXPECT_EQ(c.crashes, 2);
+  EXPECT_EQ(c.failed, 2);
+  EXPECT_EQ(c.overran, 1);
+  EXPECT_EQ(c.ran(), 6);
+  EXPECT_DOUBLE_EQ(c.exposure_s, 11);  // only the evidence trials' seconds
+}
+
+TEST(DecidedRule, FailedAndOverranTrialsNeverDecideACellButUseUpItsRuns) {
+  auto rule = NewDecidedRule(69, SprtParams{});
+  // 0: 31 trials that all exited 1 — not SAFE, keeps running. 1: 30 clean + 1 failed — 30 clean runs are not
+  // yet SAFE (31 are). 2: 30 clean + 2 overran, likewise. 3: 31 clean + 5 failed: SAFE on its clean runs.
+  // 4: 69 failed: at the cap, stops UNDECIDED.
+  std::vector<CellProgress> cells = {PF(0, 0, 31), PF(0, 30, 1), PF(0, 30, 0, 2), PF(0, 31, 5), PF(0, 0, 69)};
+  EXPECT_EQ(rule->NextRound(cells), (std::vector<size_t>{0, 1, 2}));
+  // Cell 0: 31 clean runs would decide it, 38 runs are left under the cap; cells 1 and 2: 1 each.
+  EXPECT_EQ(rule->RemainingEstimate(cells), 31 + 1 + 1);
+  cells[0] = PF(0, 0, 60);  // only 9 runs left under the cap
+  EXPECT_EQ(rule->RemainingEstimate(cells), 9 + 1 + 1);
+}
+
+TEST(FlatRule, CountsEveryTrialThatRanTowardsRuns) {
+  auto rule = NewFlatRule(5);
+  std::vector<CellProgress> cells = {PF(0, 2, 3), PF(0, 2, 1, 1), PF(0, 0, 0)};
+  EXPECT_EQ(rule->NextRound(cells), (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(rule->RemainingEstimate(cells), 1 + 5);
+}
+
+TEST(RefineRule, SpendsNothingOnACellWhoseTrialsAllFailed) {
+  RefineParams rp;
+  rp.budget = 10;
+  auto rule = NewRefineRule(5, SprtParams{}, rp);
+  // Both at the cap; cell 0 has no estimate at all (APT would pick it first), cell 1 is unsettled.
+  std::vector<CellProgress> cells = {PF(0, 0, 5), P(2, 5)};
+  EXPECT_EQ(rule->NextRound(cells), (std::vector<size_t>{1}));
+  EXPECT_EQ(rule->name(), "refine");
+}
 
 TEST(DecidedRule, RunsOnlyUndecidedCellsBelowTheCap) {
   auto rule = NewDecidedRule(69, SprtParams{});

@@ -153,10 +153,7 @@ double Exposure(const TrialResult& r, double duration_s) {
 
 void Account(CellState* c, const TrialResult& r, double duration_s) {
   c->next_repetition++;
-  if (r.outcome == Outcome::kCouldNotStart) return;
-  c->progress.n++;
-  if (IsCrash(r.outcome)) c->progress.crashes++;
-  c->progress.exposure_s += Exposure(r, duration_s);
+  CountTrial(r, Exposure(r, duration_s), &c->progress);
 }
 
 }  // namespace
@@ -239,16 +236,22 @@ bool RunSweep(const SweepOptions& opts, Store* store, StoppingRule* rule, Progre
   auto refresh = [&]() {
     progress.cell_n.clear();
     progress.cell_crashes.clear();
+    progress.cell_neither.clear();
     progress.cell_verdict.clear();
     progress.done = 0;
     progress.crashes = 0;
+    progress.failed = 0;
+    progress.overran = 0;
     std::vector<CellProgress> runnable;
     for (const auto& c : cells) {
       progress.cell_n.push_back(c.progress.n);
       progress.cell_crashes.push_back(c.progress.crashes);
+      progress.cell_neither.push_back(c.progress.failed + c.progress.overran);
       progress.cell_verdict.push_back(c.verdict);
-      progress.done += c.progress.n;
+      progress.done += c.progress.ran();
       progress.crashes += c.progress.crashes;
+      progress.failed += c.progress.failed;
+      progress.overran += c.progress.overran;
       if (!c.unrunnable) runnable.push_back(c.progress);
     }
     int64_t left = rule->RemainingEstimate(runnable);

@@ -82,5 +82,66 @@ TEST(Verdicts, DecidedSweepThenCompareAndMitigationsFindTheCheapestSafePolicy) {
   EXPECT_NE(mt.out.find("open"), std::string::npos) << mt.out;
 }
 
+// A setting under which the program exits 1 every time is not SAFE and not a fix, however many times it
+// "survives": 31 failed trials used to read as 31 clean runs, SAFE, and mitigations recommended the setting.
+TEST(Verdicts, TrialsThatAllFailAreNeverSafeNorRecommended) {
+  std::string db = TestDir() + "/failing.db";
+  const int cap = 31;
+  CmdResult r = RunCrashgrid({"sweep", "--grid", "serialize=none,all", "--until", "decided", "--runs",
+                              std::to_string(cap), "--duration", "2s", "--capture", "none", "--db", db, "--no-live",
+                              "--format", "verdict", "--exec", "--", "sh", "-c",
+                              "if [ {serialize} = all ]; then exit 1; fi; kill -SEGV $$"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| all         | 31 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| none        | CRASHES"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("SAFE"), std::string::npos) << r.out;
+
+  // The failing cell ran to the cap (failures never decide it, but they do use up --runs) and stopped.
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  ASSERT_TRUE(store) << err;
+  std::vector<RunRecord> runs;
+  ASSERT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs[0].finished);
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(runs[0].id, false, &trials, &err)) << err;
+  int failed = 0;
+  for (const auto& t : trials)
+    if (t.cell_key == "serialize=all") {
+      EXPECT_EQ(t.result.outcome, Outcome::kFailed) << OutcomeName(t.result.outcome) << " " << t.result.detail;
+      failed++;
+    }
+  EXPECT_EQ(failed, cap);
+
+  CmdResult t = RunCrashgrid({"table", db, "--format", "json"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  json tj = json::parse(t.out);
+  bool seen = false;
+  for (const auto& cell : tj["cells"]) {
+    if (cell["key"] != "serialize=all") continue;
+    seen = true;
+    EXPECT_EQ(cell["failed"], cap) << cell.dump();
+    EXPECT_EQ(cell["n"], 0) << cell.dump();
+    EXPECT_TRUE(cell["verdict"].is_null()) << cell.dump();
+  }
+  EXPECT_TRUE(seen) << t.out;
+
+  CmdResult m = RunCrashgrid({"mitigations", db, "--json"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  json mj = json::parse(m.out);
+  EXPECT_TRUE(mj["recommended"].is_null()) << m.out;
+  EXPECT_TRUE(mj["candidate"].is_null()) << m.out;
+  ASSERT_EQ(mj["policies"].size(), 2u);
+  EXPECT_EQ(mj["policies"][1]["policy"], "all");
+  EXPECT_EQ(mj["policies"][1]["verdict"], "some FAILED");
+  EXPECT_EQ(mj["policies"][1]["failed"], cap);
+  CmdResult mt = RunCrashgrid({"mitigations", db});
+  ASSERT_EQ(mt.exit_code, 0) << mt.err;
+  EXPECT_NE(mt.out.find("No policy can be recommended"), std::string::npos) << mt.out;
+  EXPECT_NE(mt.out.find("serialize=all (31 failed)"), std::string::npos) << mt.out;
+}
+
 }  // namespace
 }  // namespace cg::test
