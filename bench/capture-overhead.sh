@@ -1,6 +1,7 @@
 #!/bin/sh
-# Tracing cost: iterations/s of a built-in workload run under RunTrial with --capture none vs ptrace
-# (every thread traced from exec on) vs handler, interleaved so that machine load drifts hit all three.
+# Capture cost: iterations/s of a built-in workload run under RunTrial with --capture none vs attach (the
+# default) vs trace
+# (every thread traced from exec on) vs handler, interleaved so that machine load drifts hit all alike.
 # usage: bench/capture-overhead.sh [BUILD_DIR] [REPEAT] [-- WORKLOAD ARGS]
 #   CRASHGRID=path/to/crashgrid overrides $BUILD_DIR/crashgrid
 #   default workload: reference-race --threads 4 --param sessions=1 --serialize open --duration 3s
@@ -19,7 +20,7 @@ echo "# $(uname -srm), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# workload: crashgrid run $*"
 i=0
 while [ $i -lt "$REPEAT" ]; do
-  for capture in none ptrace handler; do
+  for capture in ${METHODS:-none attach trace handler}; do
     "$BUILD/bench/supervisor_bench" workload "$capture" 1 -- "$(realpath "$CG")" run "$@" | sed "s/run=0/run=$i/"
   done
   i=$((i + 1))

@@ -4,7 +4,16 @@
 //   supervisor_bench workload CAPTURE REPEAT -- crashgrid run WORKLOAD ...
 //       runs a built-in workload REPEAT times under RunTrial with the given capture method and prints its
 //       iterations per second of workload time (the cost of tracing from the start).
+//   supervisor_bench race N ARMS -- PROGRAM ARGS...
+//       does watching change the crash probability? Runs PROGRAM N times in each arm, one trial of each arm
+//       in turn (plain = posix_spawn + waitpid with no crashgrid; otherwise RunTrial with that capture
+//       method), and prints crashes per arm. ARMS: comma-separated, e.g. plain,none,attach,handler,trace.
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -14,6 +23,8 @@
 #include "util/clock.h"
 
 using namespace cg;
+
+extern char** environ;
 
 static int Spawn(int n, const std::string& program) {
   for (CaptureMethod m : {CaptureMethod::kNone, CaptureMethod::kTrace, CaptureMethod::kHandler}) {
@@ -65,12 +76,68 @@ static int Workload(const std::string& capture, int repeat, std::vector<std::str
   return 0;
 }
 
+static int Race(int n, const std::string& arms_text, std::vector<std::string> argv) {
+  std::vector<std::string> arms;
+  for (size_t at = 0; at <= arms_text.size();) {
+    size_t comma = arms_text.find(',', at);
+    if (comma == std::string::npos) comma = arms_text.size();
+    arms.push_back(arms_text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  std::vector<int> crashes(arms.size()), with_stacks(arms.size()), other(arms.size());
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  // Each round runs every arm once, in a fresh random order (fixed seed): what ran just before a trial (a
+  // capture's unwinding, a cheap plain run) changes the machine's state, and must not always favour one arm.
+  std::mt19937 rng(20261201);
+  std::vector<size_t> order(arms.size());
+  for (size_t a = 0; a < arms.size(); ++a) order[a] = a;
+  for (int i = 0; i < n; ++i) {
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t a : order) {
+      if (arms[a] == "plain") {
+        pid_t pid = 0;
+        if (posix_spawn(&pid, cargv[0], nullptr, nullptr, cargv.data(), environ) != 0) return 1;
+        int st = 0;
+        waitpid(pid, &st, 0);
+        if (WIFSIGNALED(st)) ++crashes[a];
+        else if (WEXITSTATUS(st) != 0) ++other[a];
+        continue;
+      }
+      TrialSpec spec;
+      spec.argv = argv;
+      spec.duration_s = 10;
+      spec.grace_s = 5;
+      if (!ParseCaptureMethod(arms[a], &spec.capture)) {
+        std::fprintf(stderr, "unknown arm %s (plain or a capture method)\n", arms[a].c_str());
+        return 2;
+      }
+      TrialResult r = RunTrial(spec);
+      if (r.outcome == Outcome::kCrashed) {
+        ++crashes[a];
+        if (r.report && !r.report->threads.empty() && !r.report->threads[0].frames.empty()) ++with_stacks[a];
+      } else if (r.outcome != Outcome::kClean) {
+        ++other[a];
+      }
+    }
+  }
+  for (size_t a = 0; a < arms.size(); ++a) {
+    std::printf("%s %d %d %d %d\n", arms[a].c_str(), crashes[a], n - other[a], with_stacks[a], other[a]);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "spawn";
   if (mode == "spawn") return Spawn(argc > 2 ? std::atoi(argv[2]) : 1000, argc > 3 ? argv[3] : "/bin/true");
+  if (mode == "race" && argc > 5 && std::strcmp(argv[4], "--") == 0) {
+    return Race(std::atoi(argv[2]), argv[3], std::vector<std::string>(argv + 5, argv + argc));
+  }
   if (mode == "workload" && argc > 5 && std::strcmp(argv[4], "--") == 0) {
     return Workload(argv[2], std::atoi(argv[3]), std::vector<std::string>(argv + 5, argv + argc));
   }
-  std::fprintf(stderr, "usage: supervisor_bench spawn [N] [program] | workload CAPTURE REPEAT -- ARGV...\n");
+  std::fprintf(stderr, "usage: supervisor_bench spawn [N] [program] | workload CAPTURE REPEAT -- ARGV... | race N ARMS -- "
+                       "ARGV...\n");
   return 2;
 }

@@ -526,62 +526,128 @@ static void on_fault(int sig, siginfo_t* si, void* ucv) {
 
 // ---- alternate stacks: one per thread, so a stack overflow in any thread still reaches the handler ----
 
+// Alternate stacks come from chunks mapped ahead of time, not one mmap per new thread: mapping one (mmap plus
+// the mprotect of its guard page take the process's mmap lock for writing) delayed every thread's start and
+// stalled the page faults of the threads already running, and that changed how often a start-up race crashed
+// (measured: bench/results/capture-race.md). A starting thread takes a stack from the free list (a spinlock
+// held for a few instructions, never in a signal handler) and makes one sigaltstack call; an exiting thread
+// gives it back. Only when the list runs dry is another chunk mapped, once per POOL_CHUNK threads.
+#define POOL_CHUNK 64
+
+struct free_stack {
+  struct free_stack* next;  // lives at the base of a free stack
+};
+static struct free_stack* g_free_stacks;
+static int g_pool_lock;
+static size_t g_page;
+
+static void pool_lock(void) {
+  while (__atomic_test_and_set(&g_pool_lock, __ATOMIC_ACQUIRE)) {
+  }
+}
+static void pool_unlock(void) { __atomic_clear(&g_pool_lock, __ATOMIC_RELEASE); }
+
+// Maps POOL_CHUNK stacks, each above a guard page, and puts them on the free list. Called with the lock held.
+static void pool_grow_locked(void) {
+  size_t slot = g_page + ALTSTACK_SIZE;
+  char* mem = mmap(NULL, slot * POOL_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return;
+  for (int i = POOL_CHUNK - 1; i >= 0; --i) {
+    char* guard = mem + (size_t)i * slot;
+    mprotect(guard, g_page, PROT_NONE);  // overflowing an alternate stack faults instead of hitting the next
+    struct free_stack* f = (struct free_stack*)(guard + g_page);
+    f->next = g_free_stacks;
+    g_free_stacks = f;
+  }
+}
+
+static void* pool_take(void) {
+  pool_lock();
+  if (!g_free_stacks) pool_grow_locked();
+  struct free_stack* f = g_free_stacks;
+  if (f) g_free_stacks = f->next;
+  pool_unlock();
+  return f;
+}
+
+static void pool_give(void* stack) {
+  struct free_stack* f = stack;
+  pool_lock();
+  f->next = g_free_stacks;
+  g_free_stacks = f;
+  pool_unlock();
+}
+
 static void setup_altstack(void) {
   stack_t cur;
   if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;  // the thread has one already
-  long page = sysconf(_SC_PAGESIZE);
-  if (page <= 0) page = 4096;
-  size_t total = ALTSTACK_SIZE + (size_t)page;
-  char* mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return;
-  mprotect(mem, (size_t)page, PROT_NONE);  // a guard page: overflowing the alternate stack faults
+  void* mem = pool_take();
+  if (!mem) return;
   stack_t ss;
-  ss.ss_sp = mem + page;
+  ss.ss_sp = mem;
   ss.ss_size = ALTSTACK_SIZE;
   ss.ss_flags = 0;
   if (sigaltstack(&ss, NULL) != 0) {
-    munmap(mem, total);
+    pool_give(mem);
     return;
   }
   if (g_altstack_key_ok) pthread_setspecific(g_altstack_key, mem);
 }
 
-static void free_altstack(void* memv) {
-  char* mem = memv;
-  long page = sysconf(_SC_PAGESIZE);
-  if (page <= 0) page = 4096;
+static void free_altstack(void* mem) {
   stack_t cur;
-  if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == mem + page) {  // still ours, not the program's
+  if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == mem) {  // still ours, not the program's
     stack_t off;
     memset(&off, 0, sizeof off);
     off.ss_flags = SS_DISABLE;
-    if (sigaltstack(&off, NULL) != 0) return;  // running on it: leave it mapped
+    if (sigaltstack(&off, NULL) != 0) return;  // running on it: leave it out of the pool
   }
-  munmap(mem, ALTSTACK_SIZE + (size_t)page);
+  pool_give(mem);
 }
 
-struct start_args {
+// A new thread starts in start_thunk, which gives it its alternate stack and then calls the program's start
+// routine. The routine and its argument travel in a slot of a static table, not in a malloc'd block: a
+// free() as a thread's first act initialises its malloc arena and tcache (an mmap of the arena under the
+// process's mmap lock), which the program's own threads would not have done at that moment; with it, a
+// start-up race crashed in 87 of 100 trials instead of 32 (bench/results/capture-race.md).
+#define START_SLOTS 1024
+
+struct start_slot {
   void* (*fn)(void*);
   void* arg;
+  int busy;
 };
+static struct start_slot g_start_slots[START_SLOTS];
+static unsigned g_start_next;
+
+static struct start_slot* slot_claim(void) {
+  unsigned first = __atomic_fetch_add(&g_start_next, 1, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < START_SLOTS; ++i) {
+    struct start_slot* s = &g_start_slots[(first + i) % START_SLOTS];
+    if (!__atomic_test_and_set(&s->busy, __ATOMIC_ACQUIRE)) return s;
+  }
+  return NULL;  // a thousand threads starting at once: the caller starts this one without a thunk
+}
 
 static void* start_thunk(void* p) {
-  struct start_args a = *(struct start_args*)p;
-  free(p);
+  struct start_slot* s = p;
+  void* (*fn)(void*) = s->fn;
+  void* arg = s->arg;
+  __atomic_clear(&s->busy, __ATOMIC_RELEASE);
   setup_altstack();
-  return a.fn(a.arg);
+  return fn(arg);
 }
 
 EXPORT int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
   if (!g_real_pthread_create) resolve_real();
   if (!g_real_pthread_create) return EAGAIN;
   if (!active()) return g_real_pthread_create(t, attr, fn, arg);
-  struct start_args* a = malloc(sizeof *a);
-  if (!a) return g_real_pthread_create(t, attr, fn, arg);
-  a->fn = fn;
-  a->arg = arg;
-  int rc = g_real_pthread_create(t, attr, start_thunk, a);
-  if (rc != 0) free(a);
+  struct start_slot* s = slot_claim();
+  if (!s) return g_real_pthread_create(t, attr, fn, arg);
+  s->fn = fn;
+  s->arg = arg;
+  int rc = g_real_pthread_create(t, attr, start_thunk, s);
+  if (rc != 0) __atomic_clear(&s->busy, __ATOMIC_RELEASE);
   return rc;
 }
 
@@ -693,10 +759,17 @@ EXPORT sighandler_t sigset(int sig, sighandler_t disp) {
 
 // ---- fork: the child keeps everything; the lock must not be held by a thread that does not exist there ----
 
-static void before_fork(void) { chain_lock(&g_fork_saved_mask); }
-static void after_fork_parent(void) { chain_unlock(&g_fork_saved_mask); }
+static void before_fork(void) {
+  chain_lock(&g_fork_saved_mask);
+  pool_lock();  // a child forked while another thread held it would never see it released
+}
+static void after_fork_parent(void) {
+  pool_unlock();
+  chain_unlock(&g_fork_saved_mask);
+}
 static void after_fork_child(void) {
   __atomic_store_n(&g_self_written, 0, __ATOMIC_RELEASE);
+  pool_unlock();
   chain_unlock(&g_fork_saved_mask);
 }
 
@@ -758,7 +831,12 @@ __attribute__((constructor)) static void crashgrid_agent_init(void) {
 
   void* prime[2];
   backtrace(prime, 2);  // loads libgcc_s now, not in the handler
+  long page = sysconf(_SC_PAGESIZE);
+  g_page = page > 0 ? (size_t)page : 4096;
   g_altstack_key_ok = pthread_key_create(&g_altstack_key, free_altstack) == 0;
+  pool_lock();
+  pool_grow_locked();  // now, before the program's threads start
+  pool_unlock();
   setup_altstack();
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 

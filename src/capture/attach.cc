@@ -73,6 +73,7 @@ int SeizedThreads::SeizeProcess(pid_t pid, double deadline, std::string* err) {
   std::set<pid_t> seen;
   for (const Thread& t : threads_) seen.insert(t.tid);
   size_t first_of_pid = threads_.size();
+  (void)first_of_pid;
   // A thread created while the others are being stopped shows up in the next listing; once every listed
   // thread is stopped, none can create another, so this ends.
   for (int pass = 0; pass < 64; ++pass) {
@@ -82,16 +83,16 @@ int SeizedThreads::SeizeProcess(pid_t pid, double deadline, std::string* err) {
       char state = TaskState(pid, tid);
       if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
         int e = errno;
-        // Gone between the listing and now, or exiting (the kernel refuses to attach to an exiting task with
-        // EPERM; its state shows it).
-        if (e == ESRCH || (e == EPERM && (state == 'Z' || state == 'X' || TaskState(pid, tid) == 'Z'))) continue;
+        // Gone between the listing and now, or exiting: the kernel refuses to attach to a task that has begun
+        // to exit with EPERM, and such a task is a zombie, dead or already gone from /proc.
+        char now = TaskState(pid, tid);
+        if (e == ESRCH || (e == EPERM && (now == 0 || now == 'Z' || now == 'X'))) continue;
         // Anything else (EPERM: Yama, a container without CAP_SYS_PTRACE, or another tracer) means this
-        // process cannot be captured: let go of the threads of it already held.
-        for (size_t i = first_of_pid; i < threads_.size(); ++i) {
-          if (threads_[i].stopped) ptrace(PTRACE_DETACH, threads_[i].tid, nullptr, nullptr);
-        }
-        threads_.resize(first_of_pid);
+        // process cannot be captured. The threads of it seized so far stay in the list: DetachAll waits for
+        // their stops and lets them go (dropping them here would leave them traced, and a traced thread that
+        // exits stays a zombie that keeps its whole process from being reaped).
         *err = fmt::format("PTRACE_SEIZE of thread {}: {}", tid, std::strerror(e));
+        WaitForStops(deadline);
         return e;
       }
       // ESRCH here only means it died meanwhile; its exit then shows up in WaitForStops.
@@ -175,16 +176,41 @@ char SeizedThreads::StateBefore(pid_t tid) const {
   return 0;
 }
 
-void SeizedThreads::DetachAll() {
+std::vector<pid_t> SeizedThreads::DetachAll() {
   bool late = false;
   for (const Thread& t : threads_) late |= !t.stopped && t.tid > 0;
   if (late) WaitForStops(MonotonicSeconds() + kLateStopS);
+  std::vector<pid_t> left;
   for (const Thread& t : threads_) {
-    if (t.stopped && t.tid > 0) {
-      ptrace(PTRACE_DETACH, t.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(t.pending_signal)));
+    if (t.tid <= 0) continue;
+    if (!t.stopped ||
+        ptrace(PTRACE_DETACH, t.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(t.pending_signal))) != 0) {
+      if (errno != ESRCH || !t.stopped) left.push_back(t.tid);
     }
   }
   threads_.clear();
+  leftovers_.insert(leftovers_.end(), left.begin(), left.end());
+  return left;
+}
+
+bool ReapTraced(std::vector<pid_t>* tids, double deadline) {
+  for (int round = 0; !tids->empty(); ++round) {
+    for (auto it = tids->begin(); it != tids->end();) {
+      int raw = 0;
+      pid_t got = waitpid(*it, &raw, __WALL | WNOHANG);
+      if (got == *it && WIFSTOPPED(raw)) {
+        ptrace(PTRACE_DETACH, *it, nullptr, nullptr);  // it stopped at last: let it go
+        it = tids->erase(it);
+      } else if (got == *it || (got < 0 && errno == ECHILD)) {
+        it = tids->erase(it);  // gone (its exit notice taken), or not ours any more
+      } else {
+        ++it;
+      }
+    }
+    if (tids->empty() || MonotonicSeconds() >= deadline) break;
+    SleepBriefly(round);
+  }
+  return tids->empty();
 }
 
 void TrimSignalHandlerFrames(ThreadStack* thread) {
@@ -200,7 +226,8 @@ void TrimSignalHandlerFrames(ThreadStack* thread) {
 }
 
 int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
-                          const std::string& thread_name, pid_t own_child, CrashReport* report) {
+                          const std::string& thread_name, pid_t own_child, CrashReport* report,
+                          std::vector<pid_t>* still_traced) {
   double t0 = MonotonicSeconds();
   CrashReport& r = *report;
   r.method = "attach";
@@ -231,7 +258,7 @@ int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has
     }
     if (!unwind_err.empty()) errs.push_back(unwind_err);
   }
-  seized.DetachAll();
+  if (std::vector<pid_t> left = seized.DetachAll(); !left.empty()) *still_traced = left;
   if (r.threads.empty()) {
     ThreadStack faulting;
     faulting.tid = tid;
@@ -245,7 +272,8 @@ int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has
   return e;
 }
 
-int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report) {
+int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
+                            std::vector<pid_t>* still_traced) {
   double t0 = MonotonicSeconds();
   CrashReport& r = *report;
   r.method = "attach";
@@ -278,7 +306,7 @@ int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashR
       r.threads[i].state = seized.StateBefore(r.threads[i].tid);
     }
   }
-  seized.DetachAll();
+  if (std::vector<pid_t> left = seized.DetachAll(); !left.empty()) *still_traced = left;
   for (const std::string& s : errs) r.error += (r.error.empty() ? "" : "; ") + s;
   r.capture_ms = (MonotonicSeconds() - t0) * 1000;
   return first_error;

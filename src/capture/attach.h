@@ -22,7 +22,7 @@ class SeizedThreads {
   // `own_child`: a process of which the caller is the parent (the trial's leader): its exit, if it happens
   // while threads are being stopped, is left for the caller to reap.
   explicit SeizedThreads(pid_t own_child) : own_child_(own_child) {}
-  ~SeizedThreads() { DetachAll(); }
+  ~SeizedThreads() { (void)DetachAll(); }
   SeizedThreads(const SeizedThreads&) = delete;
   SeizedThreads& operator=(const SeizedThreads&) = delete;
 
@@ -38,8 +38,10 @@ class SeizedThreads {
   // The scheduler state ('R', 'S', 'D', 't', ...) a thread had just before it was seized, 0 if unknown.
   char StateBefore(pid_t tid) const;
   // Lets every seized thread go. A thread that never reached its stop is waited for a little longer (it must
-  // not stop later with nobody to resume it); one still running then is left as it is and counted.
-  void DetachAll();
+  // not stop later with nobody to resume it); those still running then stay seized and are returned: the
+  // caller must ReapTraced them before it waits for their process (a traced thread that exits stays a zombie
+  // until its tracer takes the notice, and keeps its process from being reaped).
+  std::vector<pid_t> DetachAll();
 
  private:
   struct Thread {
@@ -51,6 +53,7 @@ class SeizedThreads {
   bool WaitForStops(double deadline);
   pid_t own_child_;
   std::vector<Thread> threads_;
+  std::vector<pid_t> leftovers_;
 };
 
 // A crash the agent reported: `tid` of process `pid` faulted with `signo`/`si_code` (and `address` when
@@ -59,12 +62,18 @@ class SeizedThreads {
 // "attach". Returns 0 or the errno of a refused PTRACE_SEIZE (the report then holds only what was given).
 // `own_child`: the trial's leader, whose exit is left for the caller to reap.
 int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
-                          const std::string& thread_name, pid_t own_child, CrashReport* report);
+                          const std::string& thread_name, pid_t own_child, CrashReport* report,
+                          std::vector<pid_t>* still_traced);
 
 // A stall: seizes every thread of every process in `pids`, unwinds them all into one report (the processes
 // other than `leader` first: behind a shell, the program that hangs is not the shell), detaches. Threads carry
 // the state they had before the seizure. Returns 0 or the errno of the first refused PTRACE_SEIZE.
-int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report);
+int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
+                            std::vector<pid_t>* still_traced);
+
+// Threads left seized by a capture (they never reached a stop): detaches the ones that stopped since, takes
+// the exit notice of the ones that died, until none is left or `deadline` passes. True when none is left.
+bool ReapTraced(std::vector<pid_t>* tids, double deadline);
 
 // Drops the frames of the agent's signal handler above the signal trampoline, so a thread captured while the
 // agent holds it inside its handler reads like one stopped at the fault. No-op for other stacks.

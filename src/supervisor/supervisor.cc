@@ -223,6 +223,7 @@ class Trial {
   LiveTrial live_;  // orphans: this trial's marker, live until the Trial (and so its reaped leader) is gone
   std::optional<CrashReport> attach_report_;  // stacks seized at the agent's fault notice
   std::optional<CrashReport> stall_report_;   // stacks seized when the watchdog decided
+  std::vector<pid_t> still_traced_;           // threads a capture could not stop nor let go (see ReapTraced)
   bool fault_handled_ = false;
   bool self_record_ = false;  // the agent was told to record the faulting thread itself
   std::string watchdog_note_;
@@ -500,7 +501,7 @@ void Trial::HandleAgentFault() {
   std::string name(b.fault_thread_name, strnlen(b.fault_thread_name, sizeof b.fault_thread_name));
   CrashReport report;
   int e = CaptureCrashedProcess(b.fault_pid, b.fault_tid, b.fault_signo, b.fault_code, b.fault_has_addr != 0,
-                                b.fault_addr, name, child_.pid, &report);
+                                b.fault_addr, name, child_.pid, &report, &still_traced_);
   if (e == 0) {
     AttachPhases(b.fault_pid, &report);
     AnnotateReport(&report, /*hang=*/false);
@@ -533,7 +534,7 @@ void Trial::CaptureStall() {
   }
   if (method_ != CaptureMethod::kAttach) return;
   CrashReport report;
-  int e = CaptureStalledProcesses(TrialProcesses(child_.pid), child_.pid, &report);
+  int e = CaptureStalledProcesses(TrialProcesses(child_.pid), child_.pid, &report, &still_traced_);
   if (e != 0) report.error += fmt::format("{}ptrace not permitted: {}", report.error.empty() ? "" : "; ", ErrnoText(e));
   if (report.threads.empty()) {
     problems_ += (problems_.empty() ? "" : "; ") + std::string("no stacks captured at the stall: ") + report.error;
@@ -566,6 +567,10 @@ void Trial::Finish() {
       kill(-child_.pid, SIGKILL);
       usleep(2000);
     }
+  }
+  if (!still_traced_.empty() && !ReapTraced(&still_traced_, MonotonicSeconds() + kReapTimeoutS)) {
+    problems_ += fmt::format("{}{} thread(s) seized at the capture never stopped nor exited",
+                             problems_.empty() ? "" : "; ", still_traced_.size());
   }
   if (registered_) GuardUnregisterGroup(child_.pid);
   {
