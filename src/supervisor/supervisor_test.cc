@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -395,6 +396,54 @@ TEST_F(SupervisorTest, AttachSeesCrashBeforeTheProgramsOwnHandler) {
   EXPECT_EQ(r.report->method, "attach");
   EXPECT_EQ(r.report->signal, SIGSEGV);
   EXPECT_NE(r.detail.find("SIGSEGV was captured"), std::string::npos) << r.detail;
+}
+
+// A program's own SIGSEGV handler, installed with sigaction or with signal, runs after the capture, and the
+// capture still has every thread.
+TEST_F(SupervisorTest, AttachCapturesAllThreadsAndStillRunsAHandlerInstalledWithSigactionOrSignal) {
+  for (const char* how : {"sigaction", "signal"}) {
+    TrialResult r = RunTrial(Spec({Fixture("exec_own_handler_threads"), how}, CaptureMethod::kAttach));
+    EXPECT_EQ(r.outcome, Outcome::kFailed) << how << ": " << r.detail;
+    EXPECT_EQ(r.exit_code, 7) << how;
+    EXPECT_EQ(r.stdout_tail, "own handler ran\n") << how;
+    ASSERT_TRUE(r.report.has_value()) << how << ": " << r.detail;
+    EXPECT_EQ(r.report->method, "attach");
+    EXPECT_EQ(r.report->signal, SIGSEGV);
+    EXPECT_EQ(r.report->threads.size(), 5u) << how << ": main, three sleepers and the crasher";
+    ASSERT_FALSE(r.report->threads[0].frames.empty());
+    EXPECT_EQ(r.report->threads[0].frames[0].symbol, "crasher") << how;
+  }
+}
+
+// Slow is not stuck: a program still computing past its bound is overran, a lock-order deadlock is hung, and
+// both come with the stacks seized when the watchdog decided.
+TEST_F(SupervisorTest, BusyPastItsBoundIsOverranAndADeadlockIsHung) {
+  TrialSpec busy = Spec({Fixture("exec_busy")}, CaptureMethod::kAttach, 0.3);
+  busy.grace_s = 0.3;
+  busy.stall_window_s = 0.5;
+  TrialResult r = RunTrial(busy);
+  EXPECT_EQ(r.outcome, Outcome::kOverran) << r.detail;
+  EXPECT_NE(r.detail.find("overran"), std::string::npos) << r.detail;
+  ASSERT_TRUE(r.report.has_value()) << r.detail;
+  EXPECT_EQ(r.report->threads.size(), 2u);
+  EXPECT_TRUE(r.signature.starts_with("overran")) << r.signature;
+  EXPECT_EQ(SeedExitCode(r), 124);
+
+  TrialSpec stuck = Spec({Fixture("exec_lock_order")}, CaptureMethod::kAttach, 0.3);
+  stuck.grace_s = 0.3;
+  stuck.stall_window_s = 0.5;
+  TrialResult h = RunTrial(stuck);
+  EXPECT_EQ(h.outcome, Outcome::kHung) << h.detail;
+  ASSERT_TRUE(h.report.has_value()) << h.detail;
+  EXPECT_EQ(h.report->threads.size(), 3u);
+  EXPECT_NE(h.signature.find("lock_a_then_b"), std::string::npos) << h.signature;
+  EXPECT_NE(h.signature.find("lock_b_then_a"), std::string::npos) << h.signature;
+  // The representative is a deadlocked worker, not main waiting in pthread_join.
+  int main_tid = h.report->threads[0].tid;  // the main thread's tid is the process id: the smallest
+  for (const ThreadStack& t : h.report->threads) main_tid = std::min(main_tid, t.tid);
+  EXPECT_NE(h.report->representative_tid, 0);
+  EXPECT_NE(h.report->representative_tid, main_tid);
+  EXPECT_EQ(h.report->threads[0].tid, h.report->representative_tid);
 }
 
 // Attaching at the crash leaves thread start-up alone: between spawn and the fault nothing is traced.
