@@ -39,7 +39,12 @@ Grid specs: NAME=1..12, NAME=1..12:2 (step), NAME=1,2,4,8, NAME=none,all,open+cl
 Built-in workloads take `threads`, `serialize` and their parameters (crashgrid workloads) as axes; for --exec
 every axis is an environment variable of that name and replaces {NAME} in the program's arguments.
 Re-running the same command on the same --db continues the sweep (so does --resume --db FILE alone):
-nothing recorded is run again. Ctrl-C stops after the trials in flight; a second Ctrl-C discards them.)";
+nothing recorded is run again. Ctrl-C stops after the trials in flight; a second Ctrl-C discards them.
+
+Watching: by default (--capture attach) nothing is traced until a crash: the preloaded agent reports the fault,
+then every thread is seized and unwound. A built-in workload's clock starts at its start barrier; set-up and
+tear-down have their own bounds. Past a bound, progress during --stall-window means overran (slow, killed, not
+a crash), none means hung. Crashes are crashed or hung trials; failed and overran trials count for no verdict.)";
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_abort{false};
