@@ -30,20 +30,6 @@ constexpr double kStopTimeoutS = 1.0;
 constexpr double kLateStopS = 2.0;
 constexpr const char* kAgentModule = "libcrashgrid_agent.so";
 
-std::vector<pid_t> ListTasks(pid_t pid) {
-  std::vector<pid_t> out;
-  std::string dir = fmt::format("/proc/{}/task", pid);
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    int tid = std::atoi(e->d_name);
-    if (tid > 0) out.push_back(tid);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 char TaskState(pid_t pid, pid_t tid) {
   std::string path = fmt::format("/proc/{}/task/{}/stat", pid, tid);
   FILE* f = std::fopen(path.c_str(), "re");
@@ -68,6 +54,20 @@ std::string_view Basename(std::string_view path) {
 }
 
 }  // namespace
+
+std::vector<pid_t> ListTasks(pid_t pid) {
+  std::vector<pid_t> out;
+  std::string dir = fmt::format("/proc/{}/task", pid);
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    int tid = std::atoi(e->d_name);
+    if (tid > 0) out.push_back(tid);
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 int SeizedThreads::SeizeProcess(pid_t pid, double deadline, std::string* err) {
   std::set<pid_t> seen;

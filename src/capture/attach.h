@@ -75,6 +75,9 @@ int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashR
 // the exit notice of the ones that died, until none is left or `deadline` passes. True when none is left.
 bool ReapTraced(std::vector<pid_t>* tids, double deadline);
 
+// Thread ids of a process from /proc/PID/task, sorted; empty if it is gone.
+std::vector<pid_t> ListTasks(pid_t pid);
+
 // Drops the frames of the agent's signal handler above the signal trampoline, so a thread captured while the
 // agent holds it inside its handler reads like one stopped at the fault. No-op for other stacks.
 void TrimSignalHandlerFrames(ThreadStack* thread);

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "capture/attach.h"
 #include "capture/signature.h"
 #include "capture/unwind.h"
 #include "util/clock.h"
@@ -34,19 +35,7 @@ bool HasFaultAddress(int sig, int code) {
 
 }  // namespace
 
-std::vector<pid_t> ListThreads(pid_t pid) {
-  std::vector<pid_t> out;
-  std::string dir = fmt::format("/proc/{}/task", pid);
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    int tid = std::atoi(e->d_name);
-    if (tid > 0) out.push_back(tid);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<pid_t> ListThreads(pid_t pid) { return ListTasks(pid); }
 
 pid_t ThreadGroupOf(pid_t tid) {
   std::string path = fmt::format("/proc/{}/status", tid);
