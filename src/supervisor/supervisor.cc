@@ -131,50 +131,6 @@ std::string ErrnoText(int e) {
   return fmt::format("{} ({})", std::strerror(e), name ? name : "?");
 }
 
-// True while a process other than `leader` in process group `pgid` has not finished dying. Killed
-// grandchildren are not our children (they were reparented to init), so only /proc can say when they are
-// gone; the caller checks this while the leader is still an unreaped zombie, so the group id is still ours.
-//
-// Members of the group were created after the leader, so unless pids wrapped around since (the last pid
-// handed out is below the leader's) only higher pids need a look: on a busy machine that skips most of
-// /proc.
-bool GroupHasLiveMembers(pid_t pgid, pid_t leader) {
-  pid_t floor = leader;
-  if (FILE* f = std::fopen("/proc/sys/kernel/ns_last_pid", "re")) {
-    int last = 0;
-    if (std::fscanf(f, "%d", &last) != 1 || last < leader) floor = 0;
-    std::fclose(f);
-  } else {
-    floor = 0;
-  }
-  DIR* d = opendir("/proc");
-  if (!d) return false;
-  bool live = false;
-  char path[64], buf[512];
-  while (dirent* e = readdir(d)) {
-    pid_t pid = std::atoi(e->d_name);
-    if (pid <= floor || pid == leader) continue;
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) continue;
-    buf[n] = 0;
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse from the last ')'.
-    const char* p = std::strrchr(buf, ')');
-    char state = 0;
-    int ppid = 0, pgrp = 0;
-    if (p && std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid && state != 'Z' &&
-        state != 'X') {
-      live = true;
-      break;
-    }
-  }
-  closedir(d);
-  return live;
-}
-
 // The processes of a trial: the leader and everything below it, whatever their group or session.
 std::vector<pid_t> TrialProcesses(pid_t leader) {
   std::vector<pid_t> out{leader};
@@ -225,7 +181,6 @@ class Trial {
   std::optional<CrashReport> stall_report_;   // stacks seized when the watchdog decided
   std::vector<pid_t> still_traced_;           // threads a capture could not stop nor let go (see ReapTraced)
   bool fault_handled_ = false;
-  bool self_record_ = false;  // the agent was told to record the faulting thread itself
   std::string watchdog_note_;
 
   double t0_ = 0;
@@ -494,7 +449,6 @@ void Trial::HandleAgentFault() {
   crash_time_ = static_cast<double>(b.fault_mono_ns) / 1e9;
   if (state != AGENT_FAULT_POSTED) return;  // the agent gave up waiting and wrote its own record
   if (method_ != CaptureMethod::kAttach) {
-    self_record_ = true;
     (void)agent_.Release(false);
     return;
   }
@@ -523,7 +477,6 @@ void Trial::HandleAgentFault() {
   }
   g_attach_denied.store(true);
   problems_ += (problems_.empty() ? "" : "; ") + why;
-  self_record_ = true;
   (void)agent_.Release(false);
 }
 
@@ -550,7 +503,10 @@ void Trial::Finish() {
   // Whatever ended the trial, nothing of it may keep running: grandchildren left behind by a clean exit,
   // the whole group of a hung trial. The leader is not reaped yet, so -pid is still this trial's group.
   // orphans: the group, the leader's subtree and the orphans crashgrid adopted from this trial.
-  KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS);
+  if (!KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS)) {
+    problems_ += fmt::format("{}some processes of the trial were still alive {:.0f} s after SIGKILL",
+                             problems_.empty() ? "" : "; ", kReapTimeoutS);
+  }
   if (tracer_) tracer_->KillAll();
   const double deadline = MonotonicSeconds() + kReapTimeoutS;
   while (!leader_exited_) {
@@ -558,15 +514,6 @@ void Trial::Finish() {
     PeekLeaderExit();
     if (leader_exited_ || MonotonicSeconds() >= deadline) break;
     PumpOutput(10);
-  }
-  if (!tracer_ && (hung_ || overran_ || cancelled_)) {
-    // Traced grandchildren are reaped by ReapRest below; untraced ones can only be waited out. Only done
-    // when the group was killed while running (the scan costs ~2 ms on a busy machine; after a normal exit
-    // leftover background processes got their SIGKILL above and are as good as gone).
-    while (GroupHasLiveMembers(child_.pid, child_.pid) && MonotonicSeconds() < deadline) {
-      kill(-child_.pid, SIGKILL);
-      usleep(2000);
-    }
   }
   if (!still_traced_.empty() && !ReapTraced(&still_traced_, MonotonicSeconds() + kReapTimeoutS)) {
     problems_ += fmt::format("{}{} thread(s) seized at the capture never stopped nor exited",
