@@ -21,7 +21,7 @@
 #include "nvidia/probe.h"
 #include "util/error.h"
 #include "util/strings.h"
-#include "workload/workload.h"
+#include "runtime/workload.h"
 #include "workloads/environment.h"
 
 namespace cg {

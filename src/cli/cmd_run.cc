@@ -14,10 +14,10 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/strings.h"
-#include "workload/run_summary.h"
-#include "workload/runner.h"
-#include "workload/status_block.h"
-#include "workload/workload.h"
+#include "runtime/run_summary.h"
+#include "runtime/runner.h"
+#include "runtime/status_block.h"
+#include "runtime/workload.h"
 
 namespace cg {
 namespace {

@@ -22,8 +22,8 @@
 #include "report/table.h"
 #include "stats/stats.h"
 #include "sweep/stopping.h"
-#include "workload/runner.h"
-#include "workload/workload.h"
+#include "runtime/runner.h"
+#include "runtime/workload.h"
 
 namespace cg {
 namespace {

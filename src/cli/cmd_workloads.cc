@@ -9,7 +9,7 @@
 #include "cli/commands.h"
 #include "util/error.h"
 #include "util/strings.h"
-#include "workload/workload.h"
+#include "runtime/workload.h"
 
 namespace cg {
 namespace {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,30 @@ struct StoredTrial {
   std::string cell_key;
   int repetition = 0;  // 0-based
   TrialResult result;
+};
+
+// Trials of one run that agree on every field a count, a table or a statistic depends on, counted by SQL
+// (GROUP BY), so that reading a run costs its number of distinct groups, not its number of trials: a 12x12 grid
+// of 7,000 runs a cell is a few hundred groups. The report side folds groups the way it would fold trials
+// (each group stands for `count` trials).
+struct TrialGroup {
+  std::string cell_key;
+  Cell cell;  // as stored with the group's first trial
+  Outcome outcome = Outcome::kClean;
+  int exit_code = 0;
+  int signal = 0;
+  bool via_shell = false;
+  std::string signature;
+  int64_t count = 0;
+  // Sums over the group's trials:
+  double exposure_s = 0;        // TrialExposureSeconds(result, run duration) (stats/rate.h), in SQL
+  int64_t iterations = 0;
+  double workload_seconds = 0;
+  double duration_s = 0;        // spawn to reap
+  double time_to_outcome_s = 0;
+  int64_t max_repetition = -1;  // highest repetition of the group's trials
+  int64_t first_trial_id = 0;   // lowest trial id of the group
+  int64_t first_report_trial_id = 0;  // lowest trial id of the group with a captured report; 0 if none
 };
 
 class Store {
@@ -55,6 +80,18 @@ class Store {
   // Trials of a run in id order. Output tails and crash reports are loaded only when `full`.
   bool LoadTrials(int64_t run_id, bool full, std::vector<StoredTrial>* trials, std::string* err);
   bool LoadTrial(int64_t trial_id, StoredTrial* trial, std::string* err);
+
+  // --- Reads that scale with the grid, not with the trials (store/groups.cc). ---
+  // A run's trials grouped (see TrialGroup), ordered by cell_key, outcome, exit code, signal, signature.
+  // `duration_s` is the run's duration, the cap of each trial's exposure.
+  bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err);
+  // Calls `fn` with each trial of a run in id order, one at a time (constant memory: `export` of a million
+  // trials). `fn` returns false to stop early (then ForEachTrial returns true). `full` as in LoadTrials.
+  bool ForEachTrial(int64_t run_id, bool full, const std::function<bool(const StoredTrial&)>& fn,
+                    std::string* err);
+  // Commits many trials in one transaction (all or none): for tools that generate databases (bench/) and for
+  // merging. Each is (cell, repetition, result) as in InsertTrial.
+  bool InsertTrials(int64_t run_id, const std::vector<StoredTrial>& trials, std::string* err);
 
   const std::string& path() const { return path_; }
   // The schema version of the open file: kStoreSchemaVersion once opened for writing (older files are

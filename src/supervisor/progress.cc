@@ -9,7 +9,7 @@
 #include <string>
 
 #include "util/fd.h"
-#include "workload/workload.h"
+#include "runtime/workload.h"
 
 namespace cg {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "supervisor/watchdog.h"
-#include "workload/status_block.h"
+#include "runtime/status_block.h"
 
 namespace cg {
 

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "util/clock.h"
-#include "workload/runner.h"
+#include "runtime/runner.h"
 
 namespace cg {
 namespace {

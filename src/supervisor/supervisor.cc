@@ -37,7 +37,7 @@
 #include "util/clock.h"
 #include "util/fd.h"
 #include "util/strings.h"
-#include "workload/status_block.h"
+#include "runtime/status_block.h"
 
 namespace cg {
 

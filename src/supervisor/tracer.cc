@@ -19,7 +19,7 @@
 #include "capture/signature.h"
 #include "capture/unwind.h"
 #include "util/clock.h"
-#include "workload/status_block.h"
+#include "runtime/status_block.h"
 
 namespace cg {
 namespace {

@@ -11,6 +11,7 @@
 
 #include "stats/apt.h"
 #include "stats/stats.h"
+#include "stats/stopping_settings.h"
 #include "trial/trial.h"
 
 namespace cg {
@@ -54,11 +55,10 @@ std::unique_ptr<StoppingRule> NewDecidedRule(int64_t cap, const SprtParams& sprt
 
 // `--refine` options. After the verdicts, further trials go to the cells least certain about the threshold.
 struct RefineParams {
-  AptParams apt;       // theta (default 0.055, the middle of [p0, p1]), eps, width (`--refine-width`, 0.2)
+  AptParams apt;       // theta (default: the middle of [p0, p1]), eps, width (`--refine-width`, 0.2)
   int64_t budget = 0;  // `--refine-budget`: trials the refinement may spend; 0 = 10 per cell of the grid
   size_t batch = 1;    // cells per round (pass --jobs so parallel slots stay busy); APT proper is 1
 };
-constexpr int64_t kDefaultRefineBudgetPerCell = 10;
 
 // `--until decided --refine`: the decided rule first; once no cell is left to decide, rounds of the `batch`
 // unsettled cells with the smallest APT index, until every cell's Wilson 95% interval is narrower than
@@ -67,14 +67,11 @@ constexpr int64_t kDefaultRefineBudgetPerCell = 10;
 // starts a fresh budget).
 std::unique_ptr<StoppingRule> NewRefineRule(int64_t cap, const SprtParams& sprt, const RefineParams& refine);
 
-// The rule RunRecord.settings names: {"until": "runs"|"decided", "sprt": {"p0","p1","alpha","beta"},
-// "refine": {"theta","eps","width","budget"}} (every key optional; defaults as in SprtParams/RefineParams;
-// "refine" present means --refine, which decides first). `runs` is --runs (the cap under "decided"),
+// The rule RunRecord.settings names (ParseStoppingSettings, stats/stopping_settings.h; "refine" present means
+// --refine, which decides first). `runs` is --runs (the cap under "decided"),
 // `jobs` the number of cells per refinement round. On invalid settings *err is a user-facing message
 // naming the flag.
 bool StoppingRuleFromSettings(const nlohmann::json& settings, int64_t runs, int jobs,
                               std::unique_ptr<StoppingRule>* rule, std::string* err);
-// 0 < p0 < p1 < 1, 0 < alpha, beta < 0.5.
-bool ValidateSprtParams(const SprtParams& p, std::string* err);
 
 }  // namespace cg

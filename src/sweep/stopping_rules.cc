@@ -111,68 +111,24 @@ std::unique_ptr<StoppingRule> NewRefineRule(int64_t cap, const SprtParams& sprt,
   return std::make_unique<RefineRule>(cap, sprt, refine);
 }
 
-bool ValidateSprtParams(const SprtParams& p, std::string* err) {
-  if (!(p.p0 > 0 && p.p0 < p.p1 && p.p1 < 1)) {
-    *err = fmt::format("--p0 {:g} and --p1 {:g} must satisfy 0 < p0 < p1 < 1 (defaults 0.01 and 0.10)", p.p0, p.p1);
-    return false;
-  }
-  if (!(p.alpha > 0 && p.alpha < 0.5 && p.beta > 0 && p.beta < 0.5)) {
-    *err = fmt::format("--alpha {:g} and --beta {:g} must be between 0 and 0.5 (defaults 0.05)", p.alpha, p.beta);
-    return false;
-  }
-  return true;
-}
-
 bool StoppingRuleFromSettings(const nlohmann::json& settings, int64_t runs, int jobs,
                               std::unique_ptr<StoppingRule>* rule, std::string* err) {
-  try {
-    std::string until = settings.value("until", "runs");
-    bool refine = settings.contains("refine") && !settings["refine"].is_null();
-    if (until != "runs" && until != "decided") {
-      *err = fmt::format("--until '{}' is not a stopping rule (use 'runs' or 'decided')", until);
-      return false;
-    }
-    if (until == "runs" && !refine) {
-      *rule = NewFlatRule(runs);
-      return true;
-    }
-    SprtParams sprt;
-    if (settings.contains("sprt")) {
-      const auto& j = settings["sprt"];
-      sprt.p0 = j.value("p0", sprt.p0);
-      sprt.p1 = j.value("p1", sprt.p1);
-      sprt.alpha = j.value("alpha", sprt.alpha);
-      sprt.beta = j.value("beta", sprt.beta);
-    }
-    if (!ValidateSprtParams(sprt, err)) return false;
-    if (!refine) {
-      *rule = NewDecidedRule(runs, sprt);
-      return true;
-    }
-    RefineParams rp;
-    const auto& j = settings["refine"];
-    if (j.is_object()) {
-      rp.apt.theta = j.value("theta", rp.apt.theta);
-      rp.apt.eps = j.value("eps", rp.apt.eps);
-      rp.apt.width = j.value("width", rp.apt.width);
-      rp.budget = j.value("budget", rp.budget);
-    }
-    if (!(rp.apt.width > 0 && rp.apt.width <= 1)) {
-      *err = fmt::format("--refine-width {:g} must be in (0, 1] (default 0.2)", rp.apt.width);
-      return false;
-    }
-    if (rp.budget < 0) {
-      *err = fmt::format("--refine-budget {} must be a number of trials >= 0 (0: {} per cell)", rp.budget,
-                         kDefaultRefineBudgetPerCell);
-      return false;
-    }
-    rp.batch = static_cast<size_t>(std::max(1, jobs));
-    *rule = NewRefineRule(runs, sprt, rp);
+  StoppingSettings s;
+  if (!ParseStoppingSettings(settings, &s, err)) return false;
+  if (!s.decides()) {
+    *rule = NewFlatRule(runs);
     return true;
-  } catch (const nlohmann::json::exception& e) {
-    *err = fmt::format("stopping-rule settings are malformed ({}); re-run the sweep without --resume", e.what());
-    return false;
   }
+  if (!s.refine) {
+    *rule = NewDecidedRule(runs, s.sprt);
+    return true;
+  }
+  RefineParams rp;
+  rp.apt = s.apt;
+  rp.budget = s.refine_budget;
+  rp.batch = static_cast<size_t>(std::max(1, jobs));
+  *rule = NewRefineRule(runs, s.sprt, rp);
+  return true;
 }
 
 }  // namespace cg

@@ -18,7 +18,7 @@
 #include "util/clock.h"
 #include "util/strings.h"
 #include "version.h"
-#include "workload/workload.h"
+#include "runtime/workload.h"
 
 namespace cg {
 

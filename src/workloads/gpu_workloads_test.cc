@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "workload/workload.h"
+#include "runtime/workload.h"
 #include "workloads/environment.h"
 #include "workloads/nvdec/tiny_h264.h"
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "workload/workload.h"
+#include "runtime/workload.h"
 
 namespace cg {
 

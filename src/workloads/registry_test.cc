@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "workload/workload.h"
+#include "runtime/workload.h"
 
 namespace cg {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "nvidia/cuda_api.h"
-#include "workload/workload.h"
+#include "runtime/workload.h"
 
 namespace cg {
 

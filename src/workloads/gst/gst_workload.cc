@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "util/strings.h"
-#include "workload/workload.h"
+#include "runtime/workload.h"
 
 namespace cg {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "workload/runner.h"
-#include "workload/workload.h"
+#include "runtime/runner.h"
+#include "runtime/workload.h"
 
 namespace cg {
 namespace {

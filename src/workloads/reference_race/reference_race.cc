@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "workload/workload.h"
+#include "runtime/workload.h"
 #include "workloads/reference_race/lib/refrace.h"
 
 namespace cg {

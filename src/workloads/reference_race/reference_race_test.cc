@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "util/clock.h"
-#include "workload/runner.h"
-#include "workload/workload.h"
+#include "runtime/runner.h"
+#include "runtime/workload.h"
 
 namespace cg {
 namespace {

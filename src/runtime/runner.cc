@@ -1,4 +1,4 @@
-#include "workload/runner.h"
+#include "runtime/runner.h"
 
 #include <pthread.h>
 #include <sys/syscall.h>

@@ -1,4 +1,4 @@
-#include "workload/status_block.h"
+#include "runtime/status_block.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "trial/trial.h"
-#include "workload/status_block.h"
-#include "workload/workload.h"
+#include "runtime/status_block.h"
+#include "runtime/workload.h"
 
 namespace cg {
 

@@ -1,4 +1,4 @@
-#include "workload/run_summary.h"
+#include "runtime/run_summary.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "trial/trial.h"
-#include "workload/runner.h"
+#include "runtime/runner.h"
 
 namespace cg {
 

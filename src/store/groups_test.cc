@@ -1,0 +1,136 @@
+// The grouped reads against the per-trial ones they replace: every count, sum and id a group carries must be
+// what folding the run's trials one by one gives.
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "stats/rate.h"
+#include "store/store.h"
+
+namespace cg {
+namespace {
+
+namespace fs = std::filesystem;
+
+class GroupsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cg_groups_test_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::string err;
+    int code = 0;
+    store_ = Store::Open((dir_ / "g.db").string(), Store::Mode::kCreate, &err, &code);
+    ASSERT_TRUE(store_) << err;
+    run_.workload = "exec";
+    run_.duration_s = 2;
+    ASSERT_TRUE(store_->InsertRun(&run_, &err)) << err;
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  RunRecord run_;
+};
+
+// Random trials over 3 cells, every outcome, a few signatures, with and without the workload's own clock,
+// times past the duration cap and unknown times.
+std::vector<StoredTrial> RandomTrials(int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const Outcome outcomes[] = {Outcome::kClean,  Outcome::kCrashed,       Outcome::kHung,
+                              Outcome::kFailed, Outcome::kCouldNotStart, Outcome::kOverran};
+  const char* sigs[] = {"", "SIGSEGV|a", "SIGABRT|b"};
+  std::map<std::string, int> rep;
+  std::vector<StoredTrial> out;
+  for (int i = 0; i < n; ++i) {
+    StoredTrial t;
+    t.cell = {{"threads", std::to_string(1 << (rng() % 3))}};
+    t.repetition = rep[CellKey(t.cell)]++;
+    TrialResult& r = t.result;
+    r.outcome = outcomes[rng() % 6];
+    r.signal = r.outcome == Outcome::kCrashed ? 11 : 0;
+    r.exit_code = r.outcome == Outcome::kFailed ? 1 + static_cast<int>(rng() % 2) : 0;
+    if (IsCrash(r.outcome)) r.signature = sigs[rng() % 3];
+    r.duration_s = 0.1 * static_cast<double>(rng() % 40);
+    r.time_to_outcome_s = rng() % 4 == 0 ? 0 : 0.1 * static_cast<double>(rng() % 40);
+    r.workload_seconds = rng() % 3 == 0 ? 0.05 * static_cast<double>(rng() % 40) : 0;
+    r.iterations = static_cast<int64_t>(rng() % 100);
+    if (r.outcome == Outcome::kCrashed && rng() % 2) r.report = CrashReport();
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+TEST_F(GroupsTest, GroupsAgreeWithFoldingEveryTrial) {
+  std::string err;
+  auto trials = RandomTrials(600, 7);
+  ASSERT_TRUE(store_->InsertTrials(run_.id, trials, &err)) << err;
+  std::vector<StoredTrial> loaded;
+  ASSERT_TRUE(store_->LoadTrials(run_.id, /*full=*/true, &loaded, &err)) << err;
+  ASSERT_EQ(loaded.size(), trials.size());
+
+  using Key = std::tuple<std::string, Outcome, int, int, bool, std::string>;
+  std::map<Key, TrialGroup> want;
+  for (const auto& t : loaded) {
+    const TrialResult& r = t.result;
+    TrialGroup& g = want[{t.cell_key, r.outcome, r.exit_code, r.signal, r.via_shell, r.signature}];
+    if (g.count == 0) g.first_trial_id = t.id;
+    g.count++;
+    g.exposure_s += TrialExposureSeconds(r, run_.duration_s);
+    g.iterations += r.iterations;
+    g.workload_seconds += r.workload_seconds;
+    g.max_repetition = std::max<int64_t>(g.max_repetition, t.repetition);
+    if (r.report && g.first_report_trial_id == 0) g.first_report_trial_id = t.id;
+  }
+  std::vector<TrialGroup> groups;
+  ASSERT_TRUE(store_->LoadTrialGroups(run_.id, run_.duration_s, &groups, &err)) << err;
+  ASSERT_EQ(groups.size(), want.size());
+  int64_t total = 0;
+  for (const auto& g : groups) {
+    auto it = want.find({g.cell_key, g.outcome, g.exit_code, g.signal, g.via_shell, g.signature});
+    ASSERT_NE(it, want.end()) << g.cell_key << " " << OutcomeName(g.outcome);
+    EXPECT_EQ(g.count, it->second.count);
+    EXPECT_NEAR(g.exposure_s, it->second.exposure_s, 1e-9) << g.cell_key << " " << OutcomeName(g.outcome);
+    EXPECT_EQ(g.iterations, it->second.iterations);
+    EXPECT_NEAR(g.workload_seconds, it->second.workload_seconds, 1e-9);
+    EXPECT_EQ(g.max_repetition, it->second.max_repetition);
+    EXPECT_EQ(g.first_trial_id, it->second.first_trial_id);
+    EXPECT_EQ(g.first_report_trial_id, it->second.first_report_trial_id);
+    EXPECT_EQ(CellKey(g.cell), g.cell_key);
+    total += g.count;
+  }
+  EXPECT_EQ(total, 600);
+}
+
+TEST_F(GroupsTest, ForEachTrialStreamsInIdOrderAndStopsWhenAsked) {
+  std::string err;
+  ASSERT_TRUE(store_->InsertTrials(run_.id, RandomTrials(50, 3), &err)) << err;
+  int64_t last = 0, seen = 0;
+  ASSERT_TRUE(store_->ForEachTrial(run_.id, /*full=*/false, [&](const StoredTrial& t) {
+    EXPECT_GT(t.id, last);
+    last = t.id;
+    return ++seen < 20;
+  }, &err)) << err;
+  EXPECT_EQ(seen, 20);
+}
+
+TEST_F(GroupsTest, InsertTrialsIsAllOrNothing) {
+  std::string err;
+  auto trials = RandomTrials(10, 5);
+  trials.push_back(trials[3]);  // same cell and repetition: refused by the unique index
+  EXPECT_FALSE(store_->InsertTrials(run_.id, trials, &err));
+  EXPECT_NE(err.find("none was recorded"), std::string::npos) << err;
+  std::vector<StoredTrial> loaded;
+  ASSERT_TRUE(store_->LoadTrials(run_.id, false, &loaded, &err)) << err;
+  EXPECT_TRUE(loaded.empty());
+}
+
+}  // namespace
+}  // namespace cg
