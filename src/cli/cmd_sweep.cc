@@ -21,7 +21,7 @@
 #include "report/live.h"
 #include "report/table.h"
 #include "stats/stats.h"
-#include "sweep/stopping.h"
+#include "stats/stopping_settings.h"
 #include "runtime/runner.h"
 #include "runtime/workload.h"
 
@@ -188,12 +188,16 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
                        DidYouMean(f.until, {"runs", "decided"}));
     return false;
   }
-  if (!ValidateSprtParams(SprtParams{f.p0, f.p1, f.alpha, f.beta}, err)) return false;
-  o->settings = {{"until", f.until},
-                 {"sprt", {{"p0", f.p0}, {"p1", f.p1}, {"alpha", f.alpha}, {"beta", f.beta}}}};
-  if (f.refine) {
-    o->settings["refine"] = {{"width", f.refine_width}, {"budget", f.refine_budget}};
-  }
+  StoppingSettings& stop = o->stopping;
+  stop.until = f.until == "decided" ? StoppingSettings::Until::kDecided : StoppingSettings::Until::kRuns;
+  stop.sprt = SprtParams{f.p0, f.p1, f.alpha, f.beta};
+  if (!ValidateSprtParams(stop.sprt, err)) return false;
+  stop.refine = f.refine;
+  stop.apt.theta = DefaultRefineTheta(stop.sprt);
+  stop.apt.width = f.refine_width;
+  stop.refine_budget = f.refine_budget;
+  // What is stored is what is checked: the settings go through the one parser that reads them back.
+  if (!ParseStoppingSettings(StoppingSettingsJson(stop), &stop, err)) return false;
 
   for (const auto& g : f.grid) {
     GridAxis axis;
@@ -244,6 +248,7 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
     return false;
   }
   const WorkloadInfo& info = w->info();
+  o->reference_target = info.reference_target;
   std::vector<std::string> names = {"threads", "serialize"};
   for (const auto& p : info.params) names.push_back(p.name);
   auto check_name = [&](const std::string& n, const char* what) {
@@ -341,11 +346,6 @@ int CmdSweep(const Args& all_args) {
     PrintError("--format: " + err);
     return kExitUsage;
   }
-  std::unique_ptr<StoppingRule> rule;
-  if (!StoppingRuleFromSettings(opts.settings, opts.runs, opts.jobs, &rule, &err)) {
-    PrintError(err);
-    return kExitUsage;
-  }
   int code = 0;
   auto store = Store::Open(f.db, Store::Mode::kCreate, &err, &code);
   if (!store) {
@@ -374,8 +374,15 @@ int CmdSweep(const Args& all_args) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
+  SupervisorRunner runner;
+  SweepIo io;
+  io.store = store.get();
+  io.runner = &runner;
+  io.observer = observer.get();
+  io.self_exe = SelfExe();
+  io.fingerprint = [&io]() { return CollectFingerprint(io.self_exe); };
   SweepOutcome outcome;
-  bool ok = RunSweep(opts, store.get(), rule.get(), observer.get(), &g_stop, &g_abort, &outcome, &err);
+  bool ok = RunSweep(opts, io, &g_stop, &g_abort, &outcome, &err);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (!ok) {

@@ -67,11 +67,15 @@ struct RefineParams {
 // starts a fresh budget).
 std::unique_ptr<StoppingRule> NewRefineRule(int64_t cap, const SprtParams& sprt, const RefineParams& refine);
 
+// The rule the settings name: flat (--until runs), decided, or decided then refine. `runs` is --runs (the cap
+// under "decided"), `jobs` the number of cells per refinement round.
+std::unique_ptr<StoppingRule> NewStoppingRule(const StoppingSettings& s, int64_t runs, int jobs);
+
 // The rule RunRecord.settings names (ParseStoppingSettings, stats/stopping_settings.h; "refine" present means
 // --refine, which decides first). `runs` is --runs (the cap under "decided"),
 // `jobs` the number of cells per refinement round. On invalid settings *err is a user-facing message
 // naming the flag.
-bool StoppingRuleFromSettings(const nlohmann::json& settings, int64_t runs, int jobs,
+[[nodiscard]] bool StoppingRuleFromSettings(const nlohmann::json& settings, int64_t runs, int jobs,
                               std::unique_ptr<StoppingRule>* rule, std::string* err);
 
 }  // namespace cg

@@ -111,23 +111,21 @@ std::unique_ptr<StoppingRule> NewRefineRule(int64_t cap, const SprtParams& sprt,
   return std::make_unique<RefineRule>(cap, sprt, refine);
 }
 
-bool StoppingRuleFromSettings(const nlohmann::json& settings, int64_t runs, int jobs,
-                              std::unique_ptr<StoppingRule>* rule, std::string* err) {
-  StoppingSettings s;
-  if (!ParseStoppingSettings(settings, &s, err)) return false;
-  if (!s.decides()) {
-    *rule = NewFlatRule(runs);
-    return true;
-  }
-  if (!s.refine) {
-    *rule = NewDecidedRule(runs, s.sprt);
-    return true;
-  }
+std::unique_ptr<StoppingRule> NewStoppingRule(const StoppingSettings& s, int64_t runs, int jobs) {
+  if (!s.decides()) return NewFlatRule(runs);
+  if (!s.refine) return NewDecidedRule(runs, s.sprt);
   RefineParams rp;
   rp.apt = s.apt;
   rp.budget = s.refine_budget;
   rp.batch = static_cast<size_t>(std::max(1, jobs));
-  *rule = NewRefineRule(runs, s.sprt, rp);
+  return NewRefineRule(runs, s.sprt, rp);
+}
+
+bool StoppingRuleFromSettings(const nlohmann::json& settings, int64_t runs, int jobs,
+                              std::unique_ptr<StoppingRule>* rule, std::string* err) {
+  StoppingSettings s;
+  if (!ParseStoppingSettings(settings, &s, err)) return false;
+  *rule = NewStoppingRule(s, runs, jobs);
   return true;
 }
 

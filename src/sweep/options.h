@@ -1,0 +1,46 @@
+// What a sweep is: the options `crashgrid sweep` was given, checked (cli/cmd_sweep.cc builds them), and the
+// two things derived from them alone: the sweep's identity for resuming and the trial spec of a cell.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "stats/stopping_settings.h"
+#include "supervisor/supervisor.h"
+#include "trial/run.h"
+#include "trial/trial.h"
+
+namespace cg {
+
+struct SweepOptions {
+  std::vector<std::string> argv;  // the command line as typed (stored, re-parsed by --resume)
+  std::string workload;           // built-in workload name; empty for --exec
+  bool reference_target = false;  // the built-in workload is a reference target (the caller looks it up)
+  std::vector<std::string> exec_argv;
+  std::vector<GridAxis> grid;
+  std::map<std::string, std::string> params;  // fixed values: "threads", "serialize" and workload params
+  int64_t runs = 10;
+  double duration_s = 5;
+  double grace_s = -1;  // < 0: DefaultGrace(duration)
+  int jobs = 1;
+  CaptureMethod capture = CaptureMethod::kAttach;
+  // Watchdog bounds (see TrialSpec): set-up before the start barrier, tear-down after the deadline, and the
+  // window in which a trial past a bound must show progress not to be called hung.
+  double setup_timeout_s = 120;
+  double teardown_timeout_s = 60;
+  double stall_window_s = 2;
+  StoppingSettings stopping;  // stored as StoppingSettingsJson in RunRecord.settings
+  uint64_t seed = 0;          // 0: from the clock
+};
+
+// What identifies a sweep for resuming: the workload or program, the grid, the fixed parameters, the
+// duration and the grace. Not the number of runs (re-running with a larger --runs extends the same sweep),
+// --jobs, the seed, the capture method or the stopping rule.
+std::string SweepKey(const SweepOptions& opts);
+
+// The argv of one trial of a built-in workload or --exec program at `cell`, and its environment.
+TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::string& self_exe);
+
+}  // namespace cg

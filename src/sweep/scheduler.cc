@@ -1,0 +1,120 @@
+#include "sweep/scheduler.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstdio>
+
+namespace cg {
+
+Scheduler::Scheduler(SweepPlan plan)
+    : plan_(std::move(plan)),
+      rule_(NewStoppingRule(plan_.stopping, plan_.runs, plan_.jobs)),
+      cells_(plan_.cells.size()),
+      rng_(plan_.seed) {
+  index_.reserve(cells_.size());
+  for (size_t i = 0; i < cells_.size(); ++i) {
+    cells_[i].progress.cell = plan_.cells[i];
+    index_.emplace_back(CellKey(plan_.cells[i]), i);
+  }
+  std::sort(index_.begin(), index_.end());
+}
+
+int64_t Scheduler::CellIndex(const std::string& cell_key) const {
+  auto it = std::lower_bound(index_.begin(), index_.end(), cell_key,
+                             [](const auto& entry, const std::string& key) { return entry.first < key; });
+  if (it == index_.end() || it->first != cell_key) return -1;
+  return static_cast<int64_t>(it->second);
+}
+
+void Scheduler::Restore(size_t cell, Outcome outcome, int64_t count, double exposure_s, int64_t max_repetition) {
+  CellState& c = cells_[cell];
+  CellProgress& p = c.progress;
+  switch (OutcomeEvidence(outcome)) {
+    case Evidence::kCrash:
+      p.crashes += count;
+      totals_.crashes += count;
+      [[fallthrough]];
+    case Evidence::kSafe:
+      p.n += count;
+      p.exposure_s += exposure_s;
+      totals_.ran += count;
+      break;
+    case Evidence::kNeither:
+      if (outcome == Outcome::kFailed) {
+        p.failed += count;
+        totals_.failed += count;
+        totals_.ran += count;
+      }
+      if (outcome == Outcome::kOverran) {
+        p.overran += count;
+        totals_.overran += count;
+        totals_.ran += count;
+      }
+      break;  // could-not-start: recorded, but it never ran
+  }
+  c.recorded += count;
+  c.max_repetition = std::max(c.max_repetition, max_repetition);
+  // Repetitions continue after every recorded one, also where a gap was left (none is ever reused).
+  c.next_repetition = std::max(c.recorded, c.max_repetition + 1);
+  totals_.recorded += count;
+  estimate_valid_ = false;
+}
+
+void Scheduler::Record(size_t cell, const TrialResult& r, double exposure_s) {
+  CellState& c = cells_[cell];
+  const CellProgress before = c.progress;
+  CountTrial(r, exposure_s, &c.progress);
+  totals_.crashes += c.progress.crashes - before.crashes;
+  totals_.failed += c.progress.failed - before.failed;
+  totals_.overran += c.progress.overran - before.overran;
+  totals_.ran += c.progress.ran() - before.ran();
+  totals_.recorded++;
+  c.recorded++;
+  c.max_repetition = std::max<int64_t>(c.max_repetition, c.next_repetition);
+  c.next_repetition++;
+  if (r.outcome == Outcome::kCouldNotStart) {
+    c.unrunnable = true;
+    c.unrunnable_reason = r.detail;
+  }
+}
+
+std::vector<CellProgress> Scheduler::Runnable(std::vector<size_t>* index) const {
+  std::vector<CellProgress> runnable;
+  runnable.reserve(cells_.size());
+  for (size_t i = 0; i < cells_.size(); ++i) {
+    if (cells_[i].unrunnable) continue;
+    if (index) index->push_back(i);
+    runnable.push_back(cells_[i].progress);
+  }
+  return runnable;
+}
+
+std::vector<size_t> Scheduler::NextRound() {
+  std::vector<size_t> runnable_index;
+  std::vector<CellProgress> runnable = Runnable(&runnable_index);
+  std::vector<size_t> round;
+  for (size_t r : rule_->NextRound(runnable)) round.push_back(runnable_index[r]);
+  std::shuffle(round.begin(), round.end(), rng_);
+  estimate_ = rule_->RemainingEstimate(runnable);
+  recorded_at_estimate_ = totals_.recorded;
+  estimate_valid_ = true;
+  return round;
+}
+
+int64_t Scheduler::RemainingEstimate() {
+  if (!estimate_valid_) {
+    estimate_ = rule_->RemainingEstimate(Runnable(nullptr));
+    recorded_at_estimate_ = totals_.recorded;
+    estimate_valid_ = true;
+  }
+  return std::max<int64_t>(0, estimate_ - (totals_.recorded - recorded_at_estimate_));
+}
+
+const char* Scheduler::verdict(size_t cell) const {
+  const CellProgress& p = cells_[cell].progress;
+  Verdict v = SprtDecide(p.crashes, p.n, plan_.stopping.sprt);
+  if (v != Verdict::kUndecided) return VerdictName(v);
+  return p.ran() >= plan_.runs ? VerdictName(Verdict::kUndecided) : "";
+}
+
+}  // namespace cg
