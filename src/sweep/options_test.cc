@@ -1,0 +1,88 @@
+// What makes two sweeps the same one (SweepKey): each part of it has its own assertion, so dropping a part
+// from the key fails a test; and what must not split a sweep (more --runs, --jobs, a seed) has one too.
+#include <gtest/gtest.h>
+
+#include "sweep/options.h"
+
+namespace cg {
+namespace {
+
+SweepOptions Base() {
+  SweepOptions o;
+  o.exec_argv = {"/bin/prog", "--n", "{N}"};
+  o.grid = {{"N", {"1", "2"}}, {"M", {"a", "b"}}};
+  o.params = {{"MODE", "fast"}};
+  o.duration_s = 2;
+  o.grace_s = 3;
+  return o;
+}
+
+TEST(SweepKey, TheWorkloadIsPartOfTheKey) {
+  SweepOptions a = Base(), b = Base();
+  a.exec_argv.clear();
+  b.exec_argv.clear();
+  a.workload = "reference-race";
+  b.workload = "gst";
+  EXPECT_NE(SweepKey(a), SweepKey(b));
+}
+
+TEST(SweepKey, TheExecArgvIsPartOfTheKey) {
+  SweepOptions b = Base();
+  b.exec_argv[2] = "{M}";
+  EXPECT_NE(SweepKey(Base()), SweepKey(b));
+  SweepOptions c = Base();
+  c.exec_argv[0] = "/bin/other";
+  EXPECT_NE(SweepKey(Base()), SweepKey(c));
+}
+
+TEST(SweepKey, TheGridValuesAndNamesArePartOfTheKey) {
+  SweepOptions values = Base();
+  values.grid[0].values.push_back("3");
+  EXPECT_NE(SweepKey(Base()), SweepKey(values));
+  SweepOptions names = Base();
+  names.grid[1].name = "K";
+  EXPECT_NE(SweepKey(Base()), SweepKey(names));
+}
+
+TEST(SweepKey, TheFixedParametersArePartOfTheKey) {
+  SweepOptions value = Base();
+  value.params["MODE"] = "slow";
+  EXPECT_NE(SweepKey(Base()), SweepKey(value));
+  SweepOptions extra = Base();
+  extra.params["OTHER"] = "1";
+  EXPECT_NE(SweepKey(Base()), SweepKey(extra));
+}
+
+TEST(SweepKey, TheDurationIsPartOfTheKey) {
+  SweepOptions b = Base();
+  b.duration_s = 2.5;
+  EXPECT_NE(SweepKey(Base()), SweepKey(b));
+}
+
+TEST(SweepKey, TheGraceIsPartOfTheKey) {
+  SweepOptions b = Base();
+  b.grace_s = 4;
+  EXPECT_NE(SweepKey(Base()), SweepKey(b));
+}
+
+TEST(SweepKey, RunsJobsSeedStoppingAndCommandLineDoNotChangeTheKey) {
+  const std::string key = SweepKey(Base());
+  SweepOptions runs = Base();
+  runs.runs = 1000;  // re-running with a larger --runs extends the same sweep
+  EXPECT_EQ(SweepKey(runs), key);
+  SweepOptions jobs = Base();
+  jobs.jobs = 8;
+  EXPECT_EQ(SweepKey(jobs), key);
+  SweepOptions seed = Base();
+  seed.seed = 12345;
+  EXPECT_EQ(SweepKey(seed), key);
+  SweepOptions stopping = Base();
+  stopping.stopping.until = StoppingSettings::Until::kDecided;
+  EXPECT_EQ(SweepKey(stopping), key);
+  SweepOptions argv = Base();
+  argv.argv = {"crashgrid", "sweep", "--jobs", "8"};
+  EXPECT_EQ(SweepKey(argv), key);
+}
+
+}  // namespace
+}  // namespace cg
