@@ -128,7 +128,13 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
   auto n_of = [&](int i) { return i >= 0 && static_cast<size_t>(i) < p.cell_n.size() ? p.cell_n[i] : 0; };
   auto k_of = [&](int i) { return i >= 0 && static_cast<size_t>(i) < p.cell_crashes.size() ? p.cell_crashes[i] : 0; };
   auto x_of = [&](int i) { return i >= 0 && static_cast<size_t>(i) < p.cell_neither.size() ? p.cell_neither[i] : 0; };
-  bool any_neither = false;
+  // The SPRT verdict once a cell has one: S (SAFE) or C (CRASHES) after its counts.
+  auto verdict_of = [&](int i) -> const char* {
+    if (i < 0 || static_cast<size_t>(i) >= p.cell_verdict.size()) return "";
+    const std::string& v = p.cell_verdict[i];
+    return v == "SAFE" ? "S" : v == "CRASHES" ? "C" : "";
+  };
+  bool any_neither = false, any_verdict = false;
 
   size_t label_w = g.row_axis.size() + (g.col_title.empty() ? 0 : g.col_title.size() + 1);
   for (const auto& r : g.rows) label_w = std::max(label_w, r.size());
@@ -136,8 +142,10 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
   for (const auto& c : g.cols) cell_w = std::max(cell_w, c.size());
   for (size_t i = 0; i < p.cells.size(); ++i) {
     int c = static_cast<int>(i);
-    cell_w = std::max(cell_w, fmt::format("{}/{}", k_of(c), n_of(c)).size() + 1 + (x_of(c) > 0 ? 1 : 0));
+    size_t mark = *verdict_of(c) ? 1 : 0;
+    cell_w = std::max(cell_w, fmt::format("{}/{}", k_of(c), n_of(c)).size() + 1 + (x_of(c) > 0 ? 1 : 0) + mark);
     any_neither |= x_of(c) > 0;
+    any_verdict |= mark > 0;
   }
   size_t full_w = label_w + nc * (cell_w + 1);
   size_t compact_w = label_w + 1 + nc;
@@ -165,11 +173,13 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
         std::string text = n == 0 && x == 0 ? "." : fmt::format("{}/{}", k, n);
         if (x > 0) text += "?";
         if (!color && k > 0) text += "!";
+        text += verdict_of(i);
         line += Paint(PadLeft(text, cell_w), Bg(k, n, x), color);
       }
       lines.push_back(line);
     }
     add_rows_note(shown);
+    if (any_verdict) lines.push_back(Fit("S: SAFE, C: CRASHES (the SPRT's verdict)", width));
     if (any_neither)
       lines.push_back(Fit("k/n: crashed or hung / crashed, hung or clean; ?: trials that failed or overran, not counted",
                           width));

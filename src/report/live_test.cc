@@ -59,6 +59,19 @@ TEST(LiveFrame, ShowsProgressLineAndGridOfCounts) {
             "               8    .    .");
 }
 
+TEST(LiveFrame, MarksCellsWithTheirVerdict) {
+  SweepProgress p = Fixture();
+  p.cell_verdict = {"SAFE", "", "CRASHES", "UNDECIDED", "", ""};
+  std::string frame = RenderLiveFrame(p, 80, false);
+  EXPECT_EQ(frame,
+            "[11/18] 0m21s eta 1m30s crashes 4 (flat) | threads=8,sessions=1\n"
+            "threads\\sessions     1     4\n"
+            "               1  0/3S  1/3!\n"
+            "               2 3/3!C   0/2\n"
+            "               8     .     .\n"
+            "S: SAFE, C: CRASHES (the SPRT's verdict)");
+}
+
 TEST(LiveFrame, ColoursCellsByCrashRate) {
   std::string frame = RenderLiveFrame(Fixture(), 80, true);
   EXPECT_NE(frame.find("\x1b[48;5;28m\x1b[38;5;15m 0/3\x1b[0m"), std::string::npos);   // clean: green
