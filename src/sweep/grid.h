@@ -10,6 +10,6 @@
 namespace cg {
 
 // Parses "NAME=SPEC". On failure *err says what is wrong and shows the accepted forms.
-bool ParseGridAxis(const std::string& text, GridAxis* axis, std::string* err);
+[[nodiscard]] bool ParseGridAxis(const std::string& text, GridAxis* axis, std::string* err);
 
 }  // namespace cg
