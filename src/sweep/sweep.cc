@@ -76,8 +76,7 @@ class ProgressState {
 bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<bool>* stop,
               const std::atomic<bool>* abort_now, SweepOutcome* outcome, std::string* err) {
   Recorder recorder(io.store);
-  auto fingerprint = io.fingerprint;
-  if (!recorder.OpenRun(opts, fingerprint, err)) return false;
+  if (!recorder.OpenRun(opts, io.fingerprint, err)) return false;
   outcome->run_id = recorder.run().id;
   outcome->resumed = recorder.resumed();
 
