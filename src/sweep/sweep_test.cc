@@ -306,7 +306,7 @@ TEST_F(SweepTest, StopStartsNoNewTrialAndRecordsThoseInFlight) {
     if (call == 3) runner->WaitFor([&](int, int) { return stop.load(); });
     return Clean();
   });
-  SweepOptions o = Options(4, 3);
+  SweepOptions o = Options(8, 3);  // Ctrl-C in the middle of the first round
   o.jobs = 2;
   SweepOutcome out;
   ASSERT_TRUE(Sweep(o, runner.get(), &out, nullptr, &stop));
@@ -333,7 +333,7 @@ TEST_F(SweepTest, AbortNowDiscardsTheTrialsInFlight) {
     if (call == 3) runner->WaitFor([&](int, int) { return abort_now.load(); });
     return r;
   });
-  SweepOptions o = Options(4, 3);
+  SweepOptions o = Options(8, 3);
   o.jobs = 2;
   SweepOutcome out;
   ASSERT_TRUE(Sweep(o, runner.get(), &out, nullptr, &stop, &abort_now));
