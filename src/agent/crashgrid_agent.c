@@ -531,7 +531,7 @@ static void on_fault(int sig, siginfo_t* si, void* ucv) {
 // stalled the page faults of the threads already running, and that changed how often a start-up race crashed
 // (measured: bench/results/capture-race.md). A starting thread takes a stack from the free list (a spinlock
 // held for a few instructions, never in a signal handler) and makes one sigaltstack call; an exiting thread
-// gives it back. Only when the list runs dry is another chunk mapped, once per POOL_CHUNK threads.
+// gives it back. Only when the list and the chunk run dry is another chunk mapped, once per POOL_CHUNK threads.
 #define POOL_CHUNK 64
 
 struct free_stack {
@@ -547,27 +547,49 @@ static void pool_lock(void) {
 }
 static void pool_unlock(void) { __atomic_clear(&g_pool_lock, __ATOMIC_RELEASE); }
 
-// Maps POOL_CHUNK stacks, each above a guard page, and puts them on the free list. Called with the lock held.
+// Guard pages without splitting the mapping: MADV_GUARD_INSTALL (Linux 6.13) marks a page so that touching it
+// faults, under the mmap lock taken for reading and with no new VMA; an mprotect per guard page split the chunk
+// into 128 VMAs and cost more than the rest of the agent's start-up together (bench/results/exec-throughput.md).
+// Older kernels reject the advice (EINVAL) and get the mprotect.
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+static int g_guard_by_madvise = 1;
+
+static void install_guard(char* page) {
+  if (g_guard_by_madvise && madvise(page, g_page, MADV_GUARD_INSTALL) == 0) return;
+  g_guard_by_madvise = 0;
+  mprotect(page, g_page, PROT_NONE);  // overflowing an alternate stack faults instead of hitting the next
+}
+
+// The newest chunk and how many of its stacks were handed out: a stack is first touched when a thread takes it,
+// not when the chunk is mapped (linking every stack into the free list up front faulted in a page of each).
+static char* g_chunk;
+static int g_chunk_used = POOL_CHUNK;
+
+// Maps POOL_CHUNK stacks, each above a guard page. Called with the lock held.
 static void pool_grow_locked(void) {
   size_t slot = g_page + ALTSTACK_SIZE;
   char* mem = mmap(NULL, slot * POOL_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return;
-  for (int i = POOL_CHUNK - 1; i >= 0; --i) {
-    char* guard = mem + (size_t)i * slot;
-    mprotect(guard, g_page, PROT_NONE);  // overflowing an alternate stack faults instead of hitting the next
-    struct free_stack* f = (struct free_stack*)(guard + g_page);
-    f->next = g_free_stacks;
-    g_free_stacks = f;
-  }
+  for (int i = 0; i < POOL_CHUNK; ++i) install_guard(mem + (size_t)i * slot);
+  g_chunk = mem;
+  g_chunk_used = 0;
 }
 
 static void* pool_take(void) {
   pool_lock();
-  if (!g_free_stacks) pool_grow_locked();
+  void* stack = NULL;
   struct free_stack* f = g_free_stacks;
-  if (f) g_free_stacks = f->next;
+  if (f) {
+    g_free_stacks = f->next;
+    stack = f;
+  } else {
+    if (g_chunk_used == POOL_CHUNK) pool_grow_locked();
+    if (g_chunk_used < POOL_CHUNK) stack = g_chunk + (size_t)g_chunk_used++ * (g_page + ALTSTACK_SIZE) + g_page;
+  }
   pool_unlock();
-  return f;
+  return stack;
 }
 
 static void pool_give(void* stack) {
