@@ -7,6 +7,11 @@
 #include "store/store.h"
 #include "store/trials_sql.h"
 
+#include <map>
+#include <tuple>
+
+#include "stats/rate.h"
+
 namespace cg {
 
 using sql::Stmt;
@@ -25,7 +30,9 @@ bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<Trial
          "                         ELSE CASE WHEN time_to_outcome_s > 0 THEN time_to_outcome_s "
          "                              ELSE duration_s END END) END), "
          "  SUM(iterations), SUM(workload_seconds), SUM(duration_s), SUM(time_to_outcome_s), MAX(repetition), "
-         "  MIN(id), COALESCE(MIN(CASE WHEN report IS NOT NULL THEN id END), 0) "
+         "  MIN(id), COALESCE(MIN(CASE WHEN report IS NOT NULL THEN id END), 0), MAX(id), SUM(units), "
+         "  MAX(units_name), SUM(CASE WHEN workload_seconds > 0 THEN iterations ELSE 0 END), "
+         "  SUM(CASE WHEN workload_seconds > 0 THEN units ELSE 0 END) "
          "FROM trials WHERE run_id = ?1 "
          "GROUP BY cell_key, outcome, exit_code, signal, via_shell, signature "
          "ORDER BY cell_key, outcome, exit_code, signal, via_shell, signature");
@@ -58,6 +65,11 @@ bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<Trial
     g.max_repetition = s.Int(13);
     g.first_trial_id = s.Int(14);
     g.first_report_trial_id = s.Int(15);
+    g.last_trial_id = s.Int(16);
+    g.units = s.Int(17);
+    g.units_name = s.Text(18);
+    g.timed_iterations = s.Int(19);
+    g.timed_units = s.Int(20);
     groups->push_back(std::move(g));
   }
   if (rc != SQLITE_DONE) {
@@ -65,6 +77,50 @@ bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<Trial
     return false;
   }
   return true;
+}
+
+std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, double duration_s) {
+  // The SQL's GROUP BY and ORDER BY: outcomes compare by their stored names.
+  using Key = std::tuple<std::string, std::string, int, int, bool, std::string>;
+  std::map<Key, TrialGroup> groups;
+  for (const StoredTrial& t : trials) {
+    const TrialResult& r = t.result;
+    Key key{t.cell_key.empty() ? CellKey(t.cell) : t.cell_key, OutcomeName(r.outcome), r.exit_code, r.signal,
+            r.via_shell, r.signature};
+    auto [it, inserted] = groups.try_emplace(key);
+    TrialGroup& g = it->second;
+    if (inserted) {
+      g.cell_key = std::get<0>(key);
+      g.cell = t.cell;
+      g.outcome = r.outcome;
+      g.exit_code = r.exit_code;
+      g.signal = r.signal;
+      g.via_shell = r.via_shell;
+      g.signature = r.signature;
+      g.first_trial_id = t.id;
+      g.last_trial_id = t.id;
+    }
+    ++g.count;
+    g.exposure_s += TrialExposureSeconds(r, duration_s);
+    g.iterations += r.iterations;
+    g.workload_seconds += r.workload_seconds;
+    g.duration_s += r.duration_s;
+    g.time_to_outcome_s += r.time_to_outcome_s;
+    g.max_repetition = std::max<int64_t>(g.max_repetition, t.repetition);
+    g.first_trial_id = std::min(g.first_trial_id, t.id);
+    g.last_trial_id = std::max(g.last_trial_id, t.id);
+    if (r.report && (g.first_report_trial_id == 0 || t.id < g.first_report_trial_id)) g.first_report_trial_id = t.id;
+    g.units += r.units;
+    g.units_name = std::max(g.units_name, r.units_name);
+    if (r.workload_seconds > 0) {
+      g.timed_iterations += r.iterations;
+      g.timed_units += r.units;
+    }
+  }
+  std::vector<TrialGroup> out;
+  out.reserve(groups.size());
+  for (auto& [key, g] : groups) out.push_back(std::move(g));
+  return out;
 }
 
 bool Store::ForEachTrial(int64_t run_id, bool full, const std::function<bool(const StoredTrial&)>& fn,

@@ -51,7 +51,18 @@ struct TrialGroup {
   int64_t max_repetition = -1;  // highest repetition of the group's trials
   int64_t first_trial_id = 0;   // lowest trial id of the group
   int64_t first_report_trial_id = 0;  // lowest trial id of the group with a captured report; 0 if none
+  int64_t last_trial_id = 0;          // highest trial id of the group
+  int64_t units = 0;                  // work units summed
+  std::string units_name;             // the units' name (the greatest, if trials differ); "" if none named
+  // Sums over the group's trials that measured their workload (workload_seconds > 0): the numerator of a
+  // throughput whose denominator is workload_seconds.
+  int64_t timed_iterations = 0;
+  int64_t timed_units = 0;
 };
+
+// What Store::LoadTrialGroups computes, for trials already in memory (tests, and renderers' callers that have
+// StoredTrials): the same groups, in the same order, with the same sums.
+std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, double duration_s);
 
 class Store {
  public:
