@@ -25,11 +25,11 @@ measure() {
   shift
   i=0
   while [ "$i" -lt "$REPEATS" ]; do
-    # Past 120 s or 4 GB (ulimit -v) a command counts as failed; its line says so.
-    if out=$( (ulimit -v 4000000; /usr/bin/time -f '%e %M' timeout 120 "$@" >/dev/null 2>/dev/null) 2>&1); then
-      echo "$name: $out" | awk '{printf "%-28s %8.2f s %8.1f MB\n", $1, $2, $3 / 1024}'
+    # Past 120 s or 4 GB of address space (ulimit -v) a command counts as failed; its line says so.
+    if (ulimit -v 4000000; /usr/bin/time -o "$DIR/time.txt" -f '%e %M' timeout 120 "$@" >/dev/null 2>"$DIR/err.txt"); then
+      awk -v n="$name" '{printf "%-20s %8.2f s %8.1f MB\n", n, $1, $2 / 1024}' "$DIR/time.txt"
     else
-      echo "$name: failed ($(echo "$out" | tail -1))"
+      echo "$name failed: $(tail -1 "$DIR/time.txt") $(head -c 200 "$DIR/err.txt")"
     fi
     i=$((i + 1))
   done
@@ -39,9 +39,9 @@ S=$DIR/199.db
 measure table-1m "$BIN" table "$M"
 measure table-json-1m "$BIN" table "$M" --format json
 measure crashes-1m "$BIN" crashes "$M"
-measure report-1m "$BIN" report "$M" -o /dev/null
+measure report-1m "$BIN" report "$M" -o "$DIR/report.html"
 measure compare-by-1m "$BIN" compare "$M" --by serialize
 measure compare-2runs-199 "$BIN" compare "$S" --run 1 --run 2
-measure report-2runs-199 "$BIN" report "$S" -o /dev/null
-measure export-csv-1m "$BIN" export "$M" --format csv -o /dev/null
-measure export-jsonl-1m "$BIN" export "$M" --format jsonl -o /dev/null
+measure report-2runs-199 "$BIN" report "$S" -o "$DIR/report.html"
+measure export-csv-1m "$BIN" export "$M" --format csv -o "$DIR/export.csv"
+measure export-jsonl-1m "$BIN" export "$M" --format jsonl -o "$DIR/export.jsonl"

@@ -5,7 +5,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "report/bugreport.h"
-#include "report/select.h"
 #include "util/error.h"
 
 namespace cg {
@@ -29,16 +28,14 @@ int CmdBugreport(const Args& args) {
   int code = kExitFailure;
   std::vector<int64_t> ids;
   if (run) ids.push_back(run);
-  if (!LoadReportRuns(db, ids, false, true, &loaded, &err, &code)) {
-    PrintError(err);
-    return code;
-  }
+  auto store = OpenRuns(db, ids, RunPick::kAll, &loaded, &code);
+  if (!store) return code;
   // Newest first: without --run the newest run that has the signature is the one to report.
   std::string match, first_err;
-  const ReportRun* chosen = nullptr;
+  ReportRun* chosen = nullptr;
   for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
     std::string e;
-    if (MatchSignature(CountSignatures(it->trials), signature, &match, &e)) {
+    if (MatchSignature(CountSignatures(it->groups), signature, &match, &e)) {
       chosen = &*it;
       break;
     }
@@ -48,7 +45,8 @@ int CmdBugreport(const Args& args) {
     PrintError(first_err);
     return kExitUsage;
   }
-  BugReport report = RenderBugReport(chosen->run, chosen->trials, match);
+  if (!LoadShownTrials(*store, chosen, &code)) return code;
+  BugReport report = RenderBugReport(*chosen, match);
   if (!WriteBugReport(report, output, &err)) {
     PrintError(err);
     return kExitFailure;

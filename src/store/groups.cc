@@ -123,6 +123,18 @@ std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, doub
   return out;
 }
 
+bool Store::HasTrial(int64_t trial_id, bool* found, std::string* err) {
+  Stmt s(db_, "SELECT 1 FROM trials WHERE id = ?1");
+  s.Bind(1, trial_id);
+  int rc = s.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    *err = fmt::format("cannot read trials from '{}': {}", path_, sqlite3_errmsg(db_));
+    return false;
+  }
+  *found = rc == SQLITE_ROW;
+  return true;
+}
+
 bool Store::ForEachTrial(int64_t run_id, bool full, const std::function<bool(const StoredTrial&)>& fn,
                          std::string* err) {
   Stmt s(db_, fmt::format("SELECT id, {} FROM trials WHERE run_id = ?1 ORDER BY id", TrialSelectColumns(full, version_))

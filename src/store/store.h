@@ -96,6 +96,8 @@ class Store {
   // A run's trials grouped (see TrialGroup), ordered by cell_key, outcome, exit code, signal, signature.
   // `duration_s` is the run's duration, the cap of each trial's exposure.
   bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err);
+  // Whether a trial with this id exists (to tell a mistyped id from a damaged database).
+  bool HasTrial(int64_t trial_id, bool* found, std::string* err);
   // Calls `fn` with each trial of a run in id order, one at a time (constant memory: `export` of a million
   // trials). `fn` returns false to stop early (then ForEachTrial returns true). `full` as in LoadTrials.
   bool ForEachTrial(int64_t run_id, bool full, const std::function<bool(const StoredTrial&)>& fn,
