@@ -57,9 +57,11 @@ double BoschlooOneSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2, bool gre
   // That p-value depends on x1 and the crash margin m = x1 + x2 only: one tail sum per margin.
   double observed = FisherExactOneSided(k1, n1, k2, n2, greater);
   double limit = observed * (1 + 1e-7);
-  std::vector<double> lc1(static_cast<size_t>(n1 + 1)), lc2(static_cast<size_t>(n2 + 1));
+  std::vector<double> lc1(static_cast<size_t>(n1 + 1)), lc2(static_cast<size_t>(n2 + 1)),
+      lct(static_cast<size_t>(n1 + n2 + 1));
   for (int64_t x = 0; x <= n1; ++x) lc1[static_cast<size_t>(x)] = special::LogChoose(double(n1), double(x));
   for (int64_t x = 0; x <= n2; ++x) lc2[static_cast<size_t>(x)] = special::LogChoose(double(n2), double(x));
+  for (int64_t m = 0; m <= n1 + n2; ++m) lct[static_cast<size_t>(m)] = special::LogChoose(double(n1 + n2), double(m));
   // Under a common crash probability pi, table (a, b) has probability C(n1,a) C(n2,b) pi^m (1-pi)^(N-m) with
   // m = a + b: the region's size is a sum over margins of pi^m (1-pi)^(N-m) times the region's binomial
   // weight at that margin, log_weight[m] (log-sum-exp of log C(n1,a) + log C(n2,m-a); -inf when the region
@@ -72,7 +74,11 @@ double BoschlooOneSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2, bool gre
   for (int64_t m = 0; m <= n1 + n2; ++m) {
     int64_t lo = std::max<int64_t>(0, m - n2), hi = std::min(m, n1);
     pmf.assign(static_cast<size_t>(hi - lo + 1), 0);
-    for (int64_t x = lo; x <= hi; ++x) pmf[static_cast<size_t>(x - lo)] = std::exp(LogHypergeometric(x, n1, n2, m));
+    // LogHypergeometric(x, n1, n2, m) from the tables: no lgamma in the (n1+1)(n2+1) loop.
+    for (int64_t x = lo; x <= hi; ++x) {
+      pmf[static_cast<size_t>(x - lo)] = std::exp(lc1[static_cast<size_t>(x)] + lc2[static_cast<size_t>(m - x)] -
+                                                  lct[static_cast<size_t>(m)]);
+    }
     terms.clear();
     auto add = [&](int64_t x) {
       terms.push_back(lc1[static_cast<size_t>(x)] + lc2[static_cast<size_t>(m - x)]);
