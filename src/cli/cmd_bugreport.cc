@@ -1,13 +1,34 @@
 // crashgrid bugreport: a directory to attach to a vendor ticket for one crash signature.
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "report/bugreport.h"
+#include "report/output.h"
 #include "util/error.h"
 
 namespace cg {
+
+namespace {
+
+// Writes README.md, heatmap.svg and (when captured) report.txt into `dir`, creating it if needed.
+bool WriteBugReport(const BugReport& report, const std::string& dir, std::string* err) {
+  if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+    *err = fmt::format("cannot create directory '{}': {} (check that its parent exists)", dir, strerror(errno));
+    return false;
+  }
+  if (!WriteTextFile(dir + "/README.md", report.markdown, err)) return false;
+  if (!WriteTextFile(dir + "/heatmap.svg", report.svg, err)) return false;
+  if (!report.threads.empty() && !WriteTextFile(dir + "/report.txt", report.threads, err)) return false;
+  return true;
+}
+
+}  // namespace
 
 int CmdBugreport(const Args& args) {
   CLI::App app(

@@ -1,9 +1,5 @@
 #include "report/bugreport.h"
 
-#include <errno.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -14,7 +10,6 @@
 #include "report/crashes.h"
 #include "report/escape.h"
 #include "report/html.h"
-#include "report/output.h"
 #include "report/svg.h"
 #include "stats/stats.h"
 #include "util/strings.h"
@@ -241,17 +236,6 @@ BugReport RenderBugReport(const ReportRun& rr, const std::string& signature) {
 
   b.svg = RenderSvgHeatmaps(maps, fmt::format("run {} ({}): {} of {} trials", run.id, run.workload, total, ran));
   return b;
-}
-
-bool WriteBugReport(const BugReport& report, const std::string& dir, std::string* err) {
-  if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
-    *err = fmt::format("cannot create directory '{}': {} (check that its parent exists)", dir, strerror(errno));
-    return false;
-  }
-  if (!WriteTextFile(dir + "/README.md", report.markdown, err)) return false;
-  if (!WriteTextFile(dir + "/heatmap.svg", report.svg, err)) return false;
-  if (!report.threads.empty() && !WriteTextFile(dir + "/report.txt", report.threads, err)) return false;
-  return true;
 }
 
 }  // namespace cg

@@ -32,7 +32,5 @@ struct BugReport {
 // comes from rr.shown (RepresentativeTrialIds).
 BugReport RenderBugReport(const ReportRun& rr, const std::string& signature);
 
-// Writes README.md, heatmap.svg and (when captured) report.txt into `dir`, creating it if needed.
-bool WriteBugReport(const BugReport& report, const std::string& dir, std::string* err);
 
 }  // namespace cg
