@@ -162,6 +162,18 @@ TEST_F(GroupsTest, ForEachTrialStreamsInIdOrderAndStopsWhenAsked) {
   EXPECT_EQ(seen, 20);
 }
 
+TEST_F(GroupsTest, HasTrialTellsAMissingIdFromAnExistingOne) {
+  std::string err;
+  ASSERT_TRUE(store_->InsertTrials(run_.id, RandomTrials(3, 9), &err)) << err;
+  std::vector<StoredTrial> loaded;
+  ASSERT_TRUE(store_->LoadTrials(run_.id, false, &loaded, &err)) << err;
+  bool found = false;
+  ASSERT_TRUE(store_->HasTrial(loaded[1].id, &found, &err)) << err;
+  EXPECT_TRUE(found);
+  ASSERT_TRUE(store_->HasTrial(loaded.back().id + 100, &found, &err)) << err;
+  EXPECT_FALSE(found);
+}
+
 TEST_F(GroupsTest, InsertTrialsIsAllOrNothing) {
   std::string err;
   auto trials = RandomTrials(10, 5);
