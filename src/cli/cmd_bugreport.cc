@@ -1,14 +1,34 @@
 // crashgrid bugreport: a directory to attach to a vendor ticket for one crash signature.
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "report/bugreport.h"
-#include "report/select.h"
+#include "report/output.h"
 #include "util/error.h"
 
 namespace cg {
+
+namespace {
+
+// Writes README.md, heatmap.svg and (when captured) report.txt into `dir`, creating it if needed.
+bool WriteBugReport(const BugReport& report, const std::string& dir, std::string* err) {
+  if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+    *err = fmt::format("cannot create directory '{}': {} (check that its parent exists)", dir, strerror(errno));
+    return false;
+  }
+  if (!WriteTextFile(dir + "/README.md", report.markdown, err)) return false;
+  if (!WriteTextFile(dir + "/heatmap.svg", report.svg, err)) return false;
+  if (!report.threads.empty() && !WriteTextFile(dir + "/report.txt", report.threads, err)) return false;
+  return true;
+}
+
+}  // namespace
 
 int CmdBugreport(const Args& args) {
   CLI::App app(
@@ -29,16 +49,14 @@ int CmdBugreport(const Args& args) {
   int code = kExitFailure;
   std::vector<int64_t> ids;
   if (run) ids.push_back(run);
-  if (!LoadReportRuns(db, ids, false, true, &loaded, &err, &code)) {
-    PrintError(err);
-    return code;
-  }
+  auto store = OpenRuns(db, ids, RunPick::kAll, &loaded, &code);
+  if (!store) return code;
   // Newest first: without --run the newest run that has the signature is the one to report.
   std::string match, first_err;
-  const ReportRun* chosen = nullptr;
+  ReportRun* chosen = nullptr;
   for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
     std::string e;
-    if (MatchSignature(CountSignatures(it->trials), signature, &match, &e)) {
+    if (MatchSignature(CountSignatures(it->groups), signature, &match, &e)) {
       chosen = &*it;
       break;
     }
@@ -48,7 +66,8 @@ int CmdBugreport(const Args& args) {
     PrintError(first_err);
     return kExitUsage;
   }
-  BugReport report = RenderBugReport(chosen->run, chosen->trials, match);
+  if (!LoadShownTrials(*store, chosen, &code)) return code;
+  BugReport report = RenderBugReport(*chosen, match);
   if (!WriteBugReport(report, output, &err)) {
     PrintError(err);
     return kExitFailure;

@@ -7,7 +7,6 @@
 
 #include "cli/common.h"
 #include "report/compare.h"
-#include "report/select.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -35,7 +34,7 @@ CompareArm ArmOf(const std::string& label, const std::string& db, ReportRun rr) 
   arm.label = label;
   arm.description = Describe(rr.run, db);
   arm.run = std::move(rr.run);
-  arm.trials = std::move(rr.trials);
+  arm.groups = std::move(rr.groups);
   return arm;
 }
 
@@ -70,12 +69,9 @@ int CmdCompare(const Args& args) {
       return kExitUsage;
     }
     std::vector<ReportRun> loaded;
-    if (!LoadReportRuns(dbs[0], runs, /*latest_only=*/true, /*full=*/false, &loaded, &err, &exit_code)) {
-      PrintError(err);
-      return exit_code;
-    }
+    if (!OpenRuns(dbs[0], runs, RunPick::kLatest, &loaded, &exit_code)) return exit_code;
     std::vector<CompareArm> arms;
-    if (!SplitRunByAxis(loaded[0].run, loaded[0].trials, by, &arms, &err)) {
+    if (!SplitRunByAxis(loaded[0].run, loaded[0].groups, by, &arms, &err)) {
       PrintError(err);
       return kExitUsage;
     }
@@ -105,10 +101,7 @@ int CmdCompare(const Args& args) {
       std::vector<int64_t> ids;
       if (!runs.empty()) ids.push_back(runs[i]);
       std::vector<ReportRun> loaded;
-      if (!LoadReportRuns(dbs[i], ids, /*latest_only=*/true, false, &loaded, &err, &exit_code)) {
-        PrintError(err);
-        return exit_code;
-      }
+      if (!OpenRuns(dbs[i], ids, RunPick::kLatest, &loaded, &exit_code)) return exit_code;
       arms.push_back(ArmOf(i == 0 ? "A" : "B", dbs[i], std::move(loaded[0])));
     }
     pairs.emplace_back(arms[0], arms[1]);
@@ -118,10 +111,7 @@ int CmdCompare(const Args& args) {
       return kExitUsage;
     }
     std::vector<ReportRun> loaded;
-    if (!LoadReportRuns(dbs[0], runs, false, false, &loaded, &err, &exit_code)) {
-      PrintError(err);
-      return exit_code;
-    }
+    if (!OpenRuns(dbs[0], runs, RunPick::kAll, &loaded, &exit_code)) return exit_code;
     pairs.emplace_back(ArmOf("A", dbs[0], std::move(loaded[0])), ArmOf("B", dbs[0], std::move(loaded[1])));
   }
 

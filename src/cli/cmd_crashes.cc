@@ -37,29 +37,30 @@ int CmdCrashes(const Args& args) {
   if (int rc = ParseCli(app, args); rc >= 0) return rc;
 
   int code = kExitFailure;
-  RunRecord run_record;
-  std::vector<StoredTrial> trials;
-  auto store = OpenRun(db, run_id, /*full=*/false, &run_record, &trials, &code);
+  std::vector<ReportRun> runs;
+  auto store =
+      OpenRuns(db, run_id ? std::vector<int64_t>{run_id} : std::vector<int64_t>{}, RunPick::kLatest, &runs, &code);
   if (!store) return code;
-  const RunRecord* run = &run_record;
   std::string err;
-  CrashesSummary summary;
-  summary.run_id = run->id;
-  summary.workload = run->workload;
-  summary.reference_target = run->reference_target;
-  summary.trials = static_cast<int64_t>(trials.size());
-  for (const auto& t : trials) summary.crashes += IsCrash(t.result.outcome) ? 1 : 0;
-  summary.groups = GroupCrashes(trials);
-  summary.overran = GroupOverran(trials);
-  // Only the representatives need their stacks: one full load per signature, not per trial.
-  for (auto& g : summary.groups) {
-    StoredTrial full;
-    if (!store->LoadTrial(g.first.id, &full, &err)) {
-      PrintError(err);
-      return kExitDatabase;
-    }
-    g.representative = std::move(full);
-  }
+  CrashesSummary summary = SummarizeCrashes(runs[0].run, runs[0].groups);
+  // Only the first and last trial of each signature are read one by one: the first with its stack (the
+  // representative), the last for its start time. Two loads per signature, not one per trial.
+  auto load = [&](int64_t id, StoredTrial* t) {
+    if (store->LoadTrial(id, t, &err)) return true;
+    PrintError(err);
+    return false;
+  };
+  auto fill = [&](SignatureGroup& g, bool keep_first) {
+    StoredTrial first, last;
+    if (!load(g.first.id, &first) || !load(g.last.id, &last)) return false;
+    g.first.started_at = first.result.started_at;
+    g.last.started_at = last.result.started_at;
+    if (keep_first) g.representative = std::move(first);
+    return true;
+  };
+  for (auto& g : summary.groups)
+    if (!fill(g, /*keep_first=*/true)) return kExitDatabase;
+  if (summary.overran.count > 0 && !fill(summary.overran, /*keep_first=*/false)) return kExitDatabase;
   std::string out = json ? CrashesJson(summary).dump(2) + "\n" : RenderCrashes(summary, db);
   std::fputs(out.c_str(), stdout);
   return kExitOk;

@@ -6,7 +6,6 @@
 #include "cli/common.h"
 #include "report/export.h"
 #include "report/output.h"
-#include "report/select.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -30,22 +29,40 @@ int CmdExport(const Args& args) {
     return kExitUsage;
   }
   std::vector<ReportRun> loaded;
-  std::string err;
   int code = kExitFailure;
   std::vector<int64_t> ids;
   if (run) ids.push_back(run);
-  if (!LoadReportRuns(db, ids, false, true, &loaded, &err, &code)) {
+  auto store = OpenRuns(db, ids, RunPick::kAll, &loaded, &code);
+  if (!store) return code;
+  // Streamed: one trial in memory at a time, each line written as it is read (a million trials in constant
+  // memory). The CSV header needs every axis first: the grouped trials name them without reading a trial.
+  std::string err;
+  StreamWriter out;
+  if (!out.Open(output, &err)) {
     PrintError(err);
-    return code;
+    return kExitFailure;
   }
-  std::vector<RunRecord> runs;
-  std::vector<StoredTrial> trials;
-  for (auto& rr : loaded) {
-    runs.push_back(rr.run);
-    trials.insert(trials.end(), rr.trials.begin(), rr.trials.end());
+  std::vector<std::string> axes;
+  if (format == "csv") {
+    std::vector<RunRecord> runs;
+    std::vector<std::vector<TrialGroup>> groups;
+    for (const auto& rr : loaded) {
+      runs.push_back(rr.run);
+      groups.push_back(rr.groups);
+    }
+    axes = CsvAxes(runs, groups);
+    out.Write(CsvHeader(axes));
   }
-  std::string data = format == "csv" ? RenderCsv(runs, trials) : RenderJsonl(trials);
-  if (!WriteTextFile(output, data, &err)) {
+  for (const auto& rr : loaded) {
+    bool ok = store->ForEachTrial(rr.run.id, /*full=*/true, [&](const StoredTrial& t) {
+      return out.Write(format == "csv" ? CsvRow(axes, t) : JsonlLine(t));
+    }, &err);
+    if (!ok) {
+      PrintError(err);
+      return kExitDatabase;
+    }
+  }
+  if (!out.Close(&err)) {
     PrintError(err);
     return kExitFailure;
   }

@@ -7,7 +7,6 @@
 #include "report/bugreport.h"
 #include "report/heatmap.h"
 #include "report/output.h"
-#include "report/select.h"
 #include "report/svg.h"
 #include "util/error.h"
 
@@ -32,21 +31,18 @@ int CmdHeatmap(const Args& args) {
   int code = kExitFailure;
   std::vector<int64_t> ids;
   if (run) ids.push_back(run);
-  if (!LoadReportRuns(db, ids, true, false, &loaded, &err, &code)) {
-    PrintError(err);
-    return code;
-  }
+  if (!OpenRuns(db, ids, RunPick::kLatest, &loaded, &code)) return code;
   const ReportRun& rr = loaded.front();
   std::vector<Heatmap> maps;
   if (signature.empty()) {
-    maps = BuildHeatmaps(rr.run, rr.trials, HeatMeasure::kCrashes);
+    maps = BuildHeatmaps(rr.run, rr.groups, HeatMeasure::kCrashes);
   } else {
     std::string match;
-    if (!MatchSignature(CountSignatures(rr.trials), signature, &match, &err)) {
+    if (!MatchSignature(CountSignatures(rr.groups), signature, &match, &err)) {
       PrintError(fmt::format("run {}: {}", rr.run.id, err));
       return kExitUsage;
     }
-    maps = BuildHeatmaps(rr.run, rr.trials, HeatMeasure::kSignature, match);
+    maps = BuildHeatmaps(rr.run, rr.groups, HeatMeasure::kSignature, match);
   }
   std::string caption = fmt::format("run {} ({}){}", rr.run.id, rr.run.workload,
                                     rr.run.reference_target ? ", reference target: crashes are deliberate" : "");

@@ -6,7 +6,6 @@
 
 #include "cli/common.h"
 #include "report/mitigations.h"
-#include "report/select.h"
 #include "sweep/stopping.h"
 #include "util/error.h"
 
@@ -50,10 +49,7 @@ int CmdMitigations(const Args& args) {
   }
   int exit_code = kExitUsage;
   std::vector<ReportRun> loaded;
-  if (!LoadReportRuns(db, run, /*latest_only=*/false, /*full=*/false, &loaded, &err, &exit_code)) {
-    PrintError(err);
-    return exit_code;
-  }
+  if (!OpenRuns(db, run, RunPick::kAll, &loaded, &exit_code)) return exit_code;
   const ReportRun* chosen = &loaded.back();
   if (run.empty()) {
     // The newest run that has the policy axis: a database often holds the plain map first.
@@ -64,7 +60,7 @@ int CmdMitigations(const Args& args) {
     if (it != loaded.rend()) chosen = &*it;
   }
   MitigationStudy study;
-  if (!BuildMitigationStudy(chosen->run, chosen->trials, axis, sprt, &study, &err)) {
+  if (!BuildMitigationStudy(chosen->run, chosen->groups, axis, sprt, &study, &err)) {
     PrintError(err);
     return kExitUsage;
   }

@@ -5,7 +5,6 @@
 #include "cli/common.h"
 #include "report/html.h"
 #include "report/output.h"
-#include "report/select.h"
 #include "util/error.h"
 
 namespace cg {
@@ -28,10 +27,10 @@ int CmdReport(const Args& args) {
   std::vector<ReportRun> loaded;
   std::string err;
   int code = kExitFailure;
-  if (!LoadReportRuns(db, runs, false, true, &loaded, &err, &code)) {
-    PrintError(err);
-    return code;
-  }
+  auto store = OpenRuns(db, runs, RunPick::kAll, &loaded, &code);
+  if (!store) return code;
+  for (auto& rr : loaded)
+    if (!LoadShownTrials(*store, &rr, &code)) return code;
   HtmlReportOptions options;
   options.source = db;
   if (!WriteTextFile(output, RenderHtmlReport(loaded, options), &err)) {

@@ -13,23 +13,6 @@
 #include "util/error.h"
 
 namespace cg {
-namespace {
-
-// Whether a trial id exists at all, to tell a mistyped id (usage) from a damaged database.
-bool TrialExists(Store& store, int64_t id, bool* exists, std::string* err) {
-  std::vector<RunRecord> runs;
-  if (!store.LoadRuns(&runs, err)) return false;
-  *exists = false;
-  for (const auto& r : runs) {
-    std::vector<StoredTrial> trials;
-    if (!store.LoadTrials(r.id, /*full=*/false, &trials, err)) return false;
-    for (const auto& t : trials) *exists = *exists || t.id == id;
-  }
-  return true;
-}
-
-}  // namespace
-
 int CmdShow(const Args& args) {
   CLI::App app{"Prints one trial: outcome, signal, cell, capture method, all threads' stacks (faulting thread "
                "first) and the output tails.",
@@ -55,7 +38,7 @@ int CmdShow(const Args& args) {
   if (!store->LoadTrial(trial_id, &trial, &err)) {
     bool exists = true;
     std::string why;
-    if (TrialExists(*store, trial_id, &exists, &why) && !exists) {
+    if (store->HasTrial(trial_id, &exists, &why) && !exists) {
       PrintError(fmt::format("no trial {} in '{}' (crashgrid crashes {} lists the trials that crashed)", trial_id,
                              db, db));
       return kExitUsage;

@@ -16,15 +16,6 @@
 namespace cg {
 
 constexpr const char* kTableExamples = R"(
-formats:
-  percent   crashes k/n, crash rate and Wilson 95% interval; with no crash the one-sided 95% upper bound
-  seed      exit-code counts per cell ({0: 66, 139: 3}: 128+N is signal N, 124 a hang or an overrun, 127
-            could not start), laid out byte for byte like table.py's python-tabulate "grid" table
-  markdown  the percent cells as a GitHub table
-  verdict   Wald SPRT verdict per cell (SAFE, CRASHES, UNDECIDED) with the run's --p0/--p1/--alpha/--beta
-  csv       one row per cell: axis values, n, crashes, outcomes, exit codes, Wilson bounds, exposure
-  json      the run, its axes and every cell's counts and interval (schema_version 2)
-
 counting (every format but seed): a crash is a trial that crashed or hung; n counts crashes and clean runs
 (exit 0) only. Trials that failed (exited non-zero) or overran (killed past their bound while still making
 progress) are neither: shown apart as "+N failed", "+N overran", in no rate and no verdict.
@@ -40,14 +31,14 @@ int CmdTable(const Args& args) {
   CLI::App app{"Prints a run's crash table: rows and columns are grid axes, one table per combination of the "
                "other axes.",
                "crashgrid table"};
-  app.footer(kTableExamples);
+  app.footer("\n" + TableFormatsHelp() + kTableExamples);
   std::string db;
   int64_t run_id = 0;
   std::string format = "percent";
   TableOptions options;
   app.add_option("DB", db, "the database a sweep wrote (--db)")->required();
   app.add_option("--run", run_id, "run id (default: the latest run in DB)");
-  app.add_option("--format", format, "percent|seed|markdown|verdict|csv|json")->default_val("percent");
+  app.add_option("--format", format, TableFormatChoices() + " (default: percent)")->default_val("percent");
   app.add_option("--rows", options.rows, "grid axis for the rows (default: the first axis)");
   app.add_option("--cols", options.cols, "grid axis for the columns (default: the first other axis)");
   app.add_option("--signature", options.signature,
@@ -60,11 +51,11 @@ int CmdTable(const Args& args) {
     return kExitUsage;
   }
   int code = kExitFailure;
-  RunRecord run;
-  std::vector<StoredTrial> trials;
-  if (!OpenRun(db, run_id, /*full=*/false, &run, &trials, &code)) return code;
+  std::vector<ReportRun> runs;
+  if (!OpenRuns(db, run_id ? std::vector<int64_t>{run_id} : std::vector<int64_t>{}, RunPick::kLatest, &runs, &code))
+    return code;
   std::string out;
-  if (!RenderTable(run, trials, options, &out, &err)) {
+  if (!RenderTable(runs[0].run, runs[0].groups, options, &out, &err)) {
     PrintError(err);
     return kExitUsage;
   }

@@ -57,8 +57,9 @@ bool ResolveProgram(const std::string& program, std::string* err) {
   return false;
 }
 
-std::unique_ptr<Store> OpenRun(const std::string& db, int64_t run_id, bool full, RunRecord* run,
-                               std::vector<StoredTrial>* trials, int* exit_code) {
+std::unique_ptr<Store> OpenRuns(const std::string& db, const std::vector<int64_t>& ids, RunPick pick,
+                                std::vector<ReportRun>* out, int* exit_code) {
+  out->clear();
   std::string err;
   auto store = Store::Open(db, Store::Mode::kReadOnly, &err, exit_code);
   if (!store) {
@@ -71,32 +72,56 @@ std::unique_ptr<Store> OpenRun(const std::string& db, int64_t run_id, bool full,
     *exit_code = kExitDatabase;
     return nullptr;
   }
+  std::sort(runs.begin(), runs.end(), [](const RunRecord& a, const RunRecord& b) { return a.id < b.id; });
   if (runs.empty()) {
-    PrintError(fmt::format("'{}' holds no runs yet (record some with crashgrid sweep ... --db {})", db, db));
+    PrintError(fmt::format("'{}' holds no runs yet (record one with crashgrid sweep ... --db {})", db, db));
     *exit_code = kExitUsage;
     return nullptr;
   }
-  const RunRecord* found = &runs.back();  // LoadRuns orders by id
-  if (run_id != 0) {
-    found = nullptr;
-    std::vector<std::string> ids;
-    for (const auto& r : runs) {
-      if (r.id == run_id) found = &r;
-      ids.push_back(std::to_string(r.id));
+  std::vector<RunRecord> chosen;
+  if (ids.empty()) {
+    if (pick == RunPick::kLatest) {
+      chosen.push_back(runs.back());
+    } else {
+      chosen = runs;
     }
-    if (!found) {
-      PrintError(fmt::format("no run {} in '{}' (runs there: {})", run_id, db, Join(ids, ", ")));
+  }
+  for (int64_t id : ids) {
+    auto it = std::find_if(runs.begin(), runs.end(), [&](const RunRecord& r) { return r.id == id; });
+    if (it == runs.end()) {
+      std::vector<std::string> known;
+      for (const auto& r : runs) known.push_back(std::to_string(r.id));
+      PrintError(fmt::format("no run {} in '{}' (its runs: {})", id, db, Join(known, ", ")));
       *exit_code = kExitUsage;
       return nullptr;
     }
+    chosen.push_back(*it);
   }
-  *run = *found;
-  if (!store->LoadTrials(run->id, full, trials, &err)) {
-    PrintError(err);
-    *exit_code = kExitDatabase;
-    return nullptr;
+  for (auto& run : chosen) {
+    ReportRun rr;
+    rr.run = std::move(run);
+    if (!store->LoadTrialGroups(rr.run.id, rr.run.duration_s, &rr.groups, &err)) {
+      PrintError(err);
+      *exit_code = kExitDatabase;
+      return nullptr;
+    }
+    out->push_back(std::move(rr));
   }
   return store;
+}
+
+bool LoadShownTrials(Store& store, ReportRun* rr, int* exit_code) {
+  for (int64_t id : RepresentativeTrialIds(rr->groups)) {
+    StoredTrial t;
+    std::string err;
+    if (!store.LoadTrial(id, &t, &err)) {
+      PrintError(err);
+      *exit_code = kExitDatabase;
+      return false;
+    }
+    rr->shown.emplace(id, std::move(t));
+  }
+  return true;
 }
 
 }  // namespace cg

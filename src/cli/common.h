@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "report/html.h"
 #include "store/store.h"
 
 namespace cg {
@@ -22,9 +23,21 @@ int ParseCli(CLI::App& app, const Args& args);
 // True if `program` names an executable file (a path, or a name found in PATH).
 bool ResolveProgram(const std::string& program, std::string* err);
 
-// Opens `db` read-only and picks run `run_id` (0: the latest) with its trials (`full`: tails and crash reports
-// too). On failure prints the one `crashgrid: error:` line and returns nullptr with *exit_code set.
-std::unique_ptr<Store> OpenRun(const std::string& db, int64_t run_id, bool full, RunRecord* run,
-                               std::vector<StoredTrial>* trials, int* exit_code);
+// Loading the runs a user named: the one home for every command that reads a database (table, crashes,
+// report, compare, export, mitigations, heatmap, bugreport).
+enum class RunPick {
+  kAll,     // no ids given: every run, oldest first
+  kLatest,  // no ids given: the newest run only
+};
+// Opens `db` read-only and loads the runs with the given ids (in that order; when `ids` is empty, as `pick`
+// says), each with its trials grouped (Store::LoadTrialGroups; ReportRun::shown stays empty). On failure
+// prints the one `crashgrid: error:` line and returns nullptr with *exit_code set: kExitUsage for a database
+// without runs or an unknown run id, kExitDatabase for a file that cannot be read (Store::Open's code for
+// one that cannot be opened).
+std::unique_ptr<Store> OpenRuns(const std::string& db, const std::vector<int64_t>& ids, RunPick pick,
+                                std::vector<ReportRun>* runs, int* exit_code);
+// Loads rr->shown: the representative trial of each signature (RepresentativeTrialIds), with its tails and
+// report. On failure prints the error and returns false with *exit_code = kExitDatabase.
+bool LoadShownTrials(Store& store, ReportRun* rr, int* exit_code);
 
 }  // namespace cg

@@ -1,19 +1,15 @@
 #include "report/bugreport.h"
 
-#include <errno.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "report/cells.h"
 #include "report/crashes.h"
 #include "report/escape.h"
 #include "report/html.h"
-#include "report/output.h"
 #include "report/svg.h"
 #include "stats/stats.h"
 #include "util/strings.h"
@@ -163,22 +159,23 @@ std::vector<std::string> ReproArgv(const RunRecord& run, const Cell& cell, int r
   return out;
 }
 
-BugReport RenderBugReport(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& signature) {
+BugReport RenderBugReport(const ReportRun& rr, const std::string& signature) {
+  const RunRecord& run = rr.run;
   BugReport b;
-  std::vector<Heatmap> maps = BuildHeatmaps(run, trials, HeatMeasure::kSignature, signature);
+  std::vector<Heatmap> maps = BuildHeatmaps(run, rr.groups, HeatMeasure::kSignature, signature);
   // The cell with the most crashes of this signature (highest rate on ties) is where a repro fails fastest.
   std::map<std::string, std::pair<int64_t, int64_t>> per_cell;  // key -> (k, n)
   std::map<std::string, Cell> cells;
   int64_t total = 0, ran = 0;
-  for (const auto& t : trials) {
-    if (t.result.outcome == Outcome::kCouldNotStart) continue;
-    auto& kn = per_cell[CellKey(t.cell)];
-    cells[CellKey(t.cell)] = t.cell;
-    ++kn.second;
-    ++ran;
-    if (EffectiveSignature(t.result) == signature) {
-      ++kn.first;
-      ++total;
+  for (const auto& g : rr.groups) {
+    if (g.outcome == Outcome::kCouldNotStart) continue;
+    auto& kn = per_cell[CellKey(g.cell)];
+    cells[CellKey(g.cell)] = g.cell;
+    kn.second += g.count;
+    ran += g.count;
+    if (EffectiveSignature(GroupResult(g)) == signature) {
+      kn.first += g.count;
+      total += g.count;
     }
   }
   std::string best;
@@ -227,7 +224,7 @@ BugReport RenderBugReport(const RunRecord& run, const std::vector<StoredTrial>& 
   md += "See `heatmap.svg` for the same table as an image.\n";
 
   md += "\n## Representative report (all threads)\n\n";
-  const StoredTrial* rep = RepresentativeTrial(trials, signature);
+  const StoredTrial* rep = RepresentativeTrial(rr, signature);
   if (rep && rep->result.report) {
     b.threads = RenderTrialReport(*rep);
     md += fmt::format("Trial {} in cell {} (also in `report.txt`):\n\n", rep->id, MdCode(CellKey(rep->cell)));
@@ -239,17 +236,6 @@ BugReport RenderBugReport(const RunRecord& run, const std::vector<StoredTrial>& 
 
   b.svg = RenderSvgHeatmaps(maps, fmt::format("run {} ({}): {} of {} trials", run.id, run.workload, total, ran));
   return b;
-}
-
-bool WriteBugReport(const BugReport& report, const std::string& dir, std::string* err) {
-  if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
-    *err = fmt::format("cannot create directory '{}': {} (check that its parent exists)", dir, strerror(errno));
-    return false;
-  }
-  if (!WriteTextFile(dir + "/README.md", report.markdown, err)) return false;
-  if (!WriteTextFile(dir + "/heatmap.svg", report.svg, err)) return false;
-  if (!report.threads.empty() && !WriteTextFile(dir + "/report.txt", report.threads, err)) return false;
-  return true;
 }
 
 }  // namespace cg

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "report/heatmap.h"
+#include "report/html.h"
 #include "store/store.h"
 #include "trial/run.h"
 
@@ -27,10 +28,9 @@ struct BugReport {
   std::string threads;   // report.txt: the representative all-threads report ("" if none was captured)
 };
 
-// Renders the bundle for `signature` (as MatchSignature returned it) of one run.
-BugReport RenderBugReport(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& signature);
+// Renders the bundle for `signature` (as MatchSignature returned it) of one run; its representative trial
+// comes from rr.shown (RepresentativeTrialIds).
+BugReport RenderBugReport(const ReportRun& rr, const std::string& signature);
 
-// Writes README.md, heatmap.svg and (when captured) report.txt into `dir`, creating it if needed.
-bool WriteBugReport(const BugReport& report, const std::string& dir, std::string* err);
 
 }  // namespace cg

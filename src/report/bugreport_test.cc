@@ -46,7 +46,7 @@ TEST(BugReport, ReproCommandIsTheSweepRestrictedToOneCell) {
 
 TEST(BugReport, BundleNamesTheWorstCellAndEscapesCapturedText) {
   auto runs = testing::ComparisonFixture();
-  BugReport b = RenderBugReport(runs[0].run, runs[0].trials, testing::kSigAbort);
+  BugReport b = RenderBugReport(runs[0].report(), testing::kSigAbort);
   // SIGABRT happens at repetition 2: cells with 3 and 4 crashes (threads=2,sessions=1 and threads=4,sessions=1),
   // one each; the tie goes to the first in key order with the same rate.
   EXPECT_NE(b.markdown.find("crashgrid sweep reference-race --duration 300ms --grid threads=2 --grid sessions=1 "
@@ -67,7 +67,7 @@ TEST(BugReport, BundleNamesTheWorstCellAndEscapesCapturedText) {
 
 TEST(BugReport, MarkdownMatchesGolden) {
   auto runs = testing::ComparisonFixture();
-  BugReport b = RenderBugReport(runs[0].run, runs[0].trials, testing::kSigSegv);
+  BugReport b = RenderBugReport(runs[0].report(), testing::kSigSegv);
   testing::ExpectGolden("report_bugreport.md", b.markdown);
 }
 

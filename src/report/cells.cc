@@ -9,9 +9,19 @@
 
 namespace cg {
 
-std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<StoredTrial>& trials) {
+TrialResult GroupResult(const TrialGroup& g) {
+  TrialResult r;
+  r.outcome = g.outcome;
+  r.exit_code = g.exit_code;
+  r.signal = g.signal;
+  r.via_shell = g.via_shell;
+  r.signature = g.signature;
+  return r;
+}
+
+std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<TrialGroup>& groups) {
   std::vector<GridAxis> axes = run.grid;
-  for (const auto& t : trials) {
+  for (const auto& t : groups) {
     for (const auto& [name, value] : t.cell) {
       auto axis = std::find_if(axes.begin(), axes.end(), [&](const GridAxis& a) { return a.name == name; });
       if (axis == axes.end()) {
@@ -36,9 +46,9 @@ static std::string KeyInAxisOrder(const Cell& cell, const std::vector<GridAxis>&
   return CellKey(ordered);
 }
 
-std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<StoredTrial>& trials,
+std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<TrialGroup>& groups,
                                        const std::string& signature) {
-  std::vector<GridAxis> axes = TrialAxes(run, trials);
+  std::vector<GridAxis> axes = TrialAxes(run, groups);
   std::vector<CellCounts> out;
   std::unordered_map<std::string, size_t> index;
   for (auto& cell : ExpandGrid(axes)) {
@@ -48,58 +58,56 @@ std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<S
     index.emplace(c.key, out.size());
     out.push_back(std::move(c));
   }
-  for (const auto& t : trials) {
-    auto it = index.find(KeyInAxisOrder(t.cell, axes));
-    if (it == index.end()) continue;  // only a trial lacking one of the axes; nothing to lay it out on
+  for (const auto& g : groups) {
+    auto it = index.find(KeyInAxisOrder(g.cell, axes));
+    if (it == index.end()) continue;  // only a group lacking one of the axes; nothing to lay it out on
     CellCounts& c = out[it->second];
-    const TrialResult& r = t.result;
-    ++c.trials;
-    if (r.outcome == Outcome::kCouldNotStart) {
-      ++c.could_not_start;
-      ++c.exit_codes[SeedExitCode(r)];
+    const int64_t n = g.count;
+    const TrialResult r = GroupResult(g);
+    c.trials += n;
+    if (g.outcome == Outcome::kCouldNotStart) {
+      c.could_not_start += n;
+      c.exit_codes[SeedExitCode(r)] += n;
       continue;
     }
-    ++c.ran;
-    c.iterations += r.iterations;
-    switch (r.outcome) {
-      case Outcome::kClean: ++c.clean; break;
-      case Outcome::kCrashed: ++c.crashed; break;
-      case Outcome::kHung: ++c.hung; break;
-      case Outcome::kFailed: ++c.failed; break;
-      case Outcome::kOverran: ++c.overran; break;
+    c.ran += n;
+    c.iterations += g.iterations;
+    switch (g.outcome) {
+      case Outcome::kClean: c.clean += n; break;
+      case Outcome::kCrashed: c.crashed += n; break;
+      case Outcome::kHung: c.hung += n; break;
+      case Outcome::kFailed: c.failed += n; break;
+      case Outcome::kOverran: c.overran += n; break;
       case Outcome::kCouldNotStart: break;
     }
     int code = SeedExitCode(r);
-    const Evidence evidence = OutcomeEvidence(r.outcome);
+    const Evidence evidence = OutcomeEvidence(g.outcome);
     if (evidence == Evidence::kNeither) {
-      ++c.exit_codes[code];
+      c.exit_codes[code] += n;
       continue;
     }
-    ++c.n;
+    c.n += n;
     if (evidence == Evidence::kCrash) {
-      ++c.signatures[r.signature];
-      if (signature.empty() || r.signature == signature) {
-        ++c.crashes;
+      c.signatures[g.signature] += n;
+      if (signature.empty() || g.signature == signature) {
+        c.crashes += n;
       } else {
-        ++c.other_crashes;
+        c.other_crashes += n;
         code = 0;
       }
     }
-    ++c.exit_codes[code];
-    double t_s = r.time_to_outcome_s;
-    if (run.duration_s > 0) t_s = std::min(t_s, run.duration_s);
-    c.exposure_s += std::max(0.0, t_s);
+    c.exit_codes[code] += n;
+    c.exposure_s += g.exposure_s;  // TrialExposureSeconds, summed in SQL
   }
   return out;
 }
 
-bool ResolveSignature(const std::string& wanted, const std::vector<StoredTrial>& trials, std::string* full,
+bool ResolveSignature(const std::string& wanted, const std::vector<TrialGroup>& groups, std::string* full,
                       std::string* err) {
   std::vector<std::string> known;
-  for (const auto& t : trials) {
-    if (OutcomeEvidence(t.result.outcome) != Evidence::kCrash || t.result.signature.empty()) continue;
-    if (std::find(known.begin(), known.end(), t.result.signature) == known.end())
-      known.push_back(t.result.signature);
+  for (const auto& g : groups) {
+    if (OutcomeEvidence(g.outcome) != Evidence::kCrash || g.signature.empty()) continue;
+    if (std::find(known.begin(), known.end(), g.signature) == known.end()) known.push_back(g.signature);
   }
   std::sort(known.begin(), known.end());
   if (std::find(known.begin(), known.end(), wanted) != known.end()) {

@@ -32,8 +32,7 @@ struct CellCounts {
   // What table.py would have counted (SeedExitCode): 0, exit N, 128+signal, 124 hang, 127 could not start.
   // With a signature filter, crashes of other signatures are counted under 0, as the non-crashes they count as.
   std::map<int, int64_t> exit_codes;
-  double exposure_s = 0;      // workload seconds of the n evidence trials: time to outcome, capped at the
-                              // run's duration, summed
+  double exposure_s = 0;      // TrialExposureSeconds of the n evidence trials, summed (TrialGroup.exposure_s)
   int64_t neither() const { return failed + overran; }  // ran, but evidence neither way
   int64_t iterations = 0;     // workload loop iterations summed
   std::map<std::string, int64_t> signatures;  // crash signature -> crashed/hung trials with it ("" if none)
@@ -41,17 +40,21 @@ struct CellCounts {
 
 // The axes a run's trials are laid out on: the run's grid, with any value found in a trial but missing from
 // the grid appended to its axis (and any axis missing from the grid appended), so that no trial is dropped.
-std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<StoredTrial>& trials);
+std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<TrialGroup>& groups);
 
-
-// Counts per cell, one entry per cell of ExpandGrid(TrialAxes(run, trials)), in that order; cells without
+// Counts per cell, one entry per cell of ExpandGrid(TrialAxes(run, groups)), in that order; cells without
 // trials have trials == 0. `signature` (a full signature, "" for all) restricts what counts as a crash.
-std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<StoredTrial>& trials,
+// Each group counts as its `count` trials.
+std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<TrialGroup>& groups,
                                        const std::string& signature = "");
 
-// Resolves a signature given in full or as an unambiguous prefix against the signatures of `trials`.
+// Resolves a signature given in full or as an unambiguous prefix against the crash signatures of `groups`.
 // On failure *err names the problem and the candidates.
-bool ResolveSignature(const std::string& wanted, const std::vector<StoredTrial>& trials, std::string* full,
+bool ResolveSignature(const std::string& wanted, const std::vector<TrialGroup>& groups, std::string* full,
                       std::string* err);
+
+// The fields of a trial its group agrees on (outcome, exit code, signal, via_shell, signature), for the
+// per-trial rules (SeedExitCode, EffectiveSignature) applied to a group.
+TrialResult GroupResult(const TrialGroup& group);
 
 }  // namespace cg

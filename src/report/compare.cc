@@ -21,7 +21,7 @@ struct Pooled {
 
 Pooled Pool(const CompareArm& arm, const std::vector<std::string>& shared) {
   Pooled out;
-  for (const CellCounts& c : AggregateCells(arm.run, arm.trials)) {
+  for (const CellCounts& c : AggregateCells(arm.run, arm.groups)) {
     out.failed += c.failed;
     out.overran += c.overran;
     // A cell nobody ran, that could not start, or whose trials all failed or overran is not evidence.
@@ -47,7 +47,7 @@ Pooled Pool(const CompareArm& arm, const std::vector<std::string>& shared) {
 
 std::vector<std::string> AxisNames(const CompareArm& arm) {
   std::vector<std::string> names;
-  for (const GridAxis& axis : TrialAxes(arm.run, arm.trials)) names.push_back(axis.name);
+  for (const GridAxis& axis : TrialAxes(arm.run, arm.groups)) names.push_back(axis.name);
   return names;
 }
 
@@ -132,9 +132,9 @@ CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOpt
   return r;
 }
 
-bool SplitRunByAxis(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& axis,
+bool SplitRunByAxis(const RunRecord& run, const std::vector<TrialGroup>& groups, const std::string& axis,
                     std::vector<CompareArm>* arms, std::string* err) {
-  std::vector<GridAxis> axes = TrialAxes(run, trials);
+  std::vector<GridAxis> axes = TrialAxes(run, groups);
   auto found = std::find_if(axes.begin(), axes.end(), [&](const GridAxis& a) { return a.name == axis; });
   if (found == axes.end()) {
     std::vector<std::string> names;
@@ -152,15 +152,15 @@ bool SplitRunByAxis(const RunRecord& run, const std::vector<StoredTrial>& trials
     arm.run.grid.erase(std::remove_if(arm.run.grid.begin(), arm.run.grid.end(),
                                       [&](const GridAxis& a) { return a.name == axis; }),
                        arm.run.grid.end());
-    for (const StoredTrial& t : trials) {
-      auto at = std::find_if(t.cell.begin(), t.cell.end(), [&](const auto& kv) { return kv.first == axis; });
-      if (at == t.cell.end() || at->second != value) continue;
-      StoredTrial copy = t;
-      copy.cell.erase(copy.cell.begin() + (at - t.cell.begin()));
+    for (const TrialGroup& g : groups) {
+      auto at = std::find_if(g.cell.begin(), g.cell.end(), [&](const auto& kv) { return kv.first == axis; });
+      if (at == g.cell.end() || at->second != value) continue;
+      TrialGroup copy = g;
+      copy.cell.erase(copy.cell.begin() + (at - g.cell.begin()));
       copy.cell_key = CellKey(copy.cell);
-      arm.trials.push_back(std::move(copy));
+      arm.groups.push_back(std::move(copy));
     }
-    if (!arm.trials.empty()) arms->push_back(std::move(arm));
+    if (!arm.groups.empty()) arms->push_back(std::move(arm));
   }
   if (arms->size() < 2) {
     *err = fmt::format("run {} has trials for {} value(s) of '{}'; compare needs two (sweep with --grid {}=A,B)",

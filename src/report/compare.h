@@ -25,7 +25,7 @@ struct CompareArm {
   std::string label;        // "A", "B", or "serialize=all"
   std::string description;  // "run 3 of a.db (reference-race)"
   RunRecord run;            // its grid names the axes
-  std::vector<StoredTrial> trials;
+  std::vector<TrialGroup> groups;  // its trials, grouped (Store::LoadTrialGroups)
 };
 
 struct CompareOptions {
@@ -64,7 +64,7 @@ CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOpt
 
 // Splits one run into one arm per value of `axis` (in grid order); the axis leaves the grid and the cells.
 // On failure (no such axis, fewer than two values with trials) *err says what to pass instead.
-bool SplitRunByAxis(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& axis,
+bool SplitRunByAxis(const RunRecord& run, const std::vector<TrialGroup>& groups, const std::string& axis,
                     std::vector<CompareArm>* arms, std::string* err);
 // Index of the arm the others are compared against: the one labelled AXIS=none, else the first.
 size_t BaselineArm(const std::vector<CompareArm>& arms, const std::string& axis);

@@ -35,7 +35,7 @@ CompareArm Arm(const std::string& label, RunRecord run, std::vector<StoredTrial>
   a.label = label;
   a.description = "run " + std::to_string(run.id);
   a.run = std::move(run);
-  a.trials = std::move(trials);
+  a.groups = GroupTrials(trials, a.run.duration_s);
   return a;
 }
 
@@ -166,15 +166,15 @@ TEST(Compare, SplitByAxisMakesOneArmPerValueAndPicksNoneAsBaseline) {
   RunRecord run = MakeRun(7, {{"threads", {"4"}}, {"serialize", {"all", "none", "open"}}});
   std::vector<CompareArm> arms;
   std::string err;
-  ASSERT_TRUE(SplitRunByAxis(run, t, "serialize", &arms, &err)) << err;
+  ASSERT_TRUE(SplitRunByAxis(run, GroupTrials(t, run.duration_s), "serialize", &arms, &err)) << err;
   ASSERT_EQ(arms.size(), 3u);
   EXPECT_EQ(arms[1].label, "serialize=none");
   EXPECT_EQ(BaselineArm(arms, "serialize"), 1u);
-  EXPECT_EQ(arms[0].trials[0].cell_key, "threads=4");
+  EXPECT_EQ(arms[0].groups[0].cell_key, "threads=4");
   CompareResult r = Compare(arms[1], arms[2], CompareOptions{});
   ASSERT_EQ(r.cells.size(), 1u);
   EXPECT_EQ(r.fewer, 1);
-  EXPECT_FALSE(SplitRunByAxis(run, t, "serialise", &arms, &err));
+  EXPECT_FALSE(SplitRunByAxis(run, GroupTrials(t, run.duration_s), "serialise", &arms, &err));
   EXPECT_NE(err.find("did you mean 'serialize'"), std::string::npos) << err;
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "capture/signature.h"
+#include "report/cells.h"
 #include "report/heatmap.h"
 #include "trial/trial_json.h"
 #include "util/strings.h"
@@ -18,9 +19,9 @@ constexpr size_t kSummaryFrames = 6;  // frames of the representative thread in 
 constexpr size_t kSummaryCells = 8;
 
 // The same key the heatmap and HTML report group by, so a signature reads alike everywhere.
-std::string GroupKey(const StoredTrial& t, bool* captured) {
-  *captured = !t.result.signature.empty();
-  return EffectiveSignature(t.result);
+std::string GroupKey(const TrialGroup& g, bool* captured) {
+  *captured = !g.signature.empty();
+  return EffectiveSignature(GroupResult(g));
 }
 
 const ThreadStack* FaultingThread(const CrashReport& r) {
@@ -146,43 +147,41 @@ std::string FormatGdbFrame(size_t index, const Frame& f) {
   return s;
 }
 
-SignatureGroup GroupOverran(const std::vector<StoredTrial>& trials) {
+SignatureGroup GroupOverran(const std::vector<TrialGroup>& groups) {
   SignatureGroup g;
   g.signature = kOverranSection;
   g.captured = false;
   std::map<std::string, int64_t> cells;
-  for (const auto& t : trials) {
-    if (t.result.outcome != Outcome::kOverran) continue;
-    TrialRef ref{t.id, t.result.started_at};
-    if (g.count == 0 || t.id < g.first.id) g.first = ref;
-    if (g.count == 0 || t.id > g.last.id) g.last = ref;
-    ++g.count;
-    ++cells[t.cell_key];
+  for (const auto& t : groups) {
+    if (t.outcome != Outcome::kOverran) continue;
+    if (g.count == 0 || t.first_trial_id < g.first.id) g.first = TrialRef{t.first_trial_id, 0};
+    if (g.count == 0 || t.last_trial_id > g.last.id) g.last = TrialRef{t.last_trial_id, 0};
+    g.count += t.count;
+    cells[t.cell_key] += t.count;
   }
   for (const auto& [cell, n] : cells) g.cells.emplace_back(cell, n);
   std::stable_sort(g.cells.begin(), g.cells.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   return g;
 }
 
-std::vector<SignatureGroup> GroupCrashes(const std::vector<StoredTrial>& trials) {
+std::vector<SignatureGroup> GroupCrashes(const std::vector<TrialGroup>& trial_groups) {
   std::map<std::string, SignatureGroup> by_key;
   std::map<std::string, std::map<std::string, int64_t>> cells;
-  for (const auto& t : trials) {
-    if (!IsCrash(t.result.outcome)) continue;
+  for (const auto& t : trial_groups) {
+    if (!IsCrash(t.outcome)) continue;
     bool captured = false;
     std::string key = GroupKey(t, &captured);
     SignatureGroup& g = by_key[key];
-    TrialRef ref{t.id, t.result.started_at};
     if (g.count == 0) {
       g.signature = key;
       g.captured = captured;
-      g.first = ref;
-      g.last = ref;
+      g.first = TrialRef{t.first_trial_id, 0};
+      g.last = TrialRef{t.last_trial_id, 0};
     }
-    if (t.id < g.first.id) g.first = ref;
-    if (t.id > g.last.id) g.last = ref;
-    ++g.count;
-    ++cells[key][t.cell_key];
+    if (t.first_trial_id < g.first.id) g.first = TrialRef{t.first_trial_id, 0};
+    if (t.last_trial_id > g.last.id) g.last = TrialRef{t.last_trial_id, 0};
+    g.count += t.count;
+    cells[key][t.cell_key] += t.count;
   }
   std::vector<SignatureGroup> groups;
   for (auto& [key, g] : by_key) {
@@ -196,6 +195,20 @@ std::vector<SignatureGroup> GroupCrashes(const std::vector<StoredTrial>& trials)
     return a.first.id < b.first.id;
   });
   return groups;
+}
+
+CrashesSummary SummarizeCrashes(const RunRecord& run, const std::vector<TrialGroup>& groups) {
+  CrashesSummary s;
+  s.run_id = run.id;
+  s.workload = run.workload;
+  s.reference_target = run.reference_target;
+  for (const auto& g : groups) {
+    s.trials += g.count;
+    if (IsCrash(g.outcome)) s.crashes += g.count;
+  }
+  s.groups = GroupCrashes(groups);
+  s.overran = GroupOverran(groups);
+  return s;
 }
 
 namespace {

@@ -19,7 +19,7 @@ constexpr int kCrashesJsonSchemaVersion = 1;
 // One trial as a point in time.
 struct TrialRef {
   int64_t id = 0;
-  double started_at = 0;
+  double started_at = 0;  // the grouping leaves it 0: the caller loads the trial (Store::LoadTrial) for it
 };
 
 // All crashed and hung trials that share one signature.
@@ -47,9 +47,13 @@ struct CrashesSummary {
 };
 
 // Groups the crashed and hung trials by signature; groups ranked by count (ties: earlier first trial first).
-std::vector<SignatureGroup> GroupCrashes(const std::vector<StoredTrial>& trials);
+// `trial_groups` are the run's trials grouped (Store::LoadTrialGroups).
+std::vector<SignatureGroup> GroupCrashes(const std::vector<TrialGroup>& trial_groups);
 // The overran trials as one group (signature kOverranSection, captured false), count 0 when there are none.
-SignatureGroup GroupOverran(const std::vector<StoredTrial>& trials);
+SignatureGroup GroupOverran(const std::vector<TrialGroup>& trial_groups);
+// The whole summary but what needs a trial loaded: each group's representative and the start times of the
+// first and last trials (TrialRef.started_at).
+CrashesSummary SummarizeCrashes(const RunRecord& run, const std::vector<TrialGroup>& trial_groups);
 constexpr const char* kOverranSection = "overran (slow, not stuck)";
 
 // `crashgrid crashes`: one block per signature with its cells, first and last trial, the one-line summary

@@ -32,6 +32,28 @@ StoredTrial Trial(int64_t id, const std::string& cell, Outcome outcome, const st
   return t;
 }
 
+// What `crashgrid crashes` does: group the trials (as the store does), then read the first and last trial of
+// each signature for their start times.
+double StartedAt(const std::vector<StoredTrial>& trials, int64_t id) {
+  for (const auto& t : trials)
+    if (t.id == id) return t.result.started_at;
+  return -1;
+}
+std::vector<SignatureGroup> Groups(const std::vector<StoredTrial>& trials) {
+  std::vector<SignatureGroup> out = GroupCrashes(GroupTrials(trials, 0));
+  for (auto& g : out) {
+    g.first.started_at = StartedAt(trials, g.first.id);
+    g.last.started_at = StartedAt(trials, g.last.id);
+  }
+  return out;
+}
+SignatureGroup Overran(const std::vector<StoredTrial>& trials) {
+  SignatureGroup g = GroupOverran(GroupTrials(trials, 0));
+  g.first.started_at = StartedAt(trials, g.first.id);
+  g.last.started_at = StartedAt(trials, g.last.id);
+  return g;
+}
+
 CrashReport SegvReport() {
   CrashReport r;
   r.method = "ptrace";
@@ -77,7 +99,7 @@ TEST(CrashesReport, GroupsRankBySignatureCountWithCellsAndFirstAndLastTrial) {
       Trial(7, "threads=4", Outcome::kCrashed, "", 500),
       Trial(8, "threads=4", Outcome::kHung, "hang | f", 600),
   };
-  std::vector<SignatureGroup> g = GroupCrashes(trials);
+  std::vector<SignatureGroup> g = Groups(trials);
   ASSERT_EQ(g.size(), 4u);
   EXPECT_EQ(g[0].signature, "SIG B");
   EXPECT_EQ(g[0].count, 3);
@@ -103,7 +125,7 @@ TEST(CrashesReport, RendersSignaturesWithRepresentativeStack) {
   std::vector<StoredTrial> trials = {Trial(11, "threads=4", Outcome::kCrashed, "SIGSEGV/SEGV_MAPERR null | a", 1795000000),
                                      Trial(12, "threads=4", Outcome::kCrashed, "SIGSEGV/SEGV_MAPERR null | a", 1795000061)};
   s.crashes = 2;
-  s.groups = GroupCrashes(trials);
+  s.groups = Groups(trials);
   StoredTrial rep = trials[0];
   rep.result.report = SegvReport();
   rep.result.threads = {ThreadStatus{0, 101, "open", 5, 4, 1}};
@@ -172,7 +194,7 @@ TEST(CrashesReport, HangShowsItsRepresentativeWorkerWithTheCallInFlight) {
   s.trials = 3;
   s.crashes = 1;
   std::vector<StoredTrial> trials = {Trial(21, "threads=2", Outcome::kHung, "hang | libcuda.so.1 via cuCtxCreate_v2")};
-  s.groups = GroupCrashes(trials);
+  s.groups = Groups(trials);
   StoredTrial rep = trials[0];
   rep.result.report = HangReport();
   rep.result.threads = {ThreadStatus{0, 201, "", 3, 3, 0}, ThreadStatus{1, 202, "open", 2, 2, 0}};
@@ -220,8 +242,8 @@ TEST(CrashesReport, OverranTrialsAreListedApartAndNeverAsASignature) {
   s.workload = "nvdec";
   s.trials = 5;
   s.crashes = 1;
-  s.groups = GroupCrashes(trials);
-  s.overran = GroupOverran(trials);
+  s.groups = Groups(trials);
+  s.overran = Overran(trials);
   ASSERT_EQ(s.groups.size(), 1u);
   EXPECT_EQ(s.groups[0].signature, "SIGSEGV/SEGV_MAPERR null | a");
   EXPECT_EQ(s.overran.count, 3);
@@ -246,8 +268,8 @@ TEST(CrashesReport, OverranTrialsAreListedApartAndNeverAsASignature) {
   // Only overran trials: no signatures, the section still there.
   trials.erase(trials.begin() + 1);
   s.crashes = 0;
-  s.groups = GroupCrashes(trials);
-  s.overran = GroupOverran(trials);
+  s.groups = Groups(trials);
+  s.overran = Overran(trials);
   EXPECT_TRUE(s.groups.empty());
   std::string out = RenderCrashes(s, "n.db");
   EXPECT_EQ(out.substr(0, out.find('\n')), "run 2: nvdec, 5 trials, 0 crashed or hung, 3 overran");

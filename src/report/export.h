@@ -14,10 +14,17 @@ namespace cg {
 // what tables and statistics count it as) and every TrialResult field as trial_json.h writes it. Invalid UTF-8
 // in captured output becomes U+FFFD.
 std::string RenderJsonl(const std::vector<StoredTrial>& trials);
+// One trial's line of RenderJsonl, newline included: `export` writes them as the store streams them.
+std::string JsonlLine(const StoredTrial& trial);
 
 // RFC 4180 CSV with a header row: the identity columns, one column per grid axis of `runs` (union, in
 // order of first appearance), the scalar result fields, the output tails, and the structured fields
 // (error_buckets, phases, threads, report) as JSON text.
 std::string RenderCsv(const std::vector<RunRecord>& runs, const std::vector<StoredTrial>& trials);
+// The same in pieces, for streaming: the axis columns (the runs' grid axes, then any other axis a trial
+// has, in order of its first trial: `groups` holds each run's grouped trials), the header row, and one row.
+std::vector<std::string> CsvAxes(const std::vector<RunRecord>& runs, const std::vector<std::vector<TrialGroup>>& groups);
+std::string CsvHeader(const std::vector<std::string>& axes);
+std::string CsvRow(const std::vector<std::string>& axes, const StoredTrial& trial);
 
 }  // namespace cg

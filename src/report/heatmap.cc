@@ -12,6 +12,7 @@
 
 #include "report/cells.h"
 #include "stats/stats.h"
+#include "stats/stopping_settings.h"
 
 namespace cg {
 namespace {
@@ -63,22 +64,6 @@ std::string FormatRate(double v) {
 
 }  // namespace
 
-SprtParams RunSprtParams(const RunRecord& run) {
-  SprtParams p;
-  const auto& s = run.settings;
-  if (s.is_object() && s.contains("sprt") && s["sprt"].is_object()) {
-    const auto& j = s["sprt"];
-    auto get = [&](const char* key, double* v) {
-      if (j.contains(key) && j[key].is_number()) *v = j[key].get<double>();
-    };
-    get("p0", &p.p0);
-    get("p1", &p.p1);
-    get("alpha", &p.alpha);
-    get("beta", &p.beta);
-  }
-  return p;
-}
-
 std::string SignalName(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   if (abbrev) return std::string("SIG") + abbrev;
@@ -99,11 +84,11 @@ std::string EffectiveSignature(const TrialResult& r) {
   return SignalName(r.signal) + " (no stack)";
 }
 
-std::vector<SignatureCount> CountSignatures(const std::vector<StoredTrial>& trials) {
+std::vector<SignatureCount> CountSignatures(const std::vector<TrialGroup>& groups) {
   std::map<std::string, int64_t> counts;
-  for (const auto& t : trials) {
-    std::string sig = EffectiveSignature(t.result);
-    if (!sig.empty()) ++counts[sig];
+  for (const auto& g : groups) {
+    std::string sig = EffectiveSignature(GroupResult(g));
+    if (!sig.empty()) counts[sig] += g.count;
   }
   std::vector<SignatureCount> out;
   for (const auto& [sig, n] : counts) out.push_back({sig, n});
@@ -112,35 +97,35 @@ std::vector<SignatureCount> CountSignatures(const std::vector<StoredTrial>& tria
   return out;
 }
 
-std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<StoredTrial>& trials,
+std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<TrialGroup>& groups,
                                    HeatMeasure measure, const std::string& signature) {
   bool use_units = false;
-  for (const auto& t : trials) {
-    if (!t.result.units_name.empty() && t.result.units > 0) use_units = true;
+  for (const auto& g : groups) {
+    if (!g.units_name.empty() && g.units > 0) use_units = true;
   }
   std::string units_name = "iterations";
   std::map<std::string, Agg> agg;
-  for (const auto& t : trials) {
-    const TrialResult& r = t.result;
-    if (r.outcome == Outcome::kCouldNotStart) continue;
-    Agg& a = agg[CellKey(t.cell)];
-    if (OutcomeEvidence(r.outcome) == Evidence::kNeither) {
-      if (r.outcome == Outcome::kFailed) ++a.failed;
-      if (r.outcome == Outcome::kOverran) ++a.overran;
+  for (const auto& g : groups) {
+    if (g.outcome == Outcome::kCouldNotStart) continue;
+    Agg& a = agg[CellKey(g.cell)];
+    if (OutcomeEvidence(g.outcome) == Evidence::kNeither) {
+      if (g.outcome == Outcome::kFailed) a.failed += g.count;
+      if (g.outcome == Outcome::kOverran) a.overran += g.count;
       continue;  // no rate and no throughput from a trial that failed or overran
     }
-    ++a.n;
-    if (measure == HeatMeasure::kCrashes && OutcomeEvidence(r.outcome) == Evidence::kCrash) ++a.k;
-    if (measure == HeatMeasure::kSignature && EffectiveSignature(r) == signature) ++a.k;
-    if (r.workload_seconds > 0) {
-      if (use_units && !r.units_name.empty()) units_name = r.units_name;
-      a.work += static_cast<double>(use_units ? r.units : r.iterations);
-      a.seconds += r.workload_seconds;
+    a.n += g.count;
+    if (measure == HeatMeasure::kCrashes && OutcomeEvidence(g.outcome) == Evidence::kCrash) a.k += g.count;
+    if (measure == HeatMeasure::kSignature && EffectiveSignature(GroupResult(g)) == signature) a.k += g.count;
+    // Only trials that measured their workload (workload_seconds > 0) count towards throughput: the
+    // timed_* sums, and workload_seconds (zero for the others).
+    if (g.workload_seconds > 0) {
+      if (use_units && !g.units_name.empty()) units_name = g.units_name;
+      a.work += static_cast<double>(use_units ? g.timed_units : g.timed_iterations);
+      a.seconds += g.workload_seconds;
     }
   }
-
-  const SprtParams sprt = RunSprtParams(run);
-  const std::vector<GridAxis> axes = TrialAxes(run, trials);  // values outside the grid still show
+  const SprtParams sprt = RunStoppingSettings(run).sprt;
+  const std::vector<GridAxis> axes = TrialAxes(run, groups);  // values outside the grid still show
   std::vector<Cell> pages =
       ExpandGrid(std::vector<GridAxis>(axes.begin() + std::min<size_t>(2, axes.size()), axes.end()));
   std::vector<Heatmap> maps;

@@ -48,7 +48,7 @@ struct Heatmap {
 
 // One map per combination of the axes beyond the second (one map for a grid of up to two axes).
 // `signature` is used by kSignature only.
-std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<StoredTrial>& trials,
+std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<TrialGroup>& groups,
                                    HeatMeasure measure, const std::string& signature = "");
 
 // Background colour of a cell as "#rrggbb": green for no crash, pale orange to dark red as k/n rises,
@@ -56,9 +56,6 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Store
 std::string HeatColor(const Heatmap& map, const HeatCell& cell);
 // Black or white, whichever reads better on HeatColor.
 std::string HeatTextColor(const Heatmap& map, const HeatCell& cell);
-
-// The SPRT parameters the sweep used (settings.sprt), defaults where it recorded none.
-SprtParams RunSprtParams(const RunRecord& run);
 
 // "SIGSEGV" for 11, "SIG42" for one without a name.
 std::string SignalName(int sig);
@@ -74,6 +71,6 @@ struct SignatureCount {
   std::string signature;
   int64_t count = 0;
 };
-std::vector<SignatureCount> CountSignatures(const std::vector<StoredTrial>& trials);
+std::vector<SignatureCount> CountSignatures(const std::vector<TrialGroup>& groups);
 
 }  // namespace cg

@@ -8,11 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "report/cells.h"
 #include "report/compare.h"
 #include "report/crashes.h"
 #include "report/escape.h"
 #include "report/mitigations.h"
 #include "stats/rate.h"
+#include "stats/stopping_settings.h"
 #include "report/heatmap.h"
 #include "stats/stats.h"
 
@@ -101,19 +103,19 @@ struct Totals {
   int64_t trials = 0, ran = 0, crashed = 0, hung = 0, failed = 0, not_started = 0, overran = 0;
 };
 
-Totals Count(const std::vector<StoredTrial>& trials) {
+Totals Count(const std::vector<TrialGroup>& groups) {
   Totals t;
-  for (const auto& st : trials) {
-    ++t.trials;
-    switch (st.result.outcome) {
-      case Outcome::kCrashed: ++t.crashed; break;
-      case Outcome::kHung: ++t.hung; break;
-      case Outcome::kFailed: ++t.failed; break;
-      case Outcome::kCouldNotStart: ++t.not_started; break;
-      case Outcome::kOverran: ++t.overran; break;
+  for (const auto& g : groups) {
+    t.trials += g.count;
+    switch (g.outcome) {
+      case Outcome::kCrashed: t.crashed += g.count; break;
+      case Outcome::kHung: t.hung += g.count; break;
+      case Outcome::kFailed: t.failed += g.count; break;
+      case Outcome::kCouldNotStart: t.not_started += g.count; break;
+      case Outcome::kOverran: t.overran += g.count; break;
       case Outcome::kClean: break;
     }
-    if (st.result.outcome != Outcome::kCouldNotStart) ++t.ran;
+    if (g.outcome != Outcome::kCouldNotStart) t.ran += g.count;
   }
   return t;
 }
@@ -123,7 +125,7 @@ std::string RunTitle(const RunRecord& run) {
 }
 
 std::string SignatureSection(const ReportRun& rr, const std::string& id_prefix) {
-  auto sigs = CountSignatures(rr.trials);
+  auto sigs = CountSignatures(rr.groups);
   std::string s = "<h3>Crash signatures</h3>\n";
   if (sigs.empty()) return s + "<p>No trial crashed or hung.</p>\n";
   s += "<table class=\"sigs\"><tr><th>count</th><th>signature</th></tr>\n";
@@ -134,9 +136,9 @@ std::string SignatureSection(const ReportRun& rr, const std::string& id_prefix) 
   for (size_t i = 0; i < sigs.size(); ++i) {
     const auto& sc = sigs[i];
     s += fmt::format("<h4 class=\"sig\">{} &times; {}</h4>\n", sc.count, E(sc.signature));
-    s += Maps(BuildHeatmaps(rr.run, rr.trials, HeatMeasure::kSignature, sc.signature),
+    s += Maps(BuildHeatmaps(rr.run, rr.groups, HeatMeasure::kSignature, sc.signature),
               fmt::format("{}-sig{}", id_prefix, i));
-    const StoredTrial* rep = RepresentativeTrial(rr.trials, sc.signature);
+    const StoredTrial* rep = RepresentativeTrial(rr, sc.signature);
     if (!rep) continue;
     s += fmt::format("<details><summary>Representative report: trial {} ({}, repetition {}, {})</summary>\n", rep->id,
                      E(CellKey(rep->cell)), rep->repetition, E(OutcomeName(rep->result.outcome)));
@@ -159,7 +161,7 @@ std::string MitigationSection(const ReportRun& rr) {
   MitigationStudy study;
   std::string err;
   std::string s = "<h3>Mitigations (<code>serialize</code> axis)</h3>\n";
-  if (!BuildMitigationStudy(rr.run, rr.trials, "serialize", RunSprtParams(rr.run), &study, &err)) {
+  if (!BuildMitigationStudy(rr.run, rr.groups, "serialize", RunStoppingSettings(rr.run).sprt, &study, &err)) {
     return s + "<p>" + E(err) + "</p>\n";
   }
   s += fmt::format("<table class=\"mitigations\"><tr><th>serialize</th><th>verdict</th><th>SAFE</th><th>CRASHES</th>"
@@ -187,9 +189,9 @@ std::string MitigationSection(const ReportRun& rr) {
 // Two runs cell by cell (compare.h): exact test per shared cell, Holm-adjusted.
 std::string ComparisonSection(const ReportRun& a, const ReportRun& b) {
   CompareArm arm_a{fmt::format("run {}", a.run.id), fmt::format("run {} ({})", a.run.id, a.run.workload), a.run,
-                   a.trials};
+                   a.groups};
   CompareArm arm_b{fmt::format("run {}", b.run.id), fmt::format("run {} ({})", b.run.id, b.run.workload), b.run,
-                   b.trials};
+                   b.groups};
   CompareResult r = Compare(arm_a, arm_b, CompareOptions{});
   std::string s = fmt::format("<h2 id=\"compare\">Comparison: run {} vs run {}</h2>\n", a.run.id, b.run.id);
   auto driver = [](const RunRecord& run) -> std::string {
@@ -250,7 +252,7 @@ std::string RunSection(const ReportRun& rr) {
     s += "<div class=\"banner\">Reference target: this workload crashes on purpose (crashes are deliberate). "
          "It checks that crashgrid finds and groups crashes; it says nothing about your drivers.</div>\n";
   }
-  Totals t = Count(rr.trials);
+  Totals t = Count(rr.groups);
   s += "<h3>Command line</h3>\n<pre class=\"cmd\">" + E(run.command_line) + "</pre>\n";
   s += "<table class=\"summary\">\n";
   s += "<tr><th>started</th><td>" + E(FormatUtc(run.created_at)) + (run.finished ? "" : " (not finished)") + "</td></tr>\n";
@@ -273,17 +275,17 @@ std::string RunSection(const ReportRun& rr) {
   s += "</table>\n";
 
   s += "<h3>Crash probability</h3>\n";
-  s += Maps(BuildHeatmaps(run, rr.trials, HeatMeasure::kCrashes), id + "-crash");
+  s += Maps(BuildHeatmaps(run, rr.groups, HeatMeasure::kCrashes), id + "-crash");
   s += "<p class=\"legend\">Each cell: crashed or hung / trials that crashed, hung or exited 0, and the SPRT "
        "verdict (p0 = 1%, p1 = 10%). Trials that failed (exited non-zero) or overran (killed past the bound while "
        "still making progress) are neither: counted in no rate and shown apart (+N). Hover a cell for its Wilson 95% "
        "interval. Green: no crash; orange to dark red: rising crash probability; grey: no trials, or only failed "
        "or overran ones.</p>\n";
   bool any_throughput = false;
-  for (const auto& st : rr.trials) any_throughput |= st.result.workload_seconds > 0;
+  for (const auto& g : rr.groups) any_throughput |= g.workload_seconds > 0;
   if (any_throughput) {
     s += "<h3>Throughput</h3>\n";
-    s += Maps(BuildHeatmaps(run, rr.trials, HeatMeasure::kThroughput), id + "-tput");
+    s += Maps(BuildHeatmaps(run, rr.groups, HeatMeasure::kThroughput), id + "-tput");
   }
   s += MitigationSection(rr);
   s += SignatureSection(rr, id);
@@ -294,14 +296,40 @@ std::string RunSection(const ReportRun& rr) {
 
 }  // namespace
 
-const StoredTrial* RepresentativeTrial(const std::vector<StoredTrial>& trials, const std::string& signature) {
-  const StoredTrial* first = nullptr;
-  for (const auto& t : trials) {
-    if (EffectiveSignature(t.result) != signature) continue;
-    if (t.result.report) return &t;
-    if (!first) first = &t;
+int64_t RepresentativeTrialId(const std::vector<TrialGroup>& groups, const std::string& signature) {
+  int64_t with_report = 0, first = 0;
+  for (const auto& g : groups) {
+    if (EffectiveSignature(GroupResult(g)) != signature) continue;
+    if (g.first_report_trial_id != 0 && (with_report == 0 || g.first_report_trial_id < with_report))
+      with_report = g.first_report_trial_id;
+    if (first == 0 || g.first_trial_id < first) first = g.first_trial_id;
   }
-  return first;
+  return with_report != 0 ? with_report : first;
+}
+
+std::vector<int64_t> RepresentativeTrialIds(const std::vector<TrialGroup>& groups) {
+  std::vector<int64_t> ids;
+  for (const auto& sc : CountSignatures(groups)) {
+    int64_t id = RepresentativeTrialId(groups, sc.signature);
+    if (id != 0) ids.push_back(id);
+  }
+  return ids;
+}
+
+const StoredTrial* RepresentativeTrial(const ReportRun& rr, const std::string& signature) {
+  auto it = rr.shown.find(RepresentativeTrialId(rr.groups, signature));
+  return it == rr.shown.end() ? nullptr : &it->second;
+}
+
+ReportRun MakeReportRun(const RunRecord& run, const std::vector<StoredTrial>& trials) {
+  ReportRun rr;
+  rr.run = run;
+  rr.groups = GroupTrials(trials, run.duration_s);
+  for (int64_t id : RepresentativeTrialIds(rr.groups)) {
+    for (const auto& t : trials)
+      if (t.id == id) rr.shown.emplace(id, t);
+  }
+  return rr;
 }
 
 std::string RenderHtmlReport(const std::vector<ReportRun>& runs, const HtmlReportOptions& options) {

@@ -6,6 +6,8 @@
 // string is escaped, so output from a hostile workload can neither become markup nor run.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,10 +16,16 @@
 
 namespace cg {
 
+// A run as the report renderers take it: its trials grouped, and the few trials they show in full.
 struct ReportRun {
   RunRecord run;
-  std::vector<StoredTrial> trials;  // loaded with `full` (output tails and crash reports)
+  std::vector<TrialGroup> groups;  // Store::LoadTrialGroups
+  // The representative trials (RepresentativeTrialIds), loaded with their tails and crash reports.
+  std::map<int64_t, StoredTrial> shown;
 };
+
+// For trials already in memory (tests): the groups, and every representative among `trials` as `shown`.
+ReportRun MakeReportRun(const RunRecord& run, const std::vector<StoredTrial>& trials);
 
 struct HtmlReportOptions {
   std::string source;  // where the data came from, e.g. the database path (shown in the header)
@@ -26,8 +34,12 @@ struct HtmlReportOptions {
 // The whole page. With exactly two runs it adds the comparison view (cells the two runs share).
 std::string RenderHtmlReport(const std::vector<ReportRun>& runs, const HtmlReportOptions& options);
 
-// The trial whose captured report represents a signature: the first one with a crash report, else the first.
-// nullptr when no trial has the signature.
-const StoredTrial* RepresentativeTrial(const std::vector<StoredTrial>& trials, const std::string& signature);
+// The trial whose captured report represents a signature (EffectiveSignature): the first one with a crash
+// report, else the first. 0 when no trial has the signature.
+int64_t RepresentativeTrialId(const std::vector<TrialGroup>& groups, const std::string& signature);
+// The representatives of every signature of the run: the trials a caller loads into ReportRun::shown.
+std::vector<int64_t> RepresentativeTrialIds(const std::vector<TrialGroup>& groups);
+// The signature's representative from rr.shown; nullptr when there is none (or it was not loaded).
+const StoredTrial* RepresentativeTrial(const ReportRun& rr, const std::string& signature);
 
 }  // namespace cg

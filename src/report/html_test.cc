@@ -15,15 +15,15 @@ size_t Count(const std::string& s, const std::string& needle) {
 }
 
 TEST(HtmlReport, ComparisonReportMatchesGolden) {
-  testing::ExpectGolden("report_compare.html", RenderHtmlReport(testing::ComparisonFixture(), {"ref.db"}));
+  testing::ExpectGolden("report_compare.html", RenderHtmlReport(testing::Reports(testing::ComparisonFixture()), {"ref.db"}));
 }
 
 TEST(HtmlReport, MitigationReportMatchesGolden) {
-  testing::ExpectGolden("report_mitigation.html", RenderHtmlReport(testing::MitigationFixture(), {"mit.db"}));
+  testing::ExpectGolden("report_mitigation.html", RenderHtmlReport(testing::Reports(testing::MitigationFixture()), {"mit.db"}));
 }
 
 TEST(HtmlReport, HostileCapturedTextNeverBecomesMarkup) {
-  std::string html = RenderHtmlReport(testing::ComparisonFixture(), {"<db>"});
+  std::string html = RenderHtmlReport(testing::Reports(testing::ComparisonFixture()), {"<db>"});
   // The page's own markup has no script element and forbids scripts; captured markup appears only escaped.
   EXPECT_EQ(Count(html, "<script"), 0u);
   EXPECT_EQ(Count(html, "<img"), 0u);
@@ -40,7 +40,7 @@ TEST(HtmlReport, HostileCapturedTextNeverBecomesMarkup) {
 
 TEST(HtmlReport, HasOneHeatmapCellPerGridCellPerMap) {
   auto runs = testing::ComparisonFixture();
-  std::string html = RenderHtmlReport(runs, {});
+  std::string html = RenderHtmlReport(testing::Reports(runs), {});
   // Per run: crash map + throughput map + one map per signature, 6 cells each. Run 1 has all three signatures
   // (a 4/4 cell reaches the hanging fourth repetition); run 2's cells have (3i % 5) crashes: 0,3,1,4,2,0.
   size_t run1_sigs = 3, run2_sigs = 3;
@@ -48,7 +48,7 @@ TEST(HtmlReport, HasOneHeatmapCellPerGridCellPerMap) {
 }
 
 TEST(HtmlReport, ShowsCellCountsVerdictsAndWilsonOnHover) {
-  std::string html = RenderHtmlReport({testing::ComparisonFixture()[0]}, {});
+  std::string html = RenderHtmlReport({testing::ComparisonFixture()[0].report()}, {});
   EXPECT_NE(html.find("title=\"threads=4,sessions=1: 4/4 crashed or hung (100%), Wilson 95% [51%, 100%], SPRT "
                       "CRASHES\""),
             std::string::npos);
@@ -57,14 +57,14 @@ TEST(HtmlReport, ShowsCellCountsVerdictsAndWilsonOnHover) {
 
 TEST(HtmlReport, ReferenceTargetShowsBanner) {
   auto runs = testing::ComparisonFixture();
-  EXPECT_NE(RenderHtmlReport({runs[0]}, {}).find("class=\"banner\""), std::string::npos);
+  EXPECT_NE(RenderHtmlReport({runs[0].report()}, {}).find("class=\"banner\""), std::string::npos);
   runs[0].run.reference_target = false;
-  EXPECT_EQ(RenderHtmlReport({runs[0]}, {}).find("class=\"banner\""), std::string::npos);
+  EXPECT_EQ(RenderHtmlReport({runs[0].report()}, {}).find("class=\"banner\""), std::string::npos);
 }
 
 TEST(HtmlReport, SignaturesAreListedByCountWithFoldedRepresentativeReport) {
   auto runs = testing::ComparisonFixture();
-  std::string html = RenderHtmlReport({runs[0]}, {});
+  std::string html = RenderHtmlReport({runs[0].report()}, {});
   // Run 1: cells have 2,0,3,1,4,2 crashes; repetitions 0-1 SIGSEGV, 2 SIGABRT, 3 hang.
   size_t segv = html.find("<tr class=\"sigrow\"><td>9</td><td class=\"sig\">SIGSEGV/SEGV_MAPERR null");
   size_t abrt = html.find("<tr class=\"sigrow\"><td>2</td><td class=\"sig\">SIGABRT");
@@ -83,7 +83,7 @@ TEST(HtmlReport, SignaturesAreListedByCountWithFoldedRepresentativeReport) {
 
 TEST(HtmlReport, ComparisonOnlyWithTwoRuns) {
   auto runs = testing::ComparisonFixture();
-  std::string two = RenderHtmlReport(runs, {});
+  std::string two = RenderHtmlReport(testing::Reports(runs), {});
   EXPECT_NE(two.find("id=\"compare\""), std::string::npos);
   EXPECT_NE(two.find("NVIDIA driver: run 1 <code>550.120</code>, run 2 <code>535.183 &lt;old&gt;</code>"),
             std::string::npos);
@@ -94,16 +94,16 @@ TEST(HtmlReport, ComparisonOnlyWithTwoRuns) {
     ++rows;
   }
   EXPECT_EQ(rows, 6u);
-  EXPECT_EQ(RenderHtmlReport({runs[0]}, {}).find("id=\"compare\""), std::string::npos);
+  EXPECT_EQ(RenderHtmlReport({runs[0].report()}, {}).find("id=\"compare\""), std::string::npos);
 }
 
 TEST(HtmlReport, MitigationTableRecommendsTheSettingThatNeverCrashed) {
-  std::string html = RenderHtmlReport(testing::MitigationFixture(), {});
+  std::string html = RenderHtmlReport(testing::Reports(testing::MitigationFixture()), {});
   EXPECT_NE(html.find("<p class=\"good\">Recommendation: serialize=open+close"), std::string::npos) << html;
   EXPECT_NE(html.find("<tr class=\"good\"><td><code>open+close</code></td>"), std::string::npos);
   EXPECT_NE(html.find("<tr><td><code>none</code></td><td>some CRASHES</td>"), std::string::npos);
   auto no_serialize = testing::ComparisonFixture();
-  EXPECT_EQ(RenderHtmlReport({no_serialize[0]}, {}).find("Mitigations"), std::string::npos);
+  EXPECT_EQ(RenderHtmlReport({no_serialize[0].report()}, {}).find("Mitigations"), std::string::npos);
 }
 
 }  // namespace

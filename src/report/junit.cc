@@ -14,7 +14,7 @@ namespace cg {
 namespace {
 
 // Grid cells in grid order (first axis slowest), then any recorded cell the grid does not list.
-std::vector<std::string> CellKeysInOrder(const RunRecord& run, const std::vector<StoredTrial>& trials) {
+std::vector<std::string> CellKeysInOrder(const RunRecord& run, const std::vector<std::string>& recorded) {
   std::vector<Cell> cells{Cell{}};
   for (const auto& axis : run.grid) {
     std::vector<Cell> next;
@@ -29,8 +29,7 @@ std::vector<std::string> CellKeysInOrder(const RunRecord& run, const std::vector
   }
   std::vector<std::string> keys;
   for (const auto& c : cells) keys.push_back(CellKey(c));
-  for (const auto& t : trials) {
-    std::string k = CellKey(t.cell);
+  for (const auto& k : recorded) {
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
   }
   return keys;
@@ -38,41 +37,38 @@ std::vector<std::string> CellKeysInOrder(const RunRecord& run, const std::vector
 
 }  // namespace
 
-std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& trials) {
-  struct CellAgg {
-    int64_t ran = 0, n = 0, crashes = 0, failed = 0, overran = 0, not_started = 0;  // n: crashed, hung, clean
-    double seconds = 0;
-    std::map<std::string, int64_t> sigs;
-    std::string not_started_detail;
-    std::vector<int> exit_codes;
-  };
-  std::map<std::string, CellAgg> agg;
-  for (const auto& t : trials) {
-    CellAgg& a = agg[CellKey(t.cell)];
-    const TrialResult& r = t.result;
-    a.seconds += r.duration_s;
-    if (r.outcome == Outcome::kCouldNotStart) {
-      ++a.not_started;
-      if (a.not_started_detail.empty()) a.not_started_detail = r.detail;
-      continue;
-    }
-    ++a.ran;
-    switch (OutcomeEvidence(r.outcome)) {
-      case Evidence::kCrash:
-        ++a.crashes;
-        ++a.sigs[EffectiveSignature(r)];
-        [[fallthrough]];
-      case Evidence::kSafe: ++a.n; break;
-      case Evidence::kNeither:
-        if (r.outcome == Outcome::kFailed) {
-          ++a.failed;
-          a.exit_codes.push_back(r.exit_code);
-        }
-        if (r.outcome == Outcome::kOverran) ++a.overran;
-        break;
-    }
+void JunitBuilder::Add(const StoredTrial& t) {
+  std::string key = CellKey(t.cell);
+  auto [it, inserted] = agg_.try_emplace(key);
+  if (inserted) order_.push_back(key);
+  CellAgg& a = it->second;
+  const TrialResult& r = t.result;
+  a.seconds += r.duration_s;
+  if (r.outcome == Outcome::kCouldNotStart) {
+    ++a.not_started;
+    if (a.not_started_detail.empty()) a.not_started_detail = r.detail;
+    return;
   }
-  std::vector<std::string> keys = CellKeysInOrder(run, trials);
+  ++a.ran;
+  switch (OutcomeEvidence(r.outcome)) {
+    case Evidence::kCrash:
+      ++a.crashes;
+      ++a.sigs[EffectiveSignature(r)];
+      [[fallthrough]];
+    case Evidence::kSafe: ++a.n; break;
+    case Evidence::kNeither:
+      if (r.outcome == Outcome::kFailed) {
+        ++a.failed;
+        if (a.exit_codes.size() < kShownExitCodes) a.exit_codes.push_back(r.exit_code);
+      }
+      if (r.outcome == Outcome::kOverran) ++a.overran;
+      break;
+  }
+}
+
+std::string JunitBuilder::Render(const RunRecord& run) const {
+  std::map<std::string, CellAgg> agg = agg_;
+  std::vector<std::string> keys = CellKeysInOrder(run, order_);
   std::string classname = "crashgrid." + (run.workload.empty() ? std::string("run") : run.workload);
   std::string cases;
   int64_t failures = 0, errors = 0, skipped = 0;
@@ -108,7 +104,7 @@ std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& tr
     } else if (a.failed > 0) {
       ++errors;
       std::string codes;
-      for (size_t i = 0; i < a.exit_codes.size() && i < 10; ++i) codes += (i ? ", " : "") + std::to_string(a.exit_codes[i]);
+      for (size_t i = 0; i < a.exit_codes.size() && i < kShownExitCodes; ++i) codes += (i ? ", " : "") + std::to_string(a.exit_codes[i]);
       cases += fmt::format("\n      <error message=\"{}\" type=\"exit\">exit codes: {}</error>\n    ",
                            XmlEscape(fmt::format("{}/{} trials exited non-zero", a.failed, a.ran)), codes);
     } else if (a.ran == 0) {
@@ -134,11 +130,24 @@ std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& tr
       tests, failures, errors, skipped, total_s, XmlEscape(suite), props, cases);
 }
 
+std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& trials) {
+  JunitBuilder junit;
+  for (const auto& t : trials) junit.Add(t);
+  return junit.Render(run);
+}
+
 bool WriteJunitFile(Store& store, int64_t run_id, const std::string& path, std::string* err) {
   RunRecord run;
-  std::vector<StoredTrial> trials;
-  if (!store.LoadRun(run_id, &run, err) || !store.LoadTrials(run_id, false, &trials, err)) return false;
-  return WriteTextFile(path, RenderJunit(run, trials), err);
+  if (!store.LoadRun(run_id, &run, err)) return false;
+  // Streamed: a run of a million trials folds into one record per cell.
+  JunitBuilder junit;
+  if (!store.ForEachTrial(run_id, /*full=*/false, [&](const StoredTrial& t) {
+        junit.Add(t);
+        return true;
+      }, err)) {
+    return false;
+  }
+  return WriteTextFile(path, junit.Render(run), err);
 }
 
 }  // namespace cg

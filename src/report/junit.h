@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,25 @@ namespace cg {
 // The whole XML document. Cells with only could-not-start trials (or none) are <skipped>; cells where a
 // program exited non-zero without crashing or overrunning get an <error> of type "exit".
 std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& trials);
+
+// RenderJunit one trial at a time (Store::ForEachTrial): memory grows with the cells, not the trials.
+class JunitBuilder {
+ public:
+  void Add(const StoredTrial& trial);
+  std::string Render(const RunRecord& run) const;
+
+ private:
+  static constexpr size_t kShownExitCodes = 10;  // a failing cell's <error> lists its first exit codes
+  struct CellAgg {
+    int64_t ran = 0, n = 0, crashes = 0, failed = 0, overran = 0, not_started = 0;  // n: crashed, hung, clean
+    double seconds = 0;
+    std::map<std::string, int64_t> sigs;
+    std::string not_started_detail;
+    std::vector<int> exit_codes;  // of the first kShownExitCodes failed trials
+  };
+  std::map<std::string, CellAgg> agg_;
+  std::vector<std::string> order_;  // cell keys in the order their first trial came
+};
 
 // Loads the run's trials from `store` and writes RenderJunit to `path`. On failure *err names the file or
 // the database problem.

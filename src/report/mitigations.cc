@@ -25,7 +25,7 @@ std::string Throughput(double t) { return t >= 100 ? fmt::format("{:.0f}", t) : 
 
 }  // namespace
 
-bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& axis,
+bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& groups, const std::string& axis,
                           const SprtParams& sprt, MitigationStudy* study, std::string* err) {
   MitigationStudy s;
   s.run_id = run.id;
@@ -33,7 +33,7 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
   s.workload = run.workload;
   s.axis = axis;
   s.sprt = sprt;
-  std::vector<GridAxis> axes = TrialAxes(run, trials);
+  std::vector<GridAxis> axes = TrialAxes(run, groups);
   auto found = std::find_if(axes.begin(), axes.end(), [&](const GridAxis& a) { return a.name == axis; });
   if (found == axes.end()) {
     std::vector<std::string> names;
@@ -43,14 +43,12 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
                        run.id, axis, DidYouMean(axis, names), axis);
     return false;
   }
-  bool units = std::any_of(trials.begin(), trials.end(), [](const StoredTrial& t) {
-    return !t.result.units_name.empty();
-  });
+  bool units = std::any_of(groups.begin(), groups.end(), [](const TrialGroup& g) { return !g.units_name.empty(); });
   s.throughput_unit = "iterations/s";
   if (units) {
-    for (const auto& t : trials)
-      if (!t.result.units_name.empty()) {
-        s.throughput_unit = t.result.units_name + "/s";
+    for (const auto& g : groups)
+      if (!g.units_name.empty()) {
+        s.throughput_unit = g.units_name + "/s";
         break;
       }
   }
@@ -64,7 +62,7 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
     s.policies.push_back(p);
   }
   std::vector<double> exposure(s.policies.size(), 0);
-  for (const CellCounts& c : AggregateCells(run, trials)) {
+  for (const CellCounts& c : AggregateCells(run, groups)) {
     std::string policy;
     Cell rest;
     for (const auto& [name, value] : c.cell) {
@@ -97,14 +95,14 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& 
   }
   // Throughput from the trials themselves: exposure here is the workload's own clock, which is what
   // "iterations per second of workload time" means.
-  for (const StoredTrial& t : trials) {
+  for (const TrialGroup& g : groups) {
     // Failed and overran trials are left out here too: their workload did not end the way it measures.
-    if (OutcomeEvidence(t.result.outcome) == Evidence::kNeither) continue;
-    auto at = std::find_if(t.cell.begin(), t.cell.end(), [&](const auto& kv) { return kv.first == axis; });
-    if (at == t.cell.end() || !index.count(at->second)) continue;
+    if (OutcomeEvidence(g.outcome) == Evidence::kNeither) continue;
+    auto at = std::find_if(g.cell.begin(), g.cell.end(), [&](const auto& kv) { return kv.first == axis; });
+    if (at == g.cell.end() || !index.count(at->second)) continue;
     PolicySummary& p = s.policies[index[at->second]];
-    p.work += static_cast<double>(units ? t.result.units : t.result.iterations);
-    p.workload_s += t.result.workload_seconds;
+    p.work += static_cast<double>(units ? g.units : g.iterations);
+    p.workload_s += g.workload_seconds;
   }
   const PolicySummary* none = nullptr;
   for (size_t i = 0; i < s.policies.size(); ++i) {

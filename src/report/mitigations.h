@@ -67,7 +67,7 @@ struct MitigationStudy {
 };
 
 // On failure (no such axis, no trials) *err is the user-facing message naming the fix.
-bool BuildMitigationStudy(const RunRecord& run, const std::vector<StoredTrial>& trials, const std::string& axis,
+bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& groups, const std::string& axis,
                           const SprtParams& sprt, MitigationStudy* study, std::string* err);
 
 std::string RenderMitigationsText(const MitigationStudy& s);

@@ -65,7 +65,7 @@ TEST(Mitigations, RecommendsTheCheapestPolicyThatIsSafeEverywhere) {
   }
   MitigationStudy s;
   std::string err;
-  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all", "open", "close"}), t, "serialize", SprtParams{}, &s,
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all", "open", "close"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s,
                                    &err))
       << err;
   ASSERT_EQ(s.recommended, 2);
@@ -102,7 +102,7 @@ TEST(Mitigations, AmongNearTiesPrefersTheFewestSerializedPhases) {
   }
   MitigationStudy s;
   std::string err;
-  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open+close", "open"}), t, "serialize", SprtParams{}, &s, &err));
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open+close", "open"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err));
   ASSERT_GE(s.recommended, 0);
   EXPECT_EQ(s.policies[static_cast<size_t>(s.recommended)].policy, "open");
 }
@@ -115,7 +115,7 @@ TEST(Mitigations, WithoutASafePolicyNamesTheCandidateAndTheRunsStillNeeded) {
   }
   MitigationStudy s;
   std::string err;
-  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open"}), t, "serialize", SprtParams{}, &s, &err));
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err));
   EXPECT_EQ(s.recommended, -1);
   ASSERT_EQ(s.candidate, 1);
   EXPECT_EQ(s.policies[1].runs_to_safe, 22);
@@ -134,7 +134,7 @@ TEST(Mitigations, NeverRecommendsAPolicyWhoseTrialsFailed) {
   }
   MitigationStudy s;
   std::string err;
-  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all", "open"}), t, "serialize", SprtParams{}, &s, &err)) << err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all", "open"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err)) << err;
   const PolicySummary& all = s.policies[1];
   EXPECT_EQ(all.verdict, "some FAILED");
   EXPECT_EQ(all.safe, 0);
@@ -152,7 +152,7 @@ TEST(Mitigations, NeverRecommendsAPolicyWhoseTrialsFailed) {
   std::vector<StoredTrial> without_open;
   for (const auto& tr : t)
     if (tr.cell[1].second != "open") without_open.push_back(tr);
-  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all"}), without_open, "serialize", SprtParams{}, &s, &err));
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "all"}), GroupTrials(without_open, 0), "serialize", SprtParams{}, &s, &err));
   EXPECT_EQ(s.recommended, -1);
   EXPECT_EQ(s.candidate, -1);
   EXPECT_NE(s.recommendation.find("No policy can be recommended"), std::string::npos) << s.recommendation;
@@ -175,7 +175,7 @@ TEST(Mitigations, NeverRecommendsAPolicyWhoseTrialsOverran) {
   }
   MitigationStudy s;
   std::string err;
-  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open+close", "open"}), t, "serialize", SprtParams{}, &s, &err));
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open+close", "open"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err));
   EXPECT_EQ(s.policies[1].verdict, "some OVERRAN");
   EXPECT_EQ(s.policies[1].safe, 2);  // its cells' verdicts stand on their clean runs...
   EXPECT_EQ(s.policies[1].n, 62);    // ...which the overran trials are not among

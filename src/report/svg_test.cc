@@ -16,7 +16,7 @@ size_t Count(const std::string& s, const std::string& needle) {
 
 TEST(Heatmap, LaysOutFirstAxisAsRowsSecondAsColumnsAndCountsCrashes) {
   auto runs = testing::ComparisonFixture();
-  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes);
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].groups(), HeatMeasure::kCrashes);
   ASSERT_EQ(maps.size(), 1u);
   const Heatmap& m = maps[0];
   EXPECT_EQ(m.row_axis, "threads");
@@ -39,7 +39,7 @@ TEST(Heatmap, LaysOutFirstAxisAsRowsSecondAsColumnsAndCountsCrashes) {
 
 TEST(Heatmap, OneMapPerValueOfTheThirdAxis) {
   auto runs = testing::MitigationFixture();
-  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes);
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].groups(), HeatMeasure::kCrashes);
   ASSERT_EQ(maps.size(), 2u);
   EXPECT_EQ(maps[0].subtitle, "serialize=none");
   EXPECT_EQ(maps[1].subtitle, "serialize=open+close");
@@ -48,7 +48,7 @@ TEST(Heatmap, OneMapPerValueOfTheThirdAxis) {
 
 TEST(Heatmap, SignatureMapCountsOnlyThatSignature) {
   auto runs = testing::ComparisonFixture();
-  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kSignature, testing::kSigHang);
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].groups(), HeatMeasure::kSignature, testing::kSigHang);
   ASSERT_EQ(maps.size(), 1u);
   int64_t total = 0;
   for (const auto& c : maps[0].cells) total += c.k;
@@ -58,7 +58,7 @@ TEST(Heatmap, SignatureMapCountsOnlyThatSignature) {
 
 TEST(Heatmap, ThroughputIsIterationsPerWorkloadSecond) {
   auto runs = testing::ComparisonFixture();
-  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kThroughput);
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].groups(), HeatMeasure::kThroughput);
   ASSERT_EQ(maps.size(), 1u);
   EXPECT_NEAR(maps[0].at(0, 0).value, 100 / 0.3, 1e-9);
   EXPECT_NEAR(maps[0].at(2, 1).value, 150 / 0.3, 1e-9);
@@ -71,7 +71,7 @@ TEST(Heatmap, CellsWithoutTrialsAreMarkedAbsent) {
   for (const auto& t : runs[0].trials) {
     if (t.cell_key != "threads=2,sessions=4") some.push_back(t);
   }
-  auto maps = BuildHeatmaps(runs[0].run, some, HeatMeasure::kCrashes);
+  auto maps = BuildHeatmaps(runs[0].run, GroupTrials(some, runs[0].run.duration_s), HeatMeasure::kCrashes);
   EXPECT_FALSE(maps[0].at(1, 1).present);
   EXPECT_EQ(maps[0].at(1, 1).label, "-");
   EXPECT_EQ(HeatColor(maps[0], maps[0].at(1, 1)), "#e0e0e0");
@@ -98,7 +98,7 @@ TEST(Heatmap, FailedAndOverranTrialsAreShownApartAndCountInNoRate) {
     t.result.exit_code = 1;
     trials.push_back(t);
   }
-  auto m = BuildHeatmaps(runs[0].run, trials, HeatMeasure::kCrashes)[0];
+  auto m = BuildHeatmaps(runs[0].run, GroupTrials(trials, runs[0].run.duration_s), HeatMeasure::kCrashes)[0];
   const HeatCell& overran = m.at(0, 1);
   EXPECT_EQ(overran.n, 4);
   EXPECT_EQ(overran.k, 0);
@@ -118,7 +118,7 @@ TEST(Heatmap, FailedAndOverranTrialsAreShownApartAndCountInNoRate) {
 
 TEST(Heatmap, CleanCellsAreGreenAndCrashingCellsDarkenWithRate) {
   auto runs = testing::ComparisonFixture();
-  auto m = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes)[0];
+  auto m = BuildHeatmaps(runs[0].run, runs[0].groups(), HeatMeasure::kCrashes)[0];
   EXPECT_EQ(HeatColor(m, m.at(0, 1)), "#a6d96a");  // 0/4
   auto red = [](const std::string& hex) { return std::stoi(hex.substr(1, 2), nullptr, 16); };
   auto green = [](const std::string& hex) { return std::stoi(hex.substr(3, 2), nullptr, 16); };
@@ -130,7 +130,7 @@ TEST(Heatmap, CleanCellsAreGreenAndCrashingCellsDarkenWithRate) {
 
 TEST(Svg, MatchesGolden) {
   auto runs = testing::ComparisonFixture();
-  auto maps = BuildHeatmaps(runs[0].run, runs[0].trials, HeatMeasure::kCrashes);
+  auto maps = BuildHeatmaps(runs[0].run, runs[0].groups(), HeatMeasure::kCrashes);
   testing::ExpectGolden("report_crash.svg", RenderSvgHeatmaps(maps, "run 1 (reference-race)"));
 }
 
@@ -142,7 +142,7 @@ TEST(Svg, EscapesHostileTextAsXml) {
   trials[0].result.outcome = Outcome::kCrashed;
   trials[0].result.signature = "SIG\x1b]0;title\x07 <svg onload=alert(1)>";
   std::string sig = trials[0].result.signature;
-  auto maps = BuildHeatmaps(run, trials, HeatMeasure::kSignature, sig);
+  auto maps = BuildHeatmaps(run, GroupTrials(trials, run.duration_s), HeatMeasure::kSignature, sig);
   std::string svg = RenderSvgHeatmaps(maps, "caption \"quoted\" <x>");
   EXPECT_EQ(svg.find("<script"), std::string::npos);
   EXPECT_EQ(svg.find("<svg onload"), std::string::npos);

@@ -13,19 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "report/table_format.h"
+#include "report/tabulate.h"
 #include "store/store.h"
 #include "trial/run.h"
 
 namespace cg {
 
-enum class TableFormat { kSeed, kPercent, kMarkdown, kVerdict, kCsv, kJson };
-
 constexpr int kTableJsonSchemaVersion = 2;
-
-// "seed", "percent", "markdown", "verdict", "csv", "json".
-const std::vector<std::string>& TableFormatNames();
-// On failure *err names the format and the valid ones (with a did-you-mean).
-bool ParseTableFormat(const std::string& name, TableFormat* format, std::string* err);
 
 struct TableOptions {
   TableFormat format = TableFormat::kPercent;
@@ -37,19 +32,13 @@ struct TableOptions {
 // The whole output for one run: header lines naming the run (and saying so when it is a reference target),
 // then one table per combination of the axes that are neither rows nor columns, each under a title naming
 // their values. Returns false with *err (a usage error: unknown axis, unknown or ambiguous signature).
-bool RenderTable(const RunRecord& run, const std::vector<StoredTrial>& trials, const TableOptions& options,
+// `groups` are the run's trials grouped (Store::LoadTrialGroups, or GroupTrials of trials in memory).
+bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, const TableOptions& options,
                  std::string* out, std::string* err);
 
-// Loads a run's trials from `store` and renders them (what `sweep --format` prints after a sweep).
+// Loads a run's trial groups from `store` and renders them (what `sweep --format` prints after a sweep).
 bool RenderStoredTable(Store& store, int64_t run_id, const TableOptions& options, std::string* out,
                        std::string* err);
-
-// python-tabulate 0.8.9's tabulate(rows, headers, tablefmt="grid") for string cells, byte for byte: columns
-// whose cells all read as numbers are right/decimal-aligned (floats reformatted with "g"), others
-// left-aligned; each column at least two wider than its header. Ends without a newline, like tabulate.
-std::string TabulateGrid(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
-// The same for tablefmt="pipe" (Markdown).
-std::string TabulatePipe(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
 
 // Cell texts, exposed for other renderers.
 // "57/68 84% [73-91]"; with no crash "0/69 <4.3%" (upper bound rounded up); "" for n = 0.

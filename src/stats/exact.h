@@ -17,7 +17,7 @@ double FisherExactOneSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2, bool 
 // over the common probability pi of the chance of a statistic at most as large. More powerful than Fisher
 // for the small arms crash sweeps have. Two-sided is twice the smaller one-sided p-value (as SciPy's
 // boschloo_exact defines it), capped at 1. Cost grows as (n1+1)(n2+1); callers fall back to Fisher past
-// kBoschlooMaxTables.
+// kBoschlooMaxTables. BoschlooTwoSided remembers its results: the same table twice is computed once.
 constexpr int64_t kBoschlooMaxTables = 40000;
 double BoschlooOneSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2, bool greater);
 double BoschlooTwoSided(int64_t k1, int64_t n1, int64_t k2, int64_t n2);

@@ -63,6 +63,8 @@ std::vector<StoredTrial> RandomTrials(int n, uint64_t seed) {
     r.workload_seconds = rng() % 3 == 0 ? 0.05 * static_cast<double>(rng() % 40) : 0;
     r.iterations = static_cast<int64_t>(rng() % 100);
     if (r.outcome == Outcome::kCrashed && rng() % 2) r.report = CrashReport();
+    r.units = static_cast<int64_t>(rng() % 50);
+    r.units_name = rng() % 4 == 0 ? "" : "frames";
     out.push_back(std::move(t));
   }
   return out;
@@ -109,6 +111,45 @@ TEST_F(GroupsTest, GroupsAgreeWithFoldingEveryTrial) {
   EXPECT_EQ(total, 600);
 }
 
+// GroupTrials is the in-memory twin of the SQL: same groups, same order, same sums, same ids.
+TEST_F(GroupsTest, GroupTrialsInMemoryMatchesTheSqlGroups) {
+  std::string err;
+  ASSERT_TRUE(store_->InsertTrials(run_.id, RandomTrials(400, 11), &err)) << err;
+  std::vector<StoredTrial> loaded;
+  ASSERT_TRUE(store_->LoadTrials(run_.id, /*full=*/true, &loaded, &err)) << err;
+  std::vector<TrialGroup> sql;
+  ASSERT_TRUE(store_->LoadTrialGroups(run_.id, run_.duration_s, &sql, &err)) << err;
+  std::vector<TrialGroup> mem = GroupTrials(loaded, run_.duration_s);
+  ASSERT_EQ(mem.size(), sql.size());
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const TrialGroup &a = sql[i], &b = mem[i];
+    SCOPED_TRACE(a.cell_key + " " + OutcomeName(a.outcome) + " " + a.signature);
+    EXPECT_EQ(a.cell_key, b.cell_key);
+    EXPECT_EQ(a.outcome, b.outcome);
+    EXPECT_EQ(a.exit_code, b.exit_code);
+    EXPECT_EQ(a.signal, b.signal);
+    EXPECT_EQ(a.signature, b.signature);
+    EXPECT_EQ(a.count, b.count);
+    EXPECT_NEAR(a.exposure_s, b.exposure_s, 1e-9);
+    EXPECT_EQ(a.iterations, b.iterations);
+    EXPECT_NEAR(a.duration_s, b.duration_s, 1e-9);
+    EXPECT_NEAR(a.time_to_outcome_s, b.time_to_outcome_s, 1e-9);
+    EXPECT_EQ(a.max_repetition, b.max_repetition);
+    EXPECT_EQ(a.first_trial_id, b.first_trial_id);
+    EXPECT_EQ(a.last_trial_id, b.last_trial_id);
+    EXPECT_EQ(a.first_report_trial_id, b.first_report_trial_id);
+    EXPECT_EQ(a.units, b.units);
+    EXPECT_EQ(a.units_name, b.units_name);
+    EXPECT_EQ(a.timed_iterations, b.timed_iterations);
+    EXPECT_EQ(a.timed_units, b.timed_units);
+  }
+  // The throughput sums leave out the trials that did not measure their workload.
+  int64_t timed = 0, all = 0;
+  for (const auto& g : sql) timed += g.timed_iterations, all += g.iterations;
+  EXPECT_LT(timed, all);
+  EXPECT_GT(timed, 0);
+}
+
 TEST_F(GroupsTest, ForEachTrialStreamsInIdOrderAndStopsWhenAsked) {
   std::string err;
   ASSERT_TRUE(store_->InsertTrials(run_.id, RandomTrials(50, 3), &err)) << err;
@@ -119,6 +160,18 @@ TEST_F(GroupsTest, ForEachTrialStreamsInIdOrderAndStopsWhenAsked) {
     return ++seen < 20;
   }, &err)) << err;
   EXPECT_EQ(seen, 20);
+}
+
+TEST_F(GroupsTest, HasTrialTellsAMissingIdFromAnExistingOne) {
+  std::string err;
+  ASSERT_TRUE(store_->InsertTrials(run_.id, RandomTrials(3, 9), &err)) << err;
+  std::vector<StoredTrial> loaded;
+  ASSERT_TRUE(store_->LoadTrials(run_.id, false, &loaded, &err)) << err;
+  bool found = false;
+  ASSERT_TRUE(store_->HasTrial(loaded[1].id, &found, &err)) << err;
+  EXPECT_TRUE(found);
+  ASSERT_TRUE(store_->HasTrial(loaded.back().id + 100, &found, &err)) << err;
+  EXPECT_FALSE(found);
 }
 
 TEST_F(GroupsTest, InsertTrialsIsAllOrNothing) {

@@ -51,7 +51,18 @@ struct TrialGroup {
   int64_t max_repetition = -1;  // highest repetition of the group's trials
   int64_t first_trial_id = 0;   // lowest trial id of the group
   int64_t first_report_trial_id = 0;  // lowest trial id of the group with a captured report; 0 if none
+  int64_t last_trial_id = 0;          // highest trial id of the group
+  int64_t units = 0;                  // work units summed
+  std::string units_name;             // the units' name (the greatest, if trials differ); "" if none named
+  // Sums over the group's trials that measured their workload (workload_seconds > 0): the numerator of a
+  // throughput whose denominator is workload_seconds.
+  int64_t timed_iterations = 0;
+  int64_t timed_units = 0;
 };
+
+// What Store::LoadTrialGroups computes, for trials already in memory (tests, and renderers' callers that have
+// StoredTrials): the same groups, in the same order, with the same sums.
+std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, double duration_s);
 
 class Store {
  public:
@@ -85,6 +96,8 @@ class Store {
   // A run's trials grouped (see TrialGroup), ordered by cell_key, outcome, exit code, signal, signature.
   // `duration_s` is the run's duration, the cap of each trial's exposure.
   bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err);
+  // Whether a trial with this id exists (to tell a mistyped id from a damaged database).
+  bool HasTrial(int64_t trial_id, bool* found, std::string* err);
   // Calls `fn` with each trial of a run in id order, one at a time (constant memory: `export` of a million
   // trials). `fn` returns false to stop early (then ForEachTrial returns true). `full` as in LoadTrials.
   bool ForEachTrial(int64_t run_id, bool full, const std::function<bool(const StoredTrial&)>& fn,

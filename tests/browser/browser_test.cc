@@ -67,7 +67,7 @@ class Browser : public ::testing::Test {
 TEST_F(Browser, ReportLoadsCleanlyShowsEveryCellAndRunsNoCapturedScript) {
   auto runs = testing::ComparisonFixture();
   std::string page = dir_ + "/report.html";
-  std::ofstream(page) << RenderHtmlReport(runs, {"fixture"});
+  std::ofstream(page) << RenderHtmlReport(testing::Reports(runs), {"fixture"});
 
   ASSERT_EQ(Chromium(page, "--dump-dom", "dom"), 0) << ReadFile(dir_ + "/dom.err");
   std::string dom = ReadFile(dir_ + "/dom.out");

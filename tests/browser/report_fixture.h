@@ -12,6 +12,20 @@
 
 namespace cg::testing {
 
+// A run with its trials in memory; the renderers take it grouped (groups()) or as a ReportRun (report()).
+struct FixtureRun {
+  RunRecord run;
+  std::vector<StoredTrial> trials;
+  std::vector<TrialGroup> groups() const { return GroupTrials(trials, run.duration_s); }
+  ReportRun report() const { return MakeReportRun(run, trials); }
+};
+
+inline std::vector<ReportRun> Reports(const std::vector<FixtureRun>& runs) {
+  std::vector<ReportRun> out;
+  for (const auto& r : runs) out.push_back(r.report());
+  return out;
+}
+
 inline const char kHostileOutput[] =
     "starting\n<script>document.title='pwned'</script>\n<img src=x onerror=\"document.title='pwned2'\">\n"
     "\x1b[31mred\x1b[0m bad utf8: \xff\xfe end & \"quotes\" 'single'\n";
@@ -134,8 +148,8 @@ inline std::vector<StoredTrial> MakeTrials(const RunRecord& run, int crash_bias)
 inline std::vector<GridAxis> TwoAxes() { return {{"threads", {"1", "2", "4"}}, {"sessions", {"1", "4"}}}; }
 
 // Two runs over the same 3 x 2 grid on different drivers (the comparison view).
-inline std::vector<ReportRun> ComparisonFixture() {
-  std::vector<ReportRun> runs(2);
+inline std::vector<FixtureRun> ComparisonFixture() {
+  std::vector<FixtureRun> runs(2);
   runs[0].run = MakeRun(1, "550.120", true, TwoAxes());
   runs[0].trials = MakeTrials(runs[0].run, 2);
   runs[1].run = MakeRun(2, "535.183 <old>", true, TwoAxes());
@@ -144,8 +158,8 @@ inline std::vector<ReportRun> ComparisonFixture() {
 }
 
 // One run with a third axis (two maps per measure) and a `serialize` axis (the mitigation table).
-inline std::vector<ReportRun> MitigationFixture() {
-  std::vector<ReportRun> runs(1);
+inline std::vector<FixtureRun> MitigationFixture() {
+  std::vector<FixtureRun> runs(1);
   runs[0].run = MakeRun(3, "570.144", false,
                         {{"threads", {"2", "4"}}, {"sessions", {"1", "4"}}, {"serialize", {"none", "open+close"}}});
   runs[0].trials = MakeTrials(runs[0].run, 1);

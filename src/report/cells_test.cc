@@ -1,0 +1,69 @@
+// Counting per cell from grouped trials: each group counts as its trials, and exposure is
+// TrialExposureSeconds (the workload's own clock when it reported one).
+#include "report/cells.h"
+
+#include <gtest/gtest.h>
+
+#include "stats/rate.h"
+
+namespace cg {
+namespace {
+
+StoredTrial T(int64_t id, const std::string& threads, Outcome outcome, double workload_s, double tto_s) {
+  StoredTrial t;
+  t.id = id;
+  t.cell = {{"threads", threads}};
+  t.cell_key = CellKey(t.cell);
+  t.repetition = static_cast<int>(id);
+  t.result.outcome = outcome;
+  t.result.signal = outcome == Outcome::kCrashed ? 11 : 0;
+  t.result.exit_code = outcome == Outcome::kFailed ? 3 : 0;
+  t.result.workload_seconds = workload_s;
+  t.result.time_to_outcome_s = tto_s;
+  t.result.duration_s = tto_s;
+  if (outcome == Outcome::kCrashed) t.result.signature = "SIGSEGV|a";
+  return t;
+}
+
+TEST(Cells, GroupsCountAsTheirTrialsAndExposureIsTheWorkloadsClock) {
+  RunRecord run;
+  run.duration_s = 2;
+  run.grid = {{"threads", {"1", "2"}}};
+  std::vector<StoredTrial> trials = {
+      T(1, "1", Outcome::kClean, 1.5, 2.2),    // workload clock: 1.5 (not min(2.2, 2) = 2)
+      T(2, "1", Outcome::kClean, 1.5, 2.2),
+      T(3, "1", Outcome::kCrashed, 0, 0.7),    // no workload clock: time to outcome
+      T(4, "1", Outcome::kFailed, 1.0, 1.0),   // neither: no exposure
+      T(5, "2", Outcome::kCrashed, 0, 9.0),    // capped at the run's duration
+  };
+  std::vector<TrialGroup> groups = GroupTrials(trials, run.duration_s);
+  ASSERT_EQ(groups.size(), 4u);  // the two clean trials of threads=1 are one group
+  auto cells = AggregateCells(run, groups);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].trials, 4);
+  EXPECT_EQ(cells[0].clean, 2);
+  EXPECT_EQ(cells[0].n, 3);
+  EXPECT_EQ(cells[0].crashes, 1);
+  EXPECT_EQ(cells[0].failed, 1);
+  EXPECT_EQ(cells[0].exit_codes.at(0), 2);
+  EXPECT_EQ(cells[0].exit_codes.at(139), 1);
+  EXPECT_EQ(cells[0].exit_codes.at(3), 1);
+  EXPECT_DOUBLE_EQ(cells[0].exposure_s, 1.5 + 1.5 + 0.7);
+  EXPECT_DOUBLE_EQ(cells[1].exposure_s, 2.0);
+  double want = 0;
+  for (const auto& t : trials) want += TrialExposureSeconds(t.result, run.duration_s);
+  EXPECT_DOUBLE_EQ(cells[0].exposure_s + cells[1].exposure_s, want);
+  EXPECT_EQ(cells[0].signatures.at("SIGSEGV|a"), 1);
+}
+
+TEST(Cells, SignatureResolvesFromGroupsByUniquePrefix) {
+  std::vector<StoredTrial> trials = {T(1, "1", Outcome::kCrashed, 0, 1)};
+  std::string full, err;
+  ASSERT_TRUE(ResolveSignature("SIGSEGV", GroupTrials(trials, 0), &full, &err)) << err;
+  EXPECT_EQ(full, "SIGSEGV|a");
+  EXPECT_FALSE(ResolveSignature("SIGABRT", GroupTrials(trials, 0), &full, &err));
+  EXPECT_NE(err.find("matches no crash"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace cg
