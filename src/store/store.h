@@ -17,9 +17,10 @@ struct sqlite3;
 
 namespace cg {
 
-// v1: the first schema. v2: trials.setup_s and trials.teardown_s. Older files are migrated in place when opened
+// v1: the first schema. v2: trials.setup_s and trials.teardown_s. v3: no trials_run_id index (the unique
+// index on (run_id, cell_key, repetition) serves run_id lookups). Older files are migrated in place when opened
 // for writing and read as they are when opened read-only.
-constexpr int kStoreSchemaVersion = 2;
+constexpr int kStoreSchemaVersion = 3;
 
 // Where a writable store's commits stand against the disk (store/wal_sync.h): commits are durable against a
 // killed crashgrid at once and against a power cut once synced, within about WalSyncer::kSyncDelay.
