@@ -528,6 +528,7 @@ void Trial::Finish() {
     if (got == child_.pid) {
       final_ = WaitStatus(raw);
       reaped_ = true;
+      child_.reaped = true;
     } else {
       problems_ += fmt::format("{}trial process {} could not be reaped", problems_.empty() ? "" : "; ", child_.pid);
     }
