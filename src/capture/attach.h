@@ -31,7 +31,7 @@ class SeizedThreads {
   // (inside an uninterruptible driver call) are left out and counted in *err. Returns 0, or the errno of
   // the first PTRACE_SEIZE that failed for a reason other than the thread being gone (EPERM: ptrace is not
   // permitted here) — then nothing of that process stays seized.
-  int SeizeProcess(pid_t pid, double deadline, std::string* err);
+  [[nodiscard]] int SeizeProcess(pid_t pid, double deadline, std::string* err);
 
   // The stopped threads of `pid`, in tid order.
   std::vector<pid_t> Stopped(pid_t pid) const;
@@ -41,7 +41,9 @@ class SeizedThreads {
   // not stop later with nobody to resume it); those still running then stay seized and are returned: the
   // caller must ReapTraced them before it waits for their process (a traced thread that exits stays a zombie
   // until its tracer takes the notice, and keeps its process from being reaped).
-  std::vector<pid_t> DetachAll();
+  [[nodiscard]] std::vector<pid_t> DetachAll();
+  // ptrace requests that failed for another reason than the thread being gone ("" if none; ptrace_call.h).
+  const std::string& problems() const { return problems_; }
 
  private:
   struct Thread {
@@ -54,6 +56,7 @@ class SeizedThreads {
   pid_t own_child_;
   std::vector<Thread> threads_;
   std::vector<pid_t> leftovers_;
+  std::string problems_;
 };
 
 // A crash the agent reported: `tid` of process `pid` faulted with `signo`/`si_code` (and `address` when

@@ -534,6 +534,7 @@ void Trial::Finish() {
     }
   }
   if (tracer_) {
+    if (!tracer_->problems().empty()) problems_ += (problems_.empty() ? "" : "; ") + tracer_->problems();
     tracer_->ForgetLeader();
     if (!tracer_->ReapRest(MonotonicSeconds() + kReapTimeoutS)) {
       problems_ += fmt::format("{}{} traced process(es) could not be reaped", problems_.empty() ? "" : "; ",

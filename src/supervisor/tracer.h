@@ -59,6 +59,8 @@ class Tracer {
 
   const std::optional<CrashReport>& report() const { return report_; }
   const std::string& signature() const { return signature_; }
+  // ptrace requests that failed for another reason than the tracee being gone ("" if none; see ptrace_call.h).
+  const std::string& problems() const { return problems_; }
   double crash_time() const { return crash_time_; }  // monotonic seconds of the captured crash, 0 if none
   size_t tracee_count() const { return tracees_.size(); }
 
@@ -87,6 +89,7 @@ class Tracer {
   std::optional<CrashReport> report_;
   std::string signature_;
   double crash_time_ = 0;
+  std::string problems_;
 };
 
 // Thread ids of a process from /proc/PID/task, sorted.
