@@ -6,10 +6,12 @@
 #   plain  forkexec_loop N /bin/true
 #   disk   crashgrid sweep --exec with --db on the normal disk (next to the build dir), as users have it
 #   shm    the same with --db on /dev/shm (no disk flushes at all)
+#   fork   the disk arm with CRASHGRID_SPAWN=fork (the supervisor's old full-fork spawn path), if in ARMS
 # Prints trials/s per arm per round, the ratio crashgrid/plain per round and the medians.
 # usage: bench/exec-throughput.sh BUILD_DIR [ROUNDS] [TRIALS]      (defaults: 5 rounds of 1000 trials)
 #   CAPTURE=none|attach|handler|trace adds --capture (default: crashgrid's default capture)
 #   DB_DIR=DIR puts the disk arm's databases in DIR (default: BUILD_DIR/exec-throughput)
+#   ARMS="plain disk shm fork" picks the arms (default "plain disk shm"; plain is always run)
 set -euo pipefail
 BUILD=${1:?usage: bench/exec-throughput.sh BUILD_DIR [ROUNDS] [TRIALS]}
 ROUNDS=${2:-5}
@@ -26,7 +28,6 @@ LOOP=$(realpath "$BUILD/bench/forkexec_loop")
 DISK=${DB_DIR:-$(realpath "$BUILD")/exec-throughput}
 SHM=$(mktemp -d /dev/shm/exec-throughput.XXXXXX)
 mkdir -p "$DISK"
-trap 'rm -rf "$SHM"' EXIT
 CAPTURE_ARGS=()
 [ -n "${CAPTURE:-}" ] && CAPTURE_ARGS=(--capture "$CAPTURE")
 
@@ -44,12 +45,13 @@ arm() {
       "$LOOP" "$N" /bin/true >/dev/null
       t1=$(now)
       ;;
-    disk | shm)
-      local dir=$DISK
+    disk | shm | fork)
+      local dir=$DISK spawn=${CRASHGRID_SPAWN:-}
       [ "$1" = shm ] && dir=$SHM
+      [ "$1" = fork ] && spawn=fork
       rm -f "$dir/t.db" "$dir/t.db-wal" "$dir/t.db-shm"
       t0=$(now)
-      "$CG" sweep --grid "i=1..$CELLS" --runs "$RUNS" --db "$dir/t.db" --quiet --format none \
+      CRASHGRID_SPAWN=$spawn "$CG" sweep --grid "i=1..$CELLS" --runs "$RUNS" --db "$dir/t.db" --quiet --format none \
         "${CAPTURE_ARGS[@]}" --exec -- /bin/true >/dev/null
       t1=$(now)
       local got
@@ -63,27 +65,35 @@ arm() {
   python3 -c "print(f'{$N / ($t1 - $t0):.1f}')"
 }
 
-declare -a R_PLAIN R_DISK R_SHM
-printf '%-6s %10s %10s %10s %11s %11s   %s\n' round plain/s disk/s shm/s disk/plain shm/plain order
+ARMS=${ARMS:-plain disk shm}
+[[ " $ARMS " == *" plain "* ]] || ARMS="plain $ARMS"
+RESULTS=$(mktemp)
+trap 'rm -rf "$SHM" "$RESULTS"' EXIT
 for ((r = 1; r <= ROUNDS; r++)); do
-  order=$(printf 'plain\ndisk\nshm\n' | shuf | tr '\n' ' ')
-  declare -A rate=()
-  for a in $order; do rate[$a]=$(arm "$a"); done
-  R_PLAIN+=("${rate[plain]}")
-  R_DISK+=("${rate[disk]}")
-  R_SHM+=("${rate[shm]}")
-  python3 - "$r" "${rate[plain]}" "${rate[disk]}" "${rate[shm]}" "$order" <<'EOF'
+  order=$(printf '%s\n' $ARMS | shuf | tr '\n' ' ')
+  line="$r"
+  for a in $order; do line="$line $a=$(arm "$a")"; done
+  echo "$line" >>"$RESULTS"
+  python3 - "$r" "$ARMS" "$line" <<'EOF'
 import sys
-r, p, d, s, order = sys.argv[1], *map(float, sys.argv[2:5]), sys.argv[5]
-print(f"{r:<6} {p:10.1f} {d:10.1f} {s:10.1f} {d / p:10.1%} {s / p:10.1%}   {order}")
+header, arms, line = sys.argv[1] == "1", sys.argv[2].split(), sys.argv[3].split()
+rate = {k: float(v) for k, v in (kv.split("=") for kv in line[1:])}
+others = [a for a in arms if a != "plain"]
+if header:
+    print(f"{'round':<6}" + "".join(f"{a + '/s':>10}" for a in arms) + "".join(f"{a + '/plain':>12}" for a in others)
+          + "   order")
+print(f"{line[0]:<6}" + "".join(f"{rate[a]:10.1f}" for a in arms)
+      + "".join(f"{rate[a] / rate['plain']:12.1%}" for a in others) + "   " + " ".join(kv.split("=")[0] for kv in line[1:]))
 EOF
-  unset rate
 done
-python3 - "${R_PLAIN[*]}" "${R_DISK[*]}" "${R_SHM[*]}" <<'EOF'
+python3 - "$ARMS" "$RESULTS" <<'EOF'
 import statistics, sys
-p, d, s = ([float(x) for x in a.split()] for a in sys.argv[1:4])
+arms = sys.argv[1].split()
+rounds = [{k: float(v) for k, v in (kv.split("=") for kv in l.split()[1:])} for l in open(sys.argv[2])]
+others = [a for a in arms if a != "plain"]
 med = statistics.median
-print(f"median {med(p):10.1f} {med(d):10.1f} {med(s):10.1f} "
-      f"{med([b / a for a, b in zip(p, d)]):10.1%} {med([b / a for a, b in zip(p, s)]):10.1%}   (ratios: median of per-round ratios)")
+print(f"{'median':<6}" + "".join(f"{med(r[a] for r in rounds):10.1f}" for a in arms)
+      + "".join(f"{med(r[a] / r['plain'] for r in rounds):12.1%}" for a in others)
+      + "   (ratios: median of per-round ratios)")
 EOF
 echo "# load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
