@@ -75,7 +75,9 @@ struct ChildSetup {
   _exit(127);
 }
 
-#if defined(__x86_64__) || defined(__aarch64__)
+// Under a sanitizer the child's instrumented code would update the runtime's per-thread state, which it shares
+// with the forking thread: those builds take the fork path.
+#if (defined(__x86_64__) || defined(__aarch64__)) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 constexpr bool kHaveRawSyscalls = true;
 
 // A system call that returns -errno instead of setting errno: the CLONE_VM child shares the forking thread's

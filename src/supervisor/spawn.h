@@ -8,7 +8,7 @@
 //
 // CRASHGRID_SPAWN=fork in crashgrid's environment selects the old path (fork, then the same set-up with libc
 // calls), which is also used where raw system calls are not written (architectures other than x86-64 and
-// AArch64): for comparison runs (bench/exec-throughput.sh).
+// AArch64) and in ASan/TSan builds: for comparison runs (bench/exec-throughput.sh).
 #pragma once
 
 #include <sys/types.h>
