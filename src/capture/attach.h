@@ -64,19 +64,19 @@ class SeizedThreads {
 // of the agent's signal handler so it starts at the faulting instruction), detaches. *report gets method
 // "attach". Returns 0 or the errno of a refused PTRACE_SEIZE (the report then holds only what was given).
 // `own_child`: the trial's leader, whose exit is left for the caller to reap.
-int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
+[[nodiscard]] int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
                           const std::string& thread_name, pid_t own_child, CrashReport* report,
                           std::vector<pid_t>* still_traced);
 
 // A stall: seizes every thread of every process in `pids`, unwinds them all into one report (the processes
 // other than `leader` first: behind a shell, the program that hangs is not the shell), detaches. Threads carry
 // the state they had before the seizure. Returns 0 or the errno of the first refused PTRACE_SEIZE.
-int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
+[[nodiscard]] int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
                             std::vector<pid_t>* still_traced);
 
 // Threads left seized by a capture (they never reached a stop): detaches the ones that stopped since, takes
 // the exit notice of the ones that died, until none is left or `deadline` passes. True when none is left.
-bool ReapTraced(std::vector<pid_t>* tids, double deadline);
+[[nodiscard]] bool ReapTraced(std::vector<pid_t>* tids, double deadline);
 
 // Thread ids of a process from /proc/PID/task, sorted; empty if it is gone.
 std::vector<pid_t> ListTasks(pid_t pid);

@@ -284,7 +284,7 @@ TrialResult RunTrial(const TrialSpec& spec, const std::atomic<bool>* cancel) {
   g_ptrace_denied.store(true);
   r = TrialResult();
   Trial retry(spec, CaptureMethod::kHandler, cancel);
-  retry.Run(&r);
+  (void)retry.Run(&r);  // false only asks for a retry with the handler, which this is
   AddDetail(&r, note);
   return r;
 }

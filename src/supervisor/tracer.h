@@ -37,7 +37,7 @@ class Tracer {
   Tracer& operator=(const Tracer&) = delete;
 
   // PTRACE_SEIZE with the options that follow threads, forks and execs. Returns 0 or the errno.
-  static int Seize(pid_t pid);
+  [[nodiscard]] static int Seize(pid_t pid);
 
   enum class Next { kNone, kEvent, kLeaderExited };
   // The next state change of a tracee, consuming it; the leader's exit is only reported (it stays an
@@ -54,7 +54,7 @@ class Tracer {
   // SIGKILLs every tracee (also those outside the trial's process group).
   void KillAll();
   // After the leader was reaped: reaps the remaining tracees until none is left or `deadline` passes.
-  bool ReapRest(double deadline);
+  [[nodiscard]] bool ReapRest(double deadline);
   void ForgetLeader() { leader_ = -1; }
 
   const std::optional<CrashReport>& report() const { return report_; }

@@ -69,12 +69,12 @@ class Trial {
         err_tail_(spec.output_tail_bytes) {}
 
   // Returns false only when the trial should be redone with the handler (ptrace refused).
-  bool Run(TrialResult* r);
+  [[nodiscard]] bool Run(TrialResult* r);
   const std::string& ptrace_error() const { return ptrace_error_; }
 
  private:
-  bool Prepare(const std::string& path, TrialResult* r, SpawnPlan* plan);
-  bool PrepareAgent(const std::string& path, TrialResult* r, SpawnPlan* plan);
+  [[nodiscard]] bool Prepare(const std::string& path, TrialResult* r, SpawnPlan* plan);
+  [[nodiscard]] bool PrepareAgent(const std::string& path, TrialResult* r, SpawnPlan* plan);
   void Loop();
   void Finish();
   void PeekLeaderExit();
