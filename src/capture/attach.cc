@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "capture/ptrace_call.h"
 #include "capture/unwind.h"
 #include "util/clock.h"
 
@@ -95,8 +96,8 @@ int SeizedThreads::SeizeProcess(pid_t pid, double deadline, std::string* err) {
         WaitForStops(deadline);
         return e;
       }
-      // ESRCH here only means it died meanwhile; its exit then shows up in WaitForStops.
-      ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+      // Gone here only means it died meanwhile; its exit then shows up in WaitForStops.
+      (void)PtraceIfAlive(PTRACE_INTERRUPT, tid, nullptr, nullptr, &problems_);
       threads_.push_back({pid, tid, state, 0, false});
       added = true;
     }
@@ -183,10 +184,12 @@ std::vector<pid_t> SeizedThreads::DetachAll() {
   std::vector<pid_t> left;
   for (const Thread& t : threads_) {
     if (t.tid <= 0) continue;
-    if (!t.stopped ||
-        ptrace(PTRACE_DETACH, t.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(t.pending_signal))) != 0) {
-      if (errno != ESRCH || !t.stopped) left.push_back(t.tid);
+    if (!t.stopped) {
+      left.push_back(t.tid);
+      continue;
     }
+    void* sig = reinterpret_cast<void*>(static_cast<long>(t.pending_signal));
+    if (PtraceIfAlive(PTRACE_DETACH, t.tid, nullptr, sig, &problems_) == PtraceResult::kFailed) left.push_back(t.tid);
   }
   threads_.clear();
   leftovers_.insert(leftovers_.end(), left.begin(), left.end());
@@ -199,7 +202,8 @@ bool ReapTraced(std::vector<pid_t>* tids, double deadline) {
       int raw = 0;
       pid_t got = waitpid(*it, &raw, __WALL | WNOHANG);
       if (got == *it && WIFSTOPPED(raw)) {
-        ptrace(PTRACE_DETACH, *it, nullptr, nullptr);  // it stopped at last: let it go
+        std::string ignored;  // gone or not, it is no longer ours to wait for
+        (void)PtraceIfAlive(PTRACE_DETACH, *it, nullptr, nullptr, &ignored);  // it stopped at last: let it go
         it = tids->erase(it);
       } else if (got == *it || (got < 0 && errno == ECHILD)) {
         it = tids->erase(it);  // gone (its exit notice taken), or not ours any more
@@ -259,6 +263,7 @@ int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has
     if (!unwind_err.empty()) errs.push_back(unwind_err);
   }
   if (std::vector<pid_t> left = seized.DetachAll(); !left.empty()) *still_traced = left;
+  if (!seized.problems().empty()) errs.push_back(seized.problems());
   if (r.threads.empty()) {
     ThreadStack faulting;
     faulting.tid = tid;
@@ -307,6 +312,7 @@ int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashR
     }
   }
   if (std::vector<pid_t> left = seized.DetachAll(); !left.empty()) *still_traced = left;
+  if (!seized.problems().empty()) errs.push_back(seized.problems());
   for (const std::string& s : errs) r.error += (r.error.empty() ? "" : "; ") + s;
   r.capture_ms = (MonotonicSeconds() - t0) * 1000;
   return first_error;

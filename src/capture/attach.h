@@ -31,7 +31,7 @@ class SeizedThreads {
   // (inside an uninterruptible driver call) are left out and counted in *err. Returns 0, or the errno of
   // the first PTRACE_SEIZE that failed for a reason other than the thread being gone (EPERM: ptrace is not
   // permitted here) — then nothing of that process stays seized.
-  int SeizeProcess(pid_t pid, double deadline, std::string* err);
+  [[nodiscard]] int SeizeProcess(pid_t pid, double deadline, std::string* err);
 
   // The stopped threads of `pid`, in tid order.
   std::vector<pid_t> Stopped(pid_t pid) const;
@@ -41,7 +41,9 @@ class SeizedThreads {
   // not stop later with nobody to resume it); those still running then stay seized and are returned: the
   // caller must ReapTraced them before it waits for their process (a traced thread that exits stays a zombie
   // until its tracer takes the notice, and keeps its process from being reaped).
-  std::vector<pid_t> DetachAll();
+  [[nodiscard]] std::vector<pid_t> DetachAll();
+  // ptrace requests that failed for another reason than the thread being gone ("" if none; ptrace_call.h).
+  const std::string& problems() const { return problems_; }
 
  private:
   struct Thread {
@@ -54,6 +56,7 @@ class SeizedThreads {
   pid_t own_child_;
   std::vector<Thread> threads_;
   std::vector<pid_t> leftovers_;
+  std::string problems_;
 };
 
 // A crash the agent reported: `tid` of process `pid` faulted with `signo`/`si_code` (and `address` when
@@ -61,19 +64,19 @@ class SeizedThreads {
 // of the agent's signal handler so it starts at the faulting instruction), detaches. *report gets method
 // "attach". Returns 0 or the errno of a refused PTRACE_SEIZE (the report then holds only what was given).
 // `own_child`: the trial's leader, whose exit is left for the caller to reap.
-int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
+[[nodiscard]] int CaptureCrashedProcess(pid_t pid, pid_t tid, int signo, int si_code, bool has_address, uint64_t address,
                           const std::string& thread_name, pid_t own_child, CrashReport* report,
                           std::vector<pid_t>* still_traced);
 
 // A stall: seizes every thread of every process in `pids`, unwinds them all into one report (the processes
 // other than `leader` first: behind a shell, the program that hangs is not the shell), detaches. Threads carry
 // the state they had before the seizure. Returns 0 or the errno of the first refused PTRACE_SEIZE.
-int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
+[[nodiscard]] int CaptureStalledProcesses(const std::vector<pid_t>& pids, pid_t leader, CrashReport* report,
                             std::vector<pid_t>* still_traced);
 
 // Threads left seized by a capture (they never reached a stop): detaches the ones that stopped since, takes
 // the exit notice of the ones that died, until none is left or `deadline` passes. True when none is left.
-bool ReapTraced(std::vector<pid_t>* tids, double deadline);
+[[nodiscard]] bool ReapTraced(std::vector<pid_t>* tids, double deadline);
 
 // Thread ids of a process from /proc/PID/task, sorted; empty if it is gone.
 std::vector<pid_t> ListTasks(pid_t pid);

@@ -15,7 +15,7 @@ namespace cg {
 // supervisor's tracees); nothing is resumed or detached here. Fills report->threads in the order given
 // (tid, name from /proc, frames), and keeps going past a thread that fails (its ThreadStack.error says why).
 // Returns false only when the process could not be read at all.
-bool UnwindStoppedThreads(pid_t pid, const std::vector<pid_t>& tids, CrashReport* report, std::string* err);
+[[nodiscard]] bool UnwindStoppedThreads(pid_t pid, const std::vector<pid_t>& tids, CrashReport* report, std::string* err);
 
 // For frames captured by the in-process handler (module path and offset known, process gone): fills
 // symbol, symbol_offset and build_id from the module file on disk when it can.

@@ -68,17 +68,20 @@ const char* const kSchema[] = {
   teardown_s REAL NOT NULL DEFAULT 0,
   UNIQUE (run_id, cell_key, repetition)
 ))",
-    "CREATE INDEX trials_run_id ON trials(run_id)",
     "CREATE INDEX trials_signature ON trials(signature)",
     "CREATE INDEX runs_sweep_key ON runs(sweep_key)",
 };
 
-// What turns a database of version N into N + 1, at index N - 1. Columns are added at the end of their table,
+// What turns a database of version N into N + 1, at index N - 1. Indexes are dropped or created where a fresh
+// schema has them or not, so migrated and new files have the same indexes. Columns are added at the end of their table,
 // where a fresh schema has them too, so migrated and new files read the same.
 const char* const kMigrations[] = {
     // v1 -> v2: set-up and tear-down times of built-in workloads' trials; 0 (unknown) for older trials.
     "ALTER TABLE trials ADD COLUMN setup_s REAL NOT NULL DEFAULT 0;"
     "ALTER TABLE trials ADD COLUMN teardown_s REAL NOT NULL DEFAULT 0;",
+    // v2 -> v3: trials_run_id(run_id) only repeated the prefix of the UNIQUE (run_id, cell_key, repetition)
+    // index, which serves every run_id lookup as well; it cost a B-tree insert per trial.
+    "DROP INDEX IF EXISTS trials_run_id;",
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion - 1, "one migration per schema version step");
 

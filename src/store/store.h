@@ -1,6 +1,7 @@
 // The store: one SQLite file holding runs and their trials, with a versioned schema
 // (PRAGMA application_id identifies a crashgrid file, PRAGMA user_version its schema version).
-// Every finished trial is committed on its own, so a killed sweep loses at most the trials in flight.
+// Every finished trial is committed on its own, so a killed sweep loses at most the trials in flight; commits
+// reach the disk within about half a second (store/wal_sync.h), so a power cut loses at most the last second.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +17,22 @@ struct sqlite3;
 
 namespace cg {
 
-// v1: the first schema. v2: trials.setup_s and trials.teardown_s. Older files are migrated in place when opened
+// v1: the first schema. v2: trials.setup_s and trials.teardown_s. v3: no trials_run_id index (the unique
+// index on (run_id, cell_key, repetition) serves run_id lookups). Older files are migrated in place when opened
 // for writing and read as they are when opened read-only.
-constexpr int kStoreSchemaVersion = 2;
+constexpr int kStoreSchemaVersion = 3;
+
+// Where a writable store's commits stand against the disk (store/wal_sync.h): commits are durable against a
+// killed crashgrid at once and against a power cut once synced, within about WalSyncer::kSyncDelay.
+struct SyncStats {
+  int64_t commits = 0;         // commits since the store opened
+  int64_t synced_commits = 0;  // of those, how many are known to be on the disk
+  int64_t syncs = 0;           // fdatasync calls that succeeded
+  int64_t failed_syncs = 0;
+  std::string error;           // the last failed sync ("" if none)
+};
+
+class WalSyncer;
 
 struct StoredTrial {
   int64_t id = 0;
@@ -110,12 +124,18 @@ class Store {
   // The schema version of the open file: kStoreSchemaVersion once opened for writing (older files are
   // migrated then), possibly older when opened read-only.
   int64_t schema_version() const { return version_; }
+  // All zero for a read-only store.
+  SyncStats sync_stats() const;
+  // Blocks until every commit so far is on the disk (a writable store does that on its own within about half a
+  // second, and at close). False with the error when the flush failed; true at once when read-only.
+  bool SyncNow(std::string* err);
 
  private:
   Store() = default;
   sqlite3* db_ = nullptr;
   std::string path_;
   int64_t version_ = 0;
+  std::unique_ptr<WalSyncer> syncer_;  // writable stores only; stopped (after a last flush) before db_ closes
 };
 
 }  // namespace cg

@@ -1,6 +1,8 @@
 #include "store/store.h"
 
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,10 +11,13 @@
 #include <functional>
 #include <iterator>
 #include <random>
+#include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "store/wal_sync.h"
 #include "trial/trial_json.h"
 #include "util/error.h"
 
@@ -219,6 +224,15 @@ void WriteV1Database(const std::string& path, const char* extra = "") {
   sqlite3_close(db);
 }
 
+// A version-2 file as the v2 code left it: the v1 file with v2's columns and still the trials_run_id index.
+void WriteV2Database(const std::string& path) {
+  WriteV1Database(path,
+                  "ALTER TABLE trials ADD COLUMN setup_s REAL NOT NULL DEFAULT 0;"
+                  "ALTER TABLE trials ADD COLUMN teardown_s REAL NOT NULL DEFAULT 0;"
+                  "UPDATE trials SET setup_s = 0.5, teardown_s = 0.75 WHERE id = 2;"
+                  "PRAGMA user_version = 2;");
+}
+
 // The first column of every row of `sql`, joined by ','.
 std::string Query(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
@@ -240,6 +254,7 @@ std::string Query(const std::string& path, const char* sql) {
 }
 
 const char kTrialColumnNames[] = "SELECT name FROM pragma_table_info('trials')";
+const char kIndexNames[] = "SELECT name FROM sqlite_schema WHERE type = 'index' ORDER BY name";
 
 void ExpectV1TrialsRead(Store* store) {
   std::string err;
@@ -461,8 +476,8 @@ TEST_F(StoreTest, RefusesADatabaseOfANewerSchemaWithoutTouchingIt) {
     // A future crashgrid bumps user_version; write it in rollback mode so the header carries it.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version=3;", nullptr, nullptr, nullptr),
-              SQLITE_OK);
+    std::string bump = fmt::format("PRAGMA journal_mode=DELETE; PRAGMA user_version={};", kStoreSchemaVersion + 1);
+    ASSERT_EQ(sqlite3_exec(db, bump.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }
   auto before = Snapshot(dir_);
@@ -471,7 +486,8 @@ TEST_F(StoreTest, RefusesADatabaseOfANewerSchemaWithoutTouchingIt) {
     int code = 0;
     EXPECT_FALSE(Store::Open(path, mode, &err, &code));
     EXPECT_EQ(code, kExitDatabase);
-    EXPECT_NE(err.find("written by a newer crashgrid (schema v3, this build reads v2): upgrade crashgrid"),
+    EXPECT_NE(err.find(fmt::format("written by a newer crashgrid (schema v{}, this build reads v{}): upgrade crashgrid",
+                                   kStoreSchemaVersion + 1, kStoreSchemaVersion)),
               std::string::npos)
         << err;
   }
@@ -504,8 +520,8 @@ TEST_F(StoreTest, MigratesAVersion1DatabaseInPlaceWhenOpenedForWriting) {
     ASSERT_TRUE(store);
     EXPECT_EQ(store->schema_version(), kStoreSchemaVersion);
   }
-  EXPECT_EQ(Query(path, "PRAGMA user_version"), "2");
-  // The same columns in the same order as a file created at v2: every reader sees one shape.
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), std::to_string(kStoreSchemaVersion));
+  // The same columns in the same order as a file created at the current version: every reader sees one shape.
   EXPECT_EQ(Query(path, kTrialColumnNames), Query(Path("fresh.db"), kTrialColumnNames));
   EXPECT_NE(Query(path, kTrialColumnNames).find("setup_s,teardown_s"), std::string::npos);
   EXPECT_EQ(Query(path, "SELECT setup_s || '/' || teardown_s FROM trials ORDER BY id"), "0.0/0.0,0.0/0.0");
@@ -529,6 +545,61 @@ TEST_F(StoreTest, MigratesAVersion1DatabaseInPlaceWhenOpenedForWriting) {
   EXPECT_EQ(back.result.teardown_s, 4.5);
 }
 
+TEST_F(StoreTest, ReadsAVersion2DatabaseReadOnlyAndLeavesItAtVersion2) {
+  std::string path = Path("v2.db");
+  WriteV2Database(path);
+  {
+    auto ro = MustOpen(path, Store::Mode::kReadOnly);
+    ASSERT_TRUE(ro);
+    EXPECT_EQ(ro->schema_version(), 2);
+    std::vector<StoredTrial> trials;
+    std::string err;
+    ASSERT_TRUE(ro->LoadTrials(1, /*full=*/true, &trials, &err)) << err;
+    ASSERT_EQ(trials.size(), 2u);
+    EXPECT_EQ(trials[0].result.outcome, Outcome::kCrashed);
+    EXPECT_EQ(trials[1].result.setup_s, 0.5);
+    EXPECT_EQ(trials[1].result.teardown_s, 0.75);
+  }
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), "2");
+  EXPECT_NE(Query(path, kIndexNames).find("trials_run_id"), std::string::npos);
+}
+
+TEST_F(StoreTest, MigratesAVersion2DatabaseByDroppingTheRedundantRunIdIndex) {
+  std::string path = Path("v2.db");
+  WriteV2Database(path);
+  { auto fresh = MustOpen(Path("fresh.db"), Store::Mode::kCreate); }
+  ASSERT_NE(Query(path, kIndexNames).find("trials_run_id"), std::string::npos);
+  {
+    auto store = MustOpen(path, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), kStoreSchemaVersion);
+    std::vector<StoredTrial> trials;
+    std::string err;
+    ASSERT_TRUE(store->LoadTrials(1, /*full=*/false, &trials, &err)) << err;
+    ASSERT_EQ(trials.size(), 2u);
+    EXPECT_EQ(trials[1].result.setup_s, 0.5);  // v2's values kept
+    int64_t id = 0;
+    ASSERT_TRUE(store->InsertTrial(1, {{"threads", "1"}}, 1, TrialResult{}, &id, &err)) << err;
+    EXPECT_FALSE(store->InsertTrial(1, {{"threads", "1"}}, 1, TrialResult{}, &id, &err));  // still unique
+  }
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), "3");
+  EXPECT_EQ(Query(path, kIndexNames).find("trials_run_id"), std::string::npos);
+  // The same indexes and columns as a file created at v3.
+  EXPECT_EQ(Query(path, kIndexNames), Query(Path("fresh.db"), kIndexNames));
+  EXPECT_EQ(Query(path, kTrialColumnNames), Query(Path("fresh.db"), kTrialColumnNames));
+  // Trials of a run are still found through an index, not a scan of the table.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* plan = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id FROM trials WHERE run_id = 1", -1, &plan, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(plan), SQLITE_ROW);
+  std::string detail = reinterpret_cast<const char*>(sqlite3_column_text(plan, 3));
+  sqlite3_finalize(plan);
+  sqlite3_close(db);
+  EXPECT_NE(detail.find("USING COVERING INDEX sqlite_autoindex_trials_1"), std::string::npos) << detail;
+}
+
 TEST_F(StoreTest, AMigrationThatFailsPartWayLeavesTheFileWholeAtVersion1) {
   std::string path = Path("v1.db");
   // A damaged v1 file that already has the second column: the first ALTER succeeds, the second fails.
@@ -537,7 +608,8 @@ TEST_F(StoreTest, AMigrationThatFailsPartWayLeavesTheFileWholeAtVersion1) {
   int code = 0;
   EXPECT_FALSE(Store::Open(path, Store::Mode::kReadWrite, &err, &code));
   EXPECT_EQ(code, kExitDatabase);
-  EXPECT_NE(err.find("cannot upgrade it from schema v1 to v2"), std::string::npos) << err;
+  EXPECT_NE(err.find(fmt::format("cannot upgrade it from schema v1 to v{}", kStoreSchemaVersion)), std::string::npos)
+      << err;
   EXPECT_NE(err.find("duplicate column name: teardown_s"), std::string::npos) << err;
   EXPECT_EQ(Query(path, "PRAGMA user_version"), "1");
   EXPECT_EQ(Query(path, kTrialColumnNames).find("setup_s"), std::string::npos);  // rolled back
@@ -691,6 +763,114 @@ TEST_F(StoreTest, MarksTheFileAsCrashgridsWithVersionAndWal) {
   EXPECT_EQ(pragma("PRAGMA user_version"), std::to_string(kStoreSchemaVersion));
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
   sqlite3_close(db);
+}
+
+// --- durability: commits survive a killed crashgrid at once and reach the disk soon after (wal_sync.h) ---
+
+// Polls until `done` holds, for at most 60 s (a loaded 2-core machine can be slow; the promise is ~1 s, which
+// bench/ rather than a test measures).
+bool Eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 6000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST_F(StoreTest, CommitsReachTheDiskWithoutBeingAskedTo) {
+  auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
+  ASSERT_TRUE(store);
+  RunRecord run;
+  std::string err;
+  ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  int64_t id = 0;
+  ASSERT_TRUE(store->InsertTrial(run.id, {{"threads", "1"}}, 0, SampleCrash(), &id, &err)) << err;
+  EXPECT_GE(store->sync_stats().commits, 2);  // the run and the trial, each its own transaction
+  ASSERT_TRUE(Eventually([&] {
+    SyncStats s = store->sync_stats();
+    return s.synced_commits == s.commits;
+  })) << store->sync_stats().synced_commits << " of " << store->sync_stats().commits << " synced";
+  SyncStats s = store->sync_stats();
+  EXPECT_GE(s.syncs, 1);
+  EXPECT_EQ(s.error, "");
+  // Many commits in a burst share flushes: far fewer fdatasyncs than trials.
+  for (int i = 1; i <= 50; ++i) ASSERT_TRUE(store->InsertTrial(run.id, {{"threads", "1"}}, i, {}, &id, &err)) << err;
+  ASSERT_TRUE(store->SyncNow(&err)) << err;
+  SyncStats after = store->sync_stats();
+  EXPECT_EQ(after.synced_commits, after.commits);
+  EXPECT_EQ(after.commits, s.commits + 50);
+  EXPECT_LT(after.syncs - s.syncs, 50);
+}
+
+TEST_F(StoreTest, ARetiredSyncerFlushesWhatWasCommittedSinceItsLastFlush) {
+  sqlite3* db = nullptr;
+  std::string path = Path("raw.db");
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE t(x)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  {
+    WalSyncer syncer(db, path + "-wal");
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(sqlite3_exec(db, "INSERT INTO t VALUES (1)", nullptr, nullptr, nullptr), SQLITE_OK);
+    // Right after a burst the last commits wait out kSyncDelay; Stop (what closing the store does) must not
+    // leave them behind.
+    syncer.Stop();
+    SyncStats s = syncer.Stats();
+    EXPECT_EQ(s.commits, 20);
+    EXPECT_EQ(s.synced_commits, 20);
+    EXPECT_GE(s.syncs, 1);
+  }
+  // SQLite's automatic checkpoint, which the hook replaces, still runs: 1000 pages into the WAL, it is reset.
+  {
+    WalSyncer syncer(db, path + "-wal");
+    std::string blob = "INSERT INTO t VALUES (randomblob(4000))";
+    for (int i = 0; i < 1500; ++i) ASSERT_EQ(sqlite3_exec(db, blob.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  EXPECT_LT(fs::file_size(path + "-wal"), 1100u * 4096u);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, EveryTrialWhoseInsertReturnedSurvivesASigkill) {
+  std::string path = Path("killed.db");
+  int ids[2];
+  ASSERT_EQ(pipe(ids), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child: a sweep that records trials until it is killed; each id goes out once InsertTrial returned.
+    close(ids[0]);
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(path, Store::Mode::kCreate, &err, &code);
+    RunRecord run;
+    if (!store || !store->InsertRun(&run, &err)) _exit(1);
+    for (int i = 0;; ++i) {
+      int64_t id = 0;
+      if (!store->InsertTrial(run.id, {{"threads", std::to_string(i % 7)}}, i, SampleCrash(), &id, &err)) _exit(2);
+      if (write(ids[1], &id, sizeof id) != sizeof id) _exit(3);
+    }
+  }
+  close(ids[1]);
+  std::vector<int64_t> returned;
+  int64_t id = 0;
+  while (returned.size() < 300 && read(ids[0], &id, sizeof id) == sizeof id) returned.push_back(id);
+  kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+  while (read(ids[0], &id, sizeof id) == sizeof id) returned.push_back(id);  // written before the kill landed
+  close(ids[0]);
+  ASSERT_GE(returned.size(), 300u);
+
+  auto store = MustOpen(path, Store::Mode::kReadOnly);
+  ASSERT_TRUE(store);
+  std::vector<StoredTrial> trials;
+  std::string err;
+  ASSERT_TRUE(store->LoadTrials(1, /*full=*/false, &trials, &err)) << err;
+  std::set<int64_t> stored;
+  for (const auto& t : trials) stored.insert(t.id);
+  for (int64_t r : returned) EXPECT_TRUE(stored.count(r)) << "trial " << r << " was committed but is gone";
+  EXPECT_LE(trials.size(), returned.size() + 1);  // at most the one in flight besides
 }
 
 }  // namespace

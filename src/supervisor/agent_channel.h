@@ -19,7 +19,7 @@ class AgentChannel {
   AgentChannel& operator=(const AgentChannel&) = delete;
 
   // A zeroed block with magic and version set, and the notify pipe. False with *err.
-  bool Create(std::string* err);
+  [[nodiscard]] bool Create(std::string* err);
   bool is_open() const { return block_ != nullptr; }
   // What the trial's environment needs (`mode` "attach" or "handler"), and the fds it must inherit.
   void AddToEnvironment(const char* mode, int handler_fd, std::vector<std::pair<std::string, std::string>>* env,
@@ -33,7 +33,7 @@ class AgentChannel {
   int processes_loaded() const;
   // Lets the faulting thread go: `captured` true -> RELEASED, false -> SELF (the agent writes its own record).
   // False when the agent's wait had already run out (it wrote its own record).
-  bool Release(bool captured);
+  [[nodiscard]] bool Release(bool captured);
 
  private:
   ScopedFd fd_, notify_r_, notify_w_;

@@ -60,7 +60,7 @@ void NoteTrialLeader(const std::string& marker, pid_t pid);
 // first one as getenv would see it; empty when there is none.
 std::string TrialMarkerIn(std::string_view environ);
 // Splits "<crashgrid pid>.<sequence number>". False when marker is not of that form.
-bool ParseTrialMarker(std::string_view marker, pid_t* crashgrid_pid, uint64_t* seq);
+[[nodiscard]] bool ParseTrialMarker(std::string_view marker, pid_t* crashgrid_pid, uint64_t* seq);
 
 // Finds an entry that starts with prefix in a NUL-separated environment block fed in arbitrary pieces.
 // No allocation: the reaper guard uses it after fork.
@@ -95,6 +95,6 @@ class EnvEntryPrefixMatcher {
 // a pass finds nothing alive (a process may fork while being killed) and reaps the adopted ones. Never
 // reaps the leader (its trial does) nor a child of crashgrid it cannot tell to be a trial's. False when
 // something it killed was still alive at `deadline` (monotonic seconds).
-bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline);
+[[nodiscard]] bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline);
 
 }  // namespace cg

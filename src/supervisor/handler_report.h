@@ -23,7 +23,7 @@ constexpr const char* kHandlerFdEnv = "CRASHGRID_HANDLER_FD";
 // Parses the first complete record: signal, code, address, faulting thread, and one frame per pc with its
 // module path and offset from the module's load base (the lowest mapping of that file). Symbols are left
 // to SymbolizeOffline. False when `data` holds no complete record.
-bool ParseHandlerRecord(std::string_view data, CrashReport* report, std::string* err);
+[[nodiscard]] bool ParseHandlerRecord(std::string_view data, CrashReport* report, std::string* err);
 
 // Where libcrashgrid_agent.so (AGENT_LIB_NAME) is: $CRASHGRID_AGENT_LIB (AGENT_LIB_ENV), else next to the
 // running executable, its parent directory (test binaries live one level down) or ../lib. "" if not found.

@@ -17,7 +17,7 @@ namespace cg {
 Progress SampleProgress(const StatusBlock* status, const std::vector<pid_t>& processes);
 
 // utime + stime of process `pid`, all its threads (live and exited) together; false if it is gone.
-bool ProcessCpuSeconds(pid_t pid, double* seconds);
+[[nodiscard]] bool ProcessCpuSeconds(pid_t pid, double* seconds);
 
 // The processes of process group `pgid` (a trial's group: its leader and whatever it forked), zombies
 // included; the `processes` to give SampleProgress.

@@ -18,7 +18,7 @@ namespace cg {
 
 // Registers a process group with the guard, starting the guard on first use (and again in a forked child
 // of crashgrid, which must not share its parent's guard). False if the guard cannot be started.
-bool GuardRegisterGroup(pid_t pgid, std::string* err);
+[[nodiscard]] bool GuardRegisterGroup(pid_t pgid, std::string* err);
 // Unregisters a group. Call it while the group's leader is still an unreaped zombie: until it is reaped its
 // pid (and so the group id) cannot be reused, so a guard that fires later can never hit an unrelated group.
 void GuardUnregisterGroup(pid_t pgid);

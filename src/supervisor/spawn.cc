@@ -1,14 +1,20 @@
 #include "supervisor/spawn.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -30,8 +36,8 @@ struct ChildSetup {
   size_t ninherit;
 };
 
-// The child between fork and exec: async-signal-safe calls only.
-[[noreturn]] void ChildMain(const ChildSetup& s) {
+// The forked child between fork and exec (CRASHGRID_SPAWN=fork): async-signal-safe calls only.
+[[noreturn]] void ForkChildMain(const ChildSetup& s) {
   setpgid(0, 0);
   // The parent-death signal fires when the *thread* that forked exits; RunTrial does the whole trial on its
   // calling thread, so that thread outlives the child.
@@ -69,6 +75,88 @@ struct ChildSetup {
   _exit(127);
 }
 
+// Under a sanitizer the child's instrumented code would update the runtime's per-thread state, which it shares
+// with the forking thread: those builds take the fork path.
+#if (defined(__x86_64__) || defined(__aarch64__)) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+constexpr bool kHaveRawSyscalls = true;
+
+// A system call that returns -errno instead of setting errno: the CLONE_VM child shares the forking thread's
+// TLS, and errno lives there.
+long Sys(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0) {
+#if defined(__x86_64__)
+  long ret;
+  register long r10 asm("r10") = a4;
+  asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10) : "rcx", "r11", "memory");
+  return ret;
+#else
+  register long x8 asm("x8") = n;
+  register long x0 asm("x0") = a1;
+  register long x1 asm("x1") = a2;
+  register long x2 asm("x2") = a3;
+  register long x3 asm("x3") = a4;
+  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory", "cc");
+  return x0;
+#endif
+}
+
+[[noreturn]] void SysExit(int code) {
+  for (;;) Sys(SYS_exit_group, code);
+}
+
+[[noreturn]] void ReportAndExit(const ChildSetup& s, long neg_errno) {
+  int e = static_cast<int>(-neg_errno);
+  Sys(SYS_write, s.exec_err_w, reinterpret_cast<long>(&e), sizeof e);
+  SysExit(127);
+}
+
+// The CLONE_VM child between clone and exec, on its own stack in crashgrid's memory: raw system calls only, no
+// writes but to its stack. The same steps as ForkChildMain (see there for why each is needed).
+int CloneChildMain(void* arg) {
+  const ChildSetup& s = *static_cast<const ChildSetup*>(arg);
+  Sys(SYS_setpgid, 0, 0);
+  Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+  if (Sys(SYS_getppid) != s.parent) SysExit(127);
+  // The kernel's struct sigaction; all zero is SIG_DFL with no flags and an empty mask. Without CLONE_SIGHAND
+  // the child has its own copy of the handler table, so this leaves crashgrid's handlers alone.
+  struct {
+    unsigned long handler, flags, restorer, mask;
+  } dfl{};
+  constexpr long kSigsetBytes = 8;  // the kernel's sigset_t, not glibc's 128-byte one
+  for (long sig = 1; sig <= 64; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) Sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, kSigsetBytes);
+  }
+  unsigned long none = 0;  // every signal was blocked across the clone, so no handler ran here before this
+  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, kSigsetBytes);
+  char c = 0;
+  long r;
+  do r = Sys(SYS_read, s.go_r, reinterpret_cast<long>(&c), 1);
+  while (r == -EINTR);
+  if (r != 1 || c != 'G') SysExit(127);
+  if ((r = Sys(SYS_dup3, s.devnull, 0, 0)) < 0 || (r = Sys(SYS_dup3, s.out_w, 1, 0)) < 0 ||
+      (r = Sys(SYS_dup3, s.err_w, 2, 0)) < 0) {
+    ReportAndExit(s, r);
+  }
+  Sys(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (size_t i = 0; i < s.ninherit; ++i) Sys(SYS_fcntl, s.inherit[i], F_SETFD, 0);
+  r = Sys(SYS_execve, reinterpret_cast<long>(s.path), reinterpret_cast<long>(s.argv), reinterpret_cast<long>(s.envp));
+  ReportAndExit(s, r);
+}
+#else
+constexpr bool kHaveRawSyscalls = false;
+int CloneChildMain(void*) { return 127; }
+#endif
+
+bool UseClone() {
+  static const bool use = [] {
+    const char* e = std::getenv("CRASHGRID_SPAWN");
+    return kHaveRawSyscalls && !(e && std::string_view(e) == "fork");
+  }();
+  return use;
+}
+
+// The CLONE_VM child's stack. It only makes system calls; 64 KiB leaves room for whatever the compiler spills.
+constexpr size_t kChildStackBytes = 64 * 1024;
+
 bool Pipe(ScopedFd* r, ScopedFd* w, std::string* err) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) {
@@ -81,6 +169,32 @@ bool Pipe(ScopedFd* r, ScopedFd* w, std::string* err) {
 }
 
 }  // namespace
+
+// Everything the child reads before exec: with CLONE_VM it reads it from crashgrid's memory, so it must stay put
+// (and unchanged) until the child exec'd or exited.
+struct SpawnMemory {
+  std::string path;
+  std::vector<std::string> env_strings, argv_strings;
+  std::vector<char*> envp, argv;
+  std::vector<int> inherit;
+  ChildSetup setup{};
+  void* stack = MAP_FAILED;
+
+  ~SpawnMemory() {
+    if (stack != MAP_FAILED) munmap(stack, kChildStackBytes);
+  }
+};
+
+SpawnedChild::SpawnedChild() = default;
+
+SpawnedChild::~SpawnedChild() {
+  if (!memory) return;
+  pollfd p{memory_done.get(), POLLIN, 0};
+  bool done = memory_done.is_open() && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+  // Not provably done (not reaped, or another trial's child held before exec still has a copy of the pipe):
+  // a few KiB leaked beat a child reading freed memory.
+  if (!done && !reaped) (void)memory.release();
+}
 
 int FdAbove2(int fd) {
   if (fd < 0 || fd > 2) return fd;
@@ -128,23 +242,23 @@ bool ResolveProgram(const std::string& name, const std::vector<std::pair<std::st
 }
 
 bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, std::string* err) {
-  // Everything the child touches is built here, before fork.
-  std::vector<std::string> env_strings;
+  // Everything the child touches is built here, before the clone.
+  auto mem = std::make_unique<SpawnMemory>();
+  mem->path = path;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
     std::string_view key = kv.substr(0, kv.find('='));
     bool replaced = false;
     for (const auto& [k, v] : plan.env) replaced = replaced || k == key;
-    if (!replaced) env_strings.emplace_back(kv);
+    if (!replaced) mem->env_strings.emplace_back(kv);
   }
-  for (const auto& [k, v] : plan.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = plan.argv;
-  std::vector<char*> argv;
-  for (auto& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
+  for (const auto& [k, v] : plan.env) mem->env_strings.push_back(k + "=" + v);
+  for (auto& s : mem->env_strings) mem->envp.push_back(s.data());
+  mem->envp.push_back(nullptr);
+  mem->argv_strings = plan.argv;
+  for (auto& s : mem->argv_strings) mem->argv.push_back(s.data());
+  mem->argv.push_back(nullptr);
+  mem->inherit = plan.inherit_fds;
 
   ScopedFd devnull(FdAbove2(open("/dev/null", O_RDONLY | O_CLOEXEC)));
   if (!devnull.is_open()) {
@@ -160,15 +274,39 @@ bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, 
   fcntl(child->err.get(), F_SETFL, O_NONBLOCK);
   fcntl(child->exec_err.get(), F_SETFL, O_NONBLOCK);
 
-  ChildSetup s{path.c_str(),     argv.data(),  envp.data(),       getpid(),
-               devnull.get(),    out_w.get(),  err_w.get(),       go_r.get(),
-               exec_err_w.get(), plan.inherit_fds.data(), plan.inherit_fds.size()};
-  pid_t pid = fork();
-  if (pid < 0) {
-    *err = fmt::format("fork: {}", std::strerror(errno));
-    return false;
+  mem->setup = ChildSetup{mem->path.c_str(), mem->argv.data(),     mem->envp.data(), getpid(),
+                          devnull.get(),     out_w.get(),          err_w.get(),      go_r.get(),
+                          exec_err_w.get(),  mem->inherit.data(),  mem->inherit.size()};
+  pid_t pid;
+  if (UseClone()) {
+    mem->stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                      -1, 0);
+    if (mem->stack == MAP_FAILED) {
+      *err = fmt::format("mmap of the child's stack: {}", std::strerror(errno));
+      return false;
+    }
+    child->memory_done.reset(fcntl(child->exec_err.get(), F_DUPFD_CLOEXEC, 3));
+    // Every signal blocked across the clone: a handler of crashgrid's run in the child would run in crashgrid's
+    // memory. The child unblocks them once their dispositions are the defaults.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid = clone(CloneChildMain, static_cast<char*>(mem->stack) + kChildStackBytes, CLONE_VM | SIGCHLD, &mem->setup);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) {
+      *err = fmt::format("clone: {}", std::strerror(e));
+      return false;
+    }
+    child->memory = std::move(mem);
+  } else {
+    pid = fork();
+    if (pid < 0) {
+      *err = fmt::format("fork: {}", std::strerror(errno));
+      return false;
+    }
+    if (pid == 0) ForkChildMain(mem->setup);
   }
-  if (pid == 0) ChildMain(s);
   // Before another trial's KillTrialProcesses can find this child among crashgrid's: a live trial's leader
   // is never reaped but by its trial.
   for (const auto& [k, v] : plan.env) {

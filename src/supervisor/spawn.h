@@ -1,9 +1,19 @@
-// Starting a trial process: fork, then exec at once, with everything the child needs prepared before the
-// fork (after fork() in a multi-threaded process only async-signal-safe calls are allowed).
+// Starting a trial process without copying crashgrid: clone(CLONE_VM) shares crashgrid's memory with the child
+// until it execs, so nothing of a big process (87 MB of text, a SQLite cache, threads) is copied or faulted in
+// copy-on-write afterwards; a full fork() of crashgrid took about a fifth of a trial's CPU time. Unlike vfork the
+// parent runs on while the child waits before exec (the hold, below), so the child lives on its own stack and
+// makes raw system calls only: in shared memory it must not write errno (that is the forking thread's TLS),
+// take a lock, allocate or run a signal handler (all signals stay blocked until their dispositions are reset).
+// Everything it reads is built before the clone and kept, with its stack, until it exec'd or exited.
+//
+// CRASHGRID_SPAWN=fork in crashgrid's environment selects the old path (fork, then the same set-up with libc
+// calls), which is also used where raw system calls are not written (architectures other than x86-64 and
+// AArch64) and in ASan/TSan builds: for comparison runs (bench/exec-throughput.sh).
 #pragma once
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,26 +28,40 @@ struct SpawnPlan {
   std::vector<int> inherit_fds;   // stay open across exec at the same numbers (all >= 3)
 };
 
+struct SpawnMemory;
+
 // A started child, held before exec until Go(): the supervisor registers its group with the reaper guard
 // and seizes it with ptrace first, so nothing the program does escapes either.
 struct SpawnedChild {
+  SpawnedChild();
+  // Frees what the child read before exec once it is sure the child is done with it (exec'd or exited: the
+  // exec-error pipe's write end is gone); otherwise leaves it allocated rather than pull it from under a child.
+  ~SpawnedChild();
+  SpawnedChild(const SpawnedChild&) = delete;
+  SpawnedChild& operator=(const SpawnedChild&) = delete;
+
   pid_t pid = -1;
   ScopedFd out;       // read ends of the child's stdout and stderr (non-blocking)
   ScopedFd err;
   ScopedFd exec_err;  // CLOEXEC pipe: EOF once exec succeeded, or the exec errno (an int)
   ScopedFd go;        // write 'G' to let the child exec; close it to make the child exit 127
 
-  bool Go();
+  [[nodiscard]] bool Go();
   void Abort();
+
+  bool reaped = false;                  // set by the supervisor once it reaped pid
+  std::unique_ptr<SpawnMemory> memory;  // what a CLONE_VM child reads until it exec'd (null after a fork)
+  ScopedFd memory_done;                 // another read end of the exec-error pipe: hung up once the child is done
 };
 
 // Resolves argv[0] against PATH (from `env` when it overrides PATH). False with a user-facing reason.
-bool ResolveProgram(const std::string& name, const std::vector<std::pair<std::string, std::string>>& env,
+[[nodiscard]] bool ResolveProgram(const std::string& name, const std::vector<std::pair<std::string, std::string>>& env,
                     std::string* path, std::string* err);
 
-// Forks the child: own process group, parent-death signal, default signal dispositions, stdin from
-// /dev/null, stdout/stderr to pipes. False (with err) when not even the fork could be done.
-bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, std::string* err);
+// Starts the child: own process group, parent-death signal, default signal dispositions and an empty signal
+// mask, stdin from /dev/null, stdout/stderr to pipes, plan.inherit_fds open at their numbers and every other fd
+// closed at exec. False (with err) when not even the clone could be done.
+[[nodiscard]] bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, std::string* err);
 
 // Dups fd to a number >= 3 (close-on-exec), closing the original; a trial's fds must never land on 0..2,
 // which the child overwrites with its stdio.

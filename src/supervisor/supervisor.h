@@ -24,7 +24,7 @@ namespace cg {
 enum class CaptureMethod { kAttach, kTrace, kHandler, kNone };
 const char* CaptureMethodName(CaptureMethod m);
 // Also accepts "ptrace", the name `trace` had before attach existed (stored command lines still say it).
-bool ParseCaptureMethod(const std::string& s, CaptureMethod* out);
+[[nodiscard]] bool ParseCaptureMethod(const std::string& s, CaptureMethod* out);
 
 struct TrialSpec {
   // argv[0] is the program: an absolute path, or a name looked up in PATH.

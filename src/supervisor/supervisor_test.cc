@@ -330,6 +330,37 @@ TEST_P(Supervisor, SignalsAndStopsBehaveAsWithoutSupervisor) {
   EXPECT_EQ(r.outcome, Outcome::kClean) << "exit " << r.exit_code << " " << r.detail;
 }
 
+// What the spawn sets up in the child before exec (clone(CLONE_VM) with raw system calls, see spawn.h): a program
+// starts as from a shell, whatever crashgrid's thread had blocked or ignored and whatever fds it left open.
+TEST_F(SupervisorTest, TheProgramStartsWithDefaultSignalsNullStdinItsOwnGroupAndOnlyStdio) {
+  struct sigaction ign {}, old_usr1 {};
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGUSR1, &ign, &old_usr1), 0);
+  sigset_t usr2, old_mask;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &old_mask), 0);
+  int leaked = open("/dev/null", O_RDONLY);  // no O_CLOEXEC: must not reach the program all the same
+  ASSERT_GE(leaked, 3);
+  for (CaptureMethod m : {CaptureMethod::kNone, CaptureMethod::kTrace}) {
+    SCOPED_TRACE(CaptureMethodName(m));
+    TrialResult sig = RunTrial(Spec({"/bin/sh", "-c", "exec grep -E '^Sig(Blk|Ign)' /proc/self/status"}, m));
+    ASSERT_EQ(sig.outcome, Outcome::kClean) << sig.detail;
+    EXPECT_EQ(sig.stdout_tail, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    TrialResult fds = RunTrial(Spec({"/bin/sh", "-c", "exec ls /proc/self/fd"}, m));
+    EXPECT_EQ(fds.stdout_tail, "0\n1\n2\n3\n");  // 3: the directory ls reads
+    TrialResult in = RunTrial(Spec({"/bin/sh", "-c", "exec readlink /proc/self/fd/0"}, m));
+    EXPECT_EQ(in.stdout_tail, "/dev/null\n");
+    TrialResult group = RunTrial(Spec({"/bin/sh", "-c", "exec cut -d ' ' -f 1,5 /proc/self/stat"}, m));
+    int pid = 0, pgrp = -1;
+    ASSERT_EQ(std::sscanf(group.stdout_tail.c_str(), "%d %d", &pid, &pgrp), 2) << group.stdout_tail;
+    EXPECT_EQ(pid, pgrp);  // the leader of its own process group
+  }
+  close(leaked);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  sigaction(SIGUSR1, &old_usr1, nullptr);
+}
+
 TEST_P(Supervisor, BuiltinWorkloadResultIsRead) {
   TrialSpec spec = Spec({Fixture("exec_builtin"), "result"}, GetParam());
   spec.builtin_workload = true;

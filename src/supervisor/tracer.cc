@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "capture/attach.h"
+#include "capture/ptrace_call.h"
 #include "capture/signature.h"
 #include "capture/unwind.h"
 #include "util/clock.h"
@@ -129,11 +130,13 @@ void Tracer::NoteNewTracee(pid_t tid, WaitStatus st) {
   int ev = st.ptrace_event();
   if (ev == PTRACE_EVENT_CLONE || ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK) {
     unsigned long msg = 0;
-    if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg) == 0 && msg > 0) tracees_.insert(static_cast<pid_t>(msg));
+    if (PtraceIfAlive(PTRACE_GETEVENTMSG, tid, nullptr, &msg, &problems_) == PtraceResult::kOk && msg > 0)
+      tracees_.insert(static_cast<pid_t>(msg));
   } else if (ev == PTRACE_EVENT_EXEC) {
     // A non-leader thread that execs takes over the leader's tid; its old tid vanishes without an exit.
     unsigned long former = 0;
-    if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &former) == 0 && static_cast<pid_t>(former) != tid) {
+    if (PtraceIfAlive(PTRACE_GETEVENTMSG, tid, nullptr, &former, &problems_) == PtraceResult::kOk &&
+        static_cast<pid_t>(former) != tid) {
       tracees_.erase(static_cast<pid_t>(former));
     }
   }
@@ -143,11 +146,11 @@ void Tracer::Continue(pid_t tid, WaitStatus st) {
   if (st.group_stop()) {
     // PTRACE_LISTEN keeps the tracee in its group-stop (as untraced) while letting us see the SIGCONT
     // or SIGKILL that ends it; PTRACE_CONT here would break SIGSTOP for the program.
-    ptrace(PTRACE_LISTEN, tid, nullptr, nullptr);
+    (void)PtraceIfAlive(PTRACE_LISTEN, tid, nullptr, nullptr, &problems_);
     return;
   }
   long sig = st.signal_delivery_stop() ? st.stop_sig() : 0;
-  ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(sig));  // ESRCH: killed meanwhile, fine
+  (void)PtraceIfAlive(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(sig), &problems_);
 }
 
 void Tracer::Dispatch(pid_t tid, WaitStatus st) {
@@ -189,7 +192,7 @@ std::vector<Tracer::Stopped> Tracer::StopThreads(const std::vector<pid_t>& tids,
   std::vector<Stopped> stops;
   std::set<pid_t> waiting;
   for (pid_t t : tids) {
-    if (ptrace(PTRACE_INTERRUPT, t, nullptr, nullptr) == 0) waiting.insert(t);
+    if (PtraceIfAlive(PTRACE_INTERRUPT, t, nullptr, nullptr, &problems_) == PtraceResult::kOk) waiting.insert(t);
   }
   // A state change already queued for one of them counts as its stop (the interrupt then stays pending
   // and shows up later as a PTRACE_EVENT_STOP, which Dispatch simply resumes).
@@ -261,7 +264,7 @@ void Tracer::CaptureCrash(pid_t tid, int sig) {
   r.signal = sig;
   siginfo_t si;
   std::memset(&si, 0, sizeof si);
-  if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0) {
+  if (PtraceIfAlive(PTRACE_GETSIGINFO, tid, nullptr, &si, &problems_) == PtraceResult::kOk) {
     r.si_code = si.si_code;
     if (HasFaultAddress(sig, si.si_code)) {
       r.has_fault_address = true;

@@ -37,7 +37,7 @@ class Tracer {
   Tracer& operator=(const Tracer&) = delete;
 
   // PTRACE_SEIZE with the options that follow threads, forks and execs. Returns 0 or the errno.
-  static int Seize(pid_t pid);
+  [[nodiscard]] static int Seize(pid_t pid);
 
   enum class Next { kNone, kEvent, kLeaderExited };
   // The next state change of a tracee, consuming it; the leader's exit is only reported (it stays an
@@ -54,11 +54,13 @@ class Tracer {
   // SIGKILLs every tracee (also those outside the trial's process group).
   void KillAll();
   // After the leader was reaped: reaps the remaining tracees until none is left or `deadline` passes.
-  bool ReapRest(double deadline);
+  [[nodiscard]] bool ReapRest(double deadline);
   void ForgetLeader() { leader_ = -1; }
 
   const std::optional<CrashReport>& report() const { return report_; }
   const std::string& signature() const { return signature_; }
+  // ptrace requests that failed for another reason than the tracee being gone ("" if none; see ptrace_call.h).
+  const std::string& problems() const { return problems_; }
   double crash_time() const { return crash_time_; }  // monotonic seconds of the captured crash, 0 if none
   size_t tracee_count() const { return tracees_.size(); }
 
@@ -87,6 +89,7 @@ class Tracer {
   std::optional<CrashReport> report_;
   std::string signature_;
   double crash_time_ = 0;
+  std::string problems_;
 };
 
 // Thread ids of a process from /proc/PID/task, sorted.

@@ -1,0 +1,164 @@
+// What a reaped trial left (wait status, workload result, handler record, captures) classified into its
+// TrialResult (see trial_run.h).
+#include "supervisor/trial_run.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace cg::trial_run {
+
+void Trial::ReadWorkloadResult(TrialResult* r) {
+  if (spec_.builtin_workload) {
+    if (double started = status_.started_unix(); started > 0) {
+      r->setup_s = std::max(0.0, started - r->started_at);
+      r->teardown_s = std::max(0.0, r->started_at + r->duration_s - (started + spec_.duration_s));
+    }
+    std::string text = ReadAll(result_fd_.get());
+    bool have_result = false;
+    if (!text.empty()) {
+      try {
+        nlohmann::json j = nlohmann::json::parse(text);
+        if (j.contains("could_not_start") && j["could_not_start"].is_string() &&
+            !j["could_not_start"].get<std::string>().empty()) {
+          r->outcome = Outcome::kCouldNotStart;
+          AddDetail(r, j["could_not_start"].get<std::string>());
+          return;
+        }
+        TrialResult w = j.get<TrialResult>();
+        r->iterations = w.iterations;
+        r->successes = w.successes;
+        r->errors = w.errors;
+        r->units = w.units;
+        r->units_name = w.units_name;
+        r->workload_seconds = w.workload_seconds;
+        r->error_buckets = std::move(w.error_buckets);
+        r->phases = std::move(w.phases);
+        r->threads = std::move(w.threads);
+        AddDetail(r, w.detail);
+        have_result = true;
+      } catch (const nlohmann::json::exception& e) {
+        AddDetail(r, fmt::format("unreadable workload result: {}", e.what()));
+      }
+    }
+    if (!have_result || r->threads.empty()) {
+      // A crashed or killed workload wrote no result: its threads' last state is in the status block.
+      r->threads = status_.Snapshot();
+      if (!have_result) {
+        r->iterations = r->successes = r->errors = 0;
+        for (const ThreadStatus& t : r->threads) {
+          r->iterations += t.iterations;
+          r->successes += t.successes;
+          r->errors += t.errors;
+        }
+        r->units = status_.units();
+        // How long the threads ran before the end: from the start barrier to the outcome.
+        if (double started = status_.started_unix(); started > 0) {
+          r->workload_seconds = std::max(0.0, r->started_at + r->time_to_outcome_s - started);
+        }
+      }
+    }
+  }
+}
+
+void Trial::ReadHandlerRecord(TrialResult* r) {
+  if (!handler_fd_.is_open()) return;
+  std::string text = ReadAll(handler_fd_.get());
+  if (text.empty()) return;
+  CrashReport report;
+  std::string err;
+  if (!ParseHandlerRecord(text, &report, &err)) {
+    AddDetail(r, "handler capture: " + err);
+    return;
+  }
+  double t0 = MonotonicSeconds();
+  for (ThreadStack& t : report.threads) SymbolizeOffline(&t.frames);
+  if (spec_.builtin_workload) {
+    for (const ThreadStatus& s : status_.Snapshot()) {
+      if (s.tid == report.faulting_tid && !report.threads.empty()) report.threads[0].phase = s.phase;
+    }
+  }
+  report.capture_ms = (MonotonicSeconds() - t0) * 1000;
+  AnnotateReport(&report, /*hang=*/false);
+  r->signature = CrashSignature(report);
+  r->report = std::move(report);
+}
+
+void Trial::Classify(TrialResult* r) {
+  r->capture_method = CaptureMethodName(method_);
+  if (!reaped_) {
+    r->outcome = hung_ ? Outcome::kHung : overran_ ? Outcome::kOverran : Outcome::kFailed;
+    return;
+  }
+  if (exec_errno_ != 0) {
+    r->outcome = Outcome::kCouldNotStart;
+    r->exit_code = 127;
+    AddDetail(r, fmt::format("cannot execute '{}': {}", spec_.argv[0], ErrnoText(exec_errno_)));
+    return;
+  }
+  if (final_.exited()) r->exit_code = final_.exit_code();
+  if (final_.killed()) r->signal = final_.fatal_sig();
+  if (hung_ || overran_) {
+    r->outcome = hung_ ? Outcome::kHung : Outcome::kOverran;
+    r->signal = 0;
+    AddDetail(r, watchdog_note_);
+  } else if (final_.killed()) {
+    r->outcome = Outcome::kCrashed;
+  } else if (final_.exit_code() == 0) {
+    r->outcome = Outcome::kClean;
+  } else if (spec_.shell_semantics && final_.exit_code() > 128 && final_.exit_code() - 128 <= 64) {
+    r->outcome = Outcome::kCrashed;
+    r->signal = final_.exit_code() - 128;
+    r->via_shell = true;
+  } else {
+    r->outcome = Outcome::kFailed;
+  }
+  if (cancelled_) AddDetail(r, "cancelled");
+  ReadWorkloadResult(r);
+  const CrashReport* crash = nullptr;
+  if (tracer_ && tracer_->report()) {
+    r->report = tracer_->report();
+    r->signature = tracer_->signature();
+    crash = r->report->signal != 0 ? &*r->report : nullptr;
+  } else if (attach_report_) {
+    r->report = std::move(attach_report_);
+    r->signature = CrashSignature(*r->report);
+    crash = &*r->report;
+  } else if (stall_report_) {
+    r->report = std::move(stall_report_);
+    r->signature = HangSignature(*r->report);
+  } else if (handler_fd_.is_open()) {
+    ReadHandlerRecord(r);
+    if (r->report && method_ == CaptureMethod::kAttach) r->capture_method = CaptureMethodName(CaptureMethod::kHandler);
+    crash = r->report ? &*r->report : nullptr;
+  }
+  if (overran_ && StartsWith(r->signature, "hang")) r->signature = "overran" + r->signature.substr(4);
+  if (crash && (r->outcome == Outcome::kClean || r->outcome == Outcome::kFailed)) {
+    const char* name = sigabbrev_np(crash->signal);
+    AddDetail(r, fmt::format("SIG{} was captured, then the program survived it (its own handler ran)",
+                             name ? name : "?"));
+  }
+  if (r->outcome == Outcome::kCrashed && !r->report && agent_.is_open() && agent_.processes_loaded() == 0) {
+    AddDetail(r, "no stacks: the agent was not loaded into the program (a static or set-ID executable, or "
+                 "LD_PRELOAD removed from its environment); --capture trace sees such programs");
+  }
+}
+
+}  // namespace cg::trial_run
