@@ -90,35 +90,35 @@ class Store {
   // database or is of a newer schema version. A file of an older version is migrated to kStoreSchemaVersion
   // in one transaction when opened for writing, and read as it is (newer fields at their defaults) when opened
   // read-only.
-  static std::unique_ptr<Store> Open(const std::string& path, Mode mode, std::string* err, int* exit_code);
+  [[nodiscard]] static std::unique_ptr<Store> Open(const std::string& path, Mode mode, std::string* err, int* exit_code);
 
-  bool InsertRun(RunRecord* run, std::string* err);  // sets run->id
-  bool UpdateRun(const RunRecord& run, std::string* err);
-  bool LoadRuns(std::vector<RunRecord>* runs, std::string* err);
-  bool LoadRun(int64_t id, RunRecord* run, std::string* err);
+  [[nodiscard]] bool InsertRun(RunRecord* run, std::string* err);  // sets run->id
+  [[nodiscard]] bool UpdateRun(const RunRecord& run, std::string* err);
+  [[nodiscard]] bool LoadRuns(std::vector<RunRecord>* runs, std::string* err);
+  [[nodiscard]] bool LoadRun(int64_t id, RunRecord* run, std::string* err);
   // The most recent run with this sweep key, if any (for resuming).
-  bool FindRunBySweepKey(const std::string& key, RunRecord* run, bool* found, std::string* err);
+  [[nodiscard]] bool FindRunBySweepKey(const std::string& key, RunRecord* run, bool* found, std::string* err);
 
   // Commits one trial at once. Refuses (false) a second trial for the same (run, cell, repetition).
-  bool InsertTrial(int64_t run_id, const Cell& cell, int repetition, const TrialResult& result, int64_t* id,
+  [[nodiscard]] bool InsertTrial(int64_t run_id, const Cell& cell, int repetition, const TrialResult& result, int64_t* id,
                    std::string* err);
   // Trials of a run in id order. Output tails and crash reports are loaded only when `full`.
-  bool LoadTrials(int64_t run_id, bool full, std::vector<StoredTrial>* trials, std::string* err);
-  bool LoadTrial(int64_t trial_id, StoredTrial* trial, std::string* err);
+  [[nodiscard]] bool LoadTrials(int64_t run_id, bool full, std::vector<StoredTrial>* trials, std::string* err);
+  [[nodiscard]] bool LoadTrial(int64_t trial_id, StoredTrial* trial, std::string* err);
 
   // --- Reads that scale with the grid, not with the trials (store/groups.cc). ---
   // A run's trials grouped (see TrialGroup), ordered by cell_key, outcome, exit code, signal, signature.
   // `duration_s` is the run's duration, the cap of each trial's exposure.
-  bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err);
+  [[nodiscard]] bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err);
   // Whether a trial with this id exists (to tell a mistyped id from a damaged database).
-  bool HasTrial(int64_t trial_id, bool* found, std::string* err);
+  [[nodiscard]] bool HasTrial(int64_t trial_id, bool* found, std::string* err);
   // Calls `fn` with each trial of a run in id order, one at a time (constant memory: `export` of a million
   // trials). `fn` returns false to stop early (then ForEachTrial returns true). `full` as in LoadTrials.
-  bool ForEachTrial(int64_t run_id, bool full, const std::function<bool(const StoredTrial&)>& fn,
+  [[nodiscard]] bool ForEachTrial(int64_t run_id, bool full, const std::function<bool(const StoredTrial&)>& fn,
                     std::string* err);
   // Commits many trials in one transaction (all or none): for tools that generate databases (bench/) and for
   // merging. Each is (cell, repetition, result) as in InsertTrial.
-  bool InsertTrials(int64_t run_id, const std::vector<StoredTrial>& trials, std::string* err);
+  [[nodiscard]] bool InsertTrials(int64_t run_id, const std::vector<StoredTrial>& trials, std::string* err);
 
   const std::string& path() const { return path_; }
   // The schema version of the open file: kStoreSchemaVersion once opened for writing (older files are
@@ -128,7 +128,7 @@ class Store {
   SyncStats sync_stats() const;
   // Blocks until every commit so far is on the disk (a writable store does that on its own within about half a
   // second, and at close). False with the error when the flush failed; true at once when read-only.
-  bool SyncNow(std::string* err);
+  [[nodiscard]] bool SyncNow(std::string* err);
 
  private:
   Store() = default;
