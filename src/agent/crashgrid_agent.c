@@ -28,7 +28,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
-#include <execinfo.h>
+#include <unwind.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -300,6 +300,29 @@ static int has_fault_addr(int sig, const siginfo_t* si) {
   return sig != SIGABRT && si->si_code > 0 && si->si_code != SI_KERNEL;
 }
 
+// The return addresses of this thread's stack, innermost first, like backtrace(3). The unwinder is libgcc's,
+// linked into the agent (-static-libgcc, its symbols hidden): glibc's backtrace() loads libgcc_s with dlopen at
+// its first call, which cannot happen in a signal handler and cost every trial process ~0.4 ms when done at
+// load time instead (bench/results/exec-throughput.md). No allocation, no loader call.
+struct unwind_state {
+  void** frames;
+  int n;
+  int max;
+};
+
+static _Unwind_Reason_Code unwind_one(struct _Unwind_Context* ctx, void* arg) {
+  struct unwind_state* st = arg;
+  if (st->n >= st->max) return _URC_END_OF_STACK;
+  st->frames[st->n++] = (void*)_Unwind_GetIP(ctx);
+  return _URC_NO_REASON;
+}
+
+static int unwind_frames(void** frames, int max) {
+  struct unwind_state st = {frames, 0, max};
+  _Unwind_Backtrace(unwind_one, &st);
+  return st.n;
+}
+
 static void write_record(int fd, int sig, siginfo_t* si, void* uc) {
   static struct out o;  // static: the alternate stack is small; one writer per process (g_self_written)
   o.fd = fd;
@@ -331,11 +354,10 @@ static void write_record(int fd, int sig, siginfo_t* si, void* uc) {
   puts_(&o, "\nname ");
   puts_(&o, name);
   puts_(&o, "\n");
-  // backtrace() walks through the signal frame (glibc's __restore_rt has CFI), so the interrupted pc shows up
-  // as one of the entries: drop the agent's own frames before it. It was called once at load time, so
-  // libgcc_s is already loaded and no allocation happens here.
+  // The unwinder walks through the signal frame (glibc's __restore_rt has CFI), so the interrupted pc shows up
+  // as one of the entries: drop the agent's own frames before it.
   void* frames[MAX_FRAMES];
-  int n = backtrace(frames, MAX_FRAMES);
+  int n = unwind_frames(frames, MAX_FRAMES);
   uintptr_t pc = interrupted_pc(uc);
   int first = -1;
   for (int i = 0; i < n; ++i) {
@@ -851,8 +873,6 @@ __attribute__((constructor)) static void crashgrid_agent_init(void) {
   long v;
   if (parse_int(handler_env, &v) && v <= INT_MAX) g_handler_fd = remember_file((int)v, &g_handler_dev, &g_handler_ino);
 
-  void* prime[2];
-  backtrace(prime, 2);  // loads libgcc_s now, not in the handler
   long page = sysconf(_SC_PAGESIZE);
   g_page = page > 0 ? (size_t)page : 4096;
   g_altstack_key_ok = pthread_key_create(&g_altstack_key, free_altstack) == 0;

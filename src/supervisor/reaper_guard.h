@@ -4,7 +4,8 @@
 // (PTRACE_O_EXITKILL), but a grandchild that is not traced (--capture none/handler: a shell's child, a
 // daemonising helper) would be orphaned. So crashgrid starts, once, a small process in its own session that
 // ignores SIGINT/SIGTERM/SIGHUP and holds one end of a socket pair whose other end only crashgrid holds. Each
-// trial's process group is registered with it while the trial runs; when the socket reaches EOF (crashgrid
+// trial's process group is registered with it while the trial runs (written into a table in memory shared
+// with the guard: registering never wakes it); when the socket reaches EOF (crashgrid
 // exited, even by SIGKILL) the guard SIGKILLs every group still registered, then every process whose
 // environment carries the trial marker of the crashgrid that started it (CRASHGRID_TRIAL=<that pid>.*, see
 // descendants.h: processes that left their group), scanning /proc until a pass finds none, and exits.
