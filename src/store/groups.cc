@@ -1,4 +1,5 @@
-// Reads that scale with the grid, not with the trials: grouped counts in SQL, and trials streamed one by one.
+// Reads that scale with the grid, not with the trials: trials folded into groups as they stream, and trials
+// streamed one by one.
 #include <sqlite3.h>
 
 #include <fmt/format.h>
@@ -36,8 +37,6 @@ void Fold(const TrialResult& r, int64_t id, int64_t repetition, bool has_report,
   g->exposure_s += TrialExposureSeconds(r, duration_s);
   g->iterations += r.iterations;
   g->workload_seconds += r.workload_seconds;
-  g->duration_s += r.duration_s;
-  g->time_to_outcome_s += r.time_to_outcome_s;
   g->max_repetition = std::max(g->max_repetition, repetition);
   g->first_trial_id = std::min(g->first_trial_id, id);
   g->last_trial_id = std::max(g->last_trial_id, id);

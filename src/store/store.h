@@ -43,8 +43,8 @@ struct StoredTrial {
   TrialResult result;
 };
 
-// Trials of one run that agree on every field a count, a table or a statistic depends on, counted by SQL
-// (GROUP BY), so that reading a run costs its number of distinct groups, not its number of trials: a 12x12 grid
+// Trials of one run that agree on every field a count, a table or a statistic depends on, folded while the rows
+// stream out of SQLite, so that reading a run costs memory for its distinct groups, not its trials: a 12x12 grid
 // of 7,000 runs a cell is a few hundred groups. The report side folds groups the way it would fold trials
 // (each group stands for `count` trials).
 struct TrialGroup {
@@ -57,11 +57,9 @@ struct TrialGroup {
   std::string signature;
   int64_t count = 0;
   // Sums over the group's trials:
-  double exposure_s = 0;        // TrialExposureSeconds(result, run duration) (stats/rate.h), in SQL
+  double exposure_s = 0;        // TrialExposureSeconds(result, run duration) (stats/rate.h)
   int64_t iterations = 0;
   double workload_seconds = 0;
-  double duration_s = 0;        // spawn to reap
-  double time_to_outcome_s = 0;
   int64_t max_repetition = -1;  // highest repetition of the group's trials
   int64_t first_trial_id = 0;   // lowest trial id of the group
   int64_t first_report_trial_id = 0;  // lowest trial id of the group with a captured report; 0 if none

@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "supervisor/reaper_guard.h"
 #include "util/clock.h"
 
 namespace cg {
@@ -296,6 +297,9 @@ bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline
   uint64_t own_seq = 0;
   bool have_marker = ParseTrialMarker(marker, &owner, &own_seq) && owner == self;
   Registry& r = TheRegistry();
+  // The reaper guard is our child too (adopted) and carries no marker: skip it rather than read its /proc
+  // files at the end of every trial.
+  const pid_t guard = GuardPid();
   // Killed here and not dead yet when last looked at (the leader is its trial's business).
   std::set<pid_t> dying;
   auto kill_tree = [&](pid_t p) {
@@ -313,7 +317,7 @@ bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline
       std::lock_guard<std::mutex> lock(r.mu);
       for (pid_t p : dying) r.ours.insert(p);
       for (pid_t c : Children(self)) {
-        if (c == leader || IsLiveLeaderLocked(r, c)) continue;
+        if (c == leader || c == guard || IsLiveLeaderLocked(r, c)) continue;
         ProcStat st;
         if (!ReadProcStat(c, &st)) continue;
         if (IsDead(st)) {
