@@ -17,9 +17,17 @@ using nlohmann::json;
 const char kRunColumns[] =
     "created_at, argv, command_line, workload, exec_argv, reference_target, grid, params, runs, duration_s, "
     "grace_s, capture, crashgrid_version, crashgrid_commit, environment, workload_detail, sweep_key, settings, "
-    "finished";
+    "finished, labels, cwd, env, identity";
 
-// Binds every RunRecord field except id to parameters 1..19 (kRunColumns order).
+// Runs stored before v4 have no labels, cwd, env or identity: read as empty.
+const char kRunColumnsV3[] =
+    "created_at, argv, command_line, workload, exec_argv, reference_target, grid, params, runs, duration_s, "
+    "grace_s, capture, crashgrid_version, crashgrid_commit, environment, workload_detail, sweep_key, settings, "
+    "finished, '{}', '', '{}', ''";
+
+const char* RunColumns(int64_t version) { return version >= 4 ? kRunColumns : kRunColumnsV3; }
+
+// Binds every RunRecord field except id to parameters 1..23 (kRunColumns order).
 void BindRun(Stmt* s, const RunRecord& r) {
   s->Bind(1, r.created_at);
   s->Bind(2, Dump(json(r.argv)));
@@ -40,6 +48,10 @@ void BindRun(Stmt* s, const RunRecord& r) {
   s->Bind(17, r.sweep_key);
   s->Bind(18, Dump(r.settings));
   s->Bind(19, r.finished);
+  s->Bind(20, Dump(json(r.labels)));
+  s->Bind(21, r.cwd);
+  s->Bind(22, Dump(json(r.env)));
+  s->Bind(23, r.identity);
 }
 
 
@@ -60,16 +72,19 @@ bool ReadRun(const Stmt& s, RunRecord* r, std::string* why) {
   r->workload_detail = s.Text(16);
   r->sweep_key = s.Text(17);
   r->finished = s.Int(19) != 0;
+  r->cwd = s.Text(21);
+  r->identity = s.Text(23);
   return JsonColumn(s, 2, "argv", r->id, &r->argv, why) && JsonColumn(s, 5, "exec_argv", r->id, &r->exec_argv, why) &&
          JsonColumn(s, 7, "grid", r->id, &r->grid, why) && JsonColumn(s, 8, "params", r->id, &r->params, why) &&
          ParseJson(s.Text(15), "environment", r->id, &r->environment, why) &&
-         ParseJson(s.Text(18), "settings", r->id, &r->settings, why);
+         ParseJson(s.Text(18), "settings", r->id, &r->settings, why) &&
+         JsonColumn(s, 20, "labels", r->id, &r->labels, why) && JsonColumn(s, 22, "env", r->id, &r->env, why);
 }
 
 }  // namespace
 
 bool Store::InsertRun(RunRecord* run, std::string* err) {
-  Stmt s(db_, fmt::format("INSERT INTO runs ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns).c_str());
+  Stmt s(db_, fmt::format("INSERT INTO runs ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns).c_str());
   BindRun(&s, *run);
   if (s.Step() != SQLITE_DONE) {
     *err = fmt::format("cannot record the run in '{}': {}", path_, sqlite3_errmsg(db_));
@@ -83,10 +98,10 @@ bool Store::UpdateRun(const RunRecord& run, std::string* err) {
   Stmt s(db_,
          "UPDATE runs SET created_at=?1, argv=?2, command_line=?3, workload=?4, exec_argv=?5, reference_target=?6, "
          "grid=?7, params=?8, runs=?9, duration_s=?10, grace_s=?11, capture=?12, crashgrid_version=?13, "
-         "crashgrid_commit=?14, environment=?15, workload_detail=?16, sweep_key=?17, settings=?18, finished=?19 "
-         "WHERE id=?20");
+         "crashgrid_commit=?14, environment=?15, workload_detail=?16, sweep_key=?17, settings=?18, finished=?19, "
+         "labels=?20, cwd=?21, env=?22, identity=?23 WHERE id=?24");
   BindRun(&s, run);
-  s.Bind(20, run.id);
+  s.Bind(24, run.id);
   if (s.Step() != SQLITE_DONE) {
     *err = fmt::format("cannot update run {} in '{}': {}", run.id, path_, sqlite3_errmsg(db_));
     return false;
@@ -100,7 +115,7 @@ bool Store::UpdateRun(const RunRecord& run, std::string* err) {
 
 bool Store::LoadRuns(std::vector<RunRecord>* runs, std::string* err) {
   runs->clear();
-  Stmt s(db_, fmt::format("SELECT id, {} FROM runs ORDER BY id", kRunColumns).c_str());
+  Stmt s(db_, fmt::format("SELECT id, {} FROM runs ORDER BY id", RunColumns(version_)).c_str());
   int rc;
   std::string why;
   while ((rc = s.Step()) == SQLITE_ROW) {
@@ -119,7 +134,7 @@ bool Store::LoadRuns(std::vector<RunRecord>* runs, std::string* err) {
 }
 
 bool Store::LoadRun(int64_t id, RunRecord* run, std::string* err) {
-  Stmt s(db_, fmt::format("SELECT id, {} FROM runs WHERE id = ?1", kRunColumns).c_str());
+  Stmt s(db_, fmt::format("SELECT id, {} FROM runs WHERE id = ?1", RunColumns(version_)).c_str());
   s.Bind(1, id);
   int rc = s.Step();
   std::string why;
@@ -137,7 +152,7 @@ bool Store::LoadRun(int64_t id, RunRecord* run, std::string* err) {
 
 bool Store::FindRunBySweepKey(const std::string& key, RunRecord* run, bool* found, std::string* err) {
   *found = false;
-  Stmt s(db_, fmt::format("SELECT id, {} FROM runs WHERE sweep_key = ?1 ORDER BY id DESC LIMIT 1", kRunColumns)
+  Stmt s(db_, fmt::format("SELECT id, {} FROM runs WHERE sweep_key = ?1 ORDER BY id DESC LIMIT 1", RunColumns(version_))
                   .c_str());
   s.Bind(1, key);
   int rc = s.Step();
@@ -153,6 +168,49 @@ bool Store::FindRunBySweepKey(const std::string& key, RunRecord* run, bool* foun
   }
   *err = fmt::format("cannot read runs from '{}': {}", path_, sqlite3_errmsg(db_));
   return false;
+}
+
+bool Store::SaveCellVerdict(int64_t run_id, const CellVerdict& v, std::string* err) {
+  Stmt s(db_,
+         "INSERT INTO cell_verdicts (run_id, cell_key, rule, verdict, crashes, evidence, last_trial_id) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (run_id, cell_key, rule) DO NOTHING");
+  s.Bind(1, run_id);
+  s.Bind(2, v.cell_key);
+  s.Bind(3, v.rule);
+  s.Bind(4, v.verdict);
+  s.Bind(5, v.crashes);
+  s.Bind(6, v.evidence);
+  s.Bind(7, v.last_trial_id);
+  if (s.Step() != SQLITE_DONE) {
+    *err = fmt::format("cannot record the verdict of cell '{}' in '{}': {}", v.cell_key, path_, sqlite3_errmsg(db_));
+    return false;
+  }
+  return true;
+}
+
+bool Store::LoadCellVerdicts(int64_t run_id, std::vector<CellVerdict>* verdicts, std::string* err) {
+  verdicts->clear();
+  if (version_ < 4) return true;
+  Stmt s(db_,
+         "SELECT cell_key, rule, verdict, crashes, evidence, last_trial_id FROM cell_verdicts WHERE run_id = ?1 "
+         "ORDER BY cell_key, rule");
+  s.Bind(1, run_id);
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    CellVerdict v;
+    v.cell_key = s.Text(0);
+    v.rule = s.Text(1);
+    v.verdict = s.Text(2);
+    v.crashes = s.Int(3);
+    v.evidence = s.Int(4);
+    v.last_trial_id = s.Int(5);
+    verdicts->push_back(std::move(v));
+  }
+  if (rc != SQLITE_DONE) {
+    *err = fmt::format("cannot read cell verdicts of run {} from '{}': {}", run_id, path_, sqlite3_errmsg(db_));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace cg

@@ -34,7 +34,11 @@ const char* const kSchema[] = {
   workload_detail TEXT NOT NULL,
   sweep_key TEXT NOT NULL,
   settings TEXT NOT NULL,
-  finished INTEGER NOT NULL
+  finished INTEGER NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}',
+  cwd TEXT NOT NULL DEFAULT '',
+  env TEXT NOT NULL DEFAULT '{}',
+  identity TEXT NOT NULL DEFAULT ''
 ))",
     R"(CREATE TABLE trials (
   id INTEGER PRIMARY KEY,
@@ -68,6 +72,16 @@ const char* const kSchema[] = {
   teardown_s REAL NOT NULL DEFAULT 0,
   UNIQUE (run_id, cell_key, repetition)
 ))",
+    R"(CREATE TABLE cell_verdicts (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  cell_key TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  crashes INTEGER NOT NULL,
+  evidence INTEGER NOT NULL,
+  last_trial_id INTEGER NOT NULL,
+  PRIMARY KEY (run_id, cell_key, rule)
+))",
     "CREATE INDEX trials_signature ON trials(signature)",
     "CREATE INDEX runs_sweep_key ON runs(sweep_key)",
 };
@@ -82,6 +96,15 @@ const char* const kMigrations[] = {
     // v2 -> v3: trials_run_id(run_id) only repeated the prefix of the UNIQUE (run_id, cell_key, repetition)
     // index, which serves every run_id lookup as well; it cost a B-tree insert per trial.
     "DROP INDEX IF EXISTS trials_run_id;",
+    // v3 -> v4: what a run is (labels, the working directory and --env variables of --exec, the identity that
+    // decides resuming) and the verdict each stopping rule reached, stored where the rule stopped.
+    "ALTER TABLE runs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE runs ADD COLUMN cwd TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN env TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE runs ADD COLUMN identity TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE cell_verdicts (run_id INTEGER NOT NULL REFERENCES runs(id), cell_key TEXT NOT NULL, "
+    "rule TEXT NOT NULL, verdict TEXT NOT NULL, crashes INTEGER NOT NULL, evidence INTEGER NOT NULL, "
+    "last_trial_id INTEGER NOT NULL, PRIMARY KEY (run_id, cell_key, rule));",
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion - 1, "one migration per schema version step");
 

@@ -18,9 +18,10 @@ struct sqlite3;
 namespace cg {
 
 // v1: the first schema. v2: trials.setup_s and trials.teardown_s. v3: no trials_run_id index (the unique
-// index on (run_id, cell_key, repetition) serves run_id lookups). Older files are migrated in place when opened
+// index on (run_id, cell_key, repetition) serves run_id lookups). v4: runs.labels, runs.cwd, runs.env,
+// runs.identity and the cell_verdicts table. Older files are migrated in place when opened
 // for writing and read as they are when opened read-only.
-constexpr int kStoreSchemaVersion = 3;
+constexpr int kStoreSchemaVersion = 4;
 
 // Where a writable store's commits stand against the disk (store/wal_sync.h): commits are durable against a
 // killed crashgrid at once and against a power cut once synced, within about WalSyncer::kSyncDelay.
@@ -33,6 +34,17 @@ struct SyncStats {
 };
 
 class WalSyncer;
+
+// The verdict a stopping rule reached for a cell, kept as it was when the rule stopped: later trials (a
+// `--refine` pass, a resumed run with a higher cap) are evidence shown beside it, not a new verdict.
+struct CellVerdict {
+  std::string cell_key;
+  std::string rule;          // "sprt" (--until decided) or "refine"
+  std::string verdict;       // VerdictName(): "SAFE", "CRASHES", "UNDECIDED"
+  int64_t crashes = 0;       // crash evidence when the rule stopped
+  int64_t evidence = 0;      // crash + safe evidence (the rule's n) when it stopped
+  int64_t last_trial_id = 0; // the trial whose outcome decided it
+};
 
 struct StoredTrial {
   int64_t id = 0;
@@ -109,6 +121,11 @@ class Store {
   // `duration_s` is the run's duration, the cap of each trial's exposure.
   [[nodiscard]] bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err);
   // Whether a trial with this id exists (to tell a mistyped id from a damaged database).
+  // The first verdict per (cell, rule) is kept: saving again for a (cell, rule) that has one changes nothing.
+  [[nodiscard]] bool SaveCellVerdict(int64_t run_id, const CellVerdict& v, std::string* err);
+  // Ordered by cell_key, then rule. Empty for files older than v4.
+  [[nodiscard]] bool LoadCellVerdicts(int64_t run_id, std::vector<CellVerdict>* verdicts, std::string* err);
+
   [[nodiscard]] bool HasTrial(int64_t trial_id, bool* found, std::string* err);
   // Calls `fn` with each trial of a run in id order, one at a time (constant memory: `export` of a million
   // trials). `fn` returns false to stop early (then ForEachTrial returns true). `full` as in LoadTrials.

@@ -233,6 +233,15 @@ void WriteV2Database(const std::string& path) {
                   "PRAGMA user_version = 2;");
 }
 
+// A version-3 file as the v3 code left it: the v2 file without the trials_run_id index.
+void WriteV3Database(const std::string& path) {
+  WriteV1Database(path,
+                  "ALTER TABLE trials ADD COLUMN setup_s REAL NOT NULL DEFAULT 0;"
+                  "ALTER TABLE trials ADD COLUMN teardown_s REAL NOT NULL DEFAULT 0;"
+                  "DROP INDEX trials_run_id;"
+                  "PRAGMA user_version = 3;");
+}
+
 // The first column of every row of `sql`, joined by ','.
 std::string Query(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
@@ -582,7 +591,7 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseByDroppingTheRedundantRunIdIndex) {
     ASSERT_TRUE(store->InsertTrial(1, {{"threads", "1"}}, 1, TrialResult{}, &id, &err)) << err;
     EXPECT_FALSE(store->InsertTrial(1, {{"threads", "1"}}, 1, TrialResult{}, &id, &err));  // still unique
   }
-  EXPECT_EQ(Query(path, "PRAGMA user_version"), "3");
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), std::to_string(kStoreSchemaVersion));
   EXPECT_EQ(Query(path, kIndexNames).find("trials_run_id"), std::string::npos);
   // The same indexes and columns as a file created at v3.
   EXPECT_EQ(Query(path, kIndexNames), Query(Path("fresh.db"), kIndexNames));
@@ -871,6 +880,75 @@ TEST_F(StoreTest, EveryTrialWhoseInsertReturnedSurvivesASigkill) {
   for (const auto& t : trials) stored.insert(t.id);
   for (int64_t r : returned) EXPECT_TRUE(stored.count(r)) << "trial " << r << " was committed but is gone";
   EXPECT_LE(trials.size(), returned.size() + 1);  // at most the one in flight besides
+}
+
+const char kRunColumnNames[] = "SELECT name FROM pragma_table_info('runs') ORDER BY cid";
+const char kTableNames[] = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+
+TEST_F(StoreTest, ReadsAVersion3DatabaseReadOnlyWithEmptyRunIdentity) {
+  std::string path = Path("v3.db");
+  WriteV3Database(path);
+  {
+    auto ro = MustOpen(path, Store::Mode::kReadOnly);
+    ASSERT_TRUE(ro);
+    EXPECT_EQ(ro->schema_version(), 3);
+    RunRecord run;
+    std::string err;
+    ASSERT_TRUE(ro->LoadRun(1, &run, &err)) << err;
+    EXPECT_EQ(run.sweep_key, "key-1");
+    EXPECT_TRUE(run.labels.empty());
+    EXPECT_TRUE(run.env.empty());
+    EXPECT_EQ(run.cwd, "");
+    EXPECT_EQ(run.identity, "");
+    std::vector<CellVerdict> verdicts;
+    ASSERT_TRUE(ro->LoadCellVerdicts(1, &verdicts, &err)) << err;
+    EXPECT_TRUE(verdicts.empty());
+  }
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), "3");
+  EXPECT_EQ(Query(path, kTableNames), "runs,trials");
+}
+
+TEST_F(StoreTest, MigratesAVersion3DatabaseToRunIdentityAndCellVerdicts) {
+  std::string path = Path("v3.db");
+  WriteV3Database(path);
+  { auto fresh = MustOpen(Path("fresh.db"), Store::Mode::kCreate); }
+  std::string err;
+  {
+    auto store = MustOpen(path, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store);
+    RunRecord run;
+    ASSERT_TRUE(store->LoadRun(1, &run, &err)) << err;
+    EXPECT_TRUE(run.labels.empty());
+    run.labels = {{"driver", "570"}, {"rack", "b 7"}};
+    run.cwd = "/home/u/my app";
+    run.env = {{"GST_DEBUG", "3"}, {"EMPTY", ""}};
+    run.identity = "id-1";
+    ASSERT_TRUE(store->UpdateRun(run, &err)) << err;
+    ASSERT_TRUE(store->SaveCellVerdict(1, {"threads=4", "sprt", "CRASHES", 2, 12, 2}, &err)) << err;
+    // The first verdict of a (cell, rule) stands; another rule has its own.
+    ASSERT_TRUE(store->SaveCellVerdict(1, {"threads=4", "sprt", "UNDECIDED", 2, 30, 9}, &err)) << err;
+    ASSERT_TRUE(store->SaveCellVerdict(1, {"threads=4", "refine", "UNDECIDED", 2, 30, 9}, &err)) << err;
+  }
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), std::to_string(kStoreSchemaVersion));
+  EXPECT_EQ(Query(path, kRunColumnNames), Query(Path("fresh.db"), kRunColumnNames));
+  EXPECT_EQ(Query(path, kTableNames), Query(Path("fresh.db"), kTableNames));
+  EXPECT_EQ(Query(path, kIndexNames), Query(Path("fresh.db"), kIndexNames));
+  auto ro = MustOpen(path, Store::Mode::kReadOnly);
+  RunRecord back;
+  ASSERT_TRUE(ro->LoadRun(1, &back, &err)) << err;
+  EXPECT_EQ(back.labels, (std::map<std::string, std::string>{{"driver", "570"}, {"rack", "b 7"}}));
+  EXPECT_EQ(back.cwd, "/home/u/my app");
+  EXPECT_EQ(back.env, (std::map<std::string, std::string>{{"EMPTY", ""}, {"GST_DEBUG", "3"}}));
+  EXPECT_EQ(back.identity, "id-1");
+  std::vector<CellVerdict> verdicts;
+  ASSERT_TRUE(ro->LoadCellVerdicts(1, &verdicts, &err)) << err;
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[0].rule, "refine");
+  EXPECT_EQ(verdicts[1].rule, "sprt");
+  EXPECT_EQ(verdicts[1].verdict, "CRASHES");
+  EXPECT_EQ(verdicts[1].crashes, 2);
+  EXPECT_EQ(verdicts[1].evidence, 12);
+  EXPECT_EQ(verdicts[1].last_trial_id, 2);
 }
 
 }  // namespace

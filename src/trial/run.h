@@ -42,6 +42,10 @@ struct RunRecord {
   std::string sweep_key;            // identity of the sweep for resuming (hash of what defines it)
   nlohmann::json settings = nlohmann::json::object();  // stopping rule and other sweep options
   bool finished = false;
+  std::map<std::string, std::string> labels;  // `--label KEY=VALUE`: stored, shown, `compare --by label:KEY`
+  std::string cwd;                            // the working directory --exec programs ran in
+  std::map<std::string, std::string> env;     // `--env NAME[=VALUE]` as passed to the program
+  std::string identity;  // hash of what must match for a sweep command to resume this run (sweep/fingerprint.h)
 };
 
 }  // namespace cg
