@@ -1,0 +1,36 @@
+#include "report/reproduce.h"
+
+#include "report/escape.h"
+#include "trial/trial_command.h"
+#include "util/strings.h"
+
+namespace cg {
+
+std::string CdPrefix(const RunRecord& run) { return run.cwd.empty() ? "" : "cd " + ShellQuote(run.cwd) + " && "; }
+
+std::string RunCommandLine(const RunRecord& run) {
+  return run.argv.empty() ? run.command_line : ShellJoin(run.argv);
+}
+
+std::string ReproductionCommand(const RunRecord& run, const Cell& cell) {
+  TrialCommand c = RunTrialCommand(run, cell, "crashgrid");
+  std::string s = CdPrefix(run);
+  // NAME=VALUE is an assignment only while NAME= is unquoted: quote the value alone.
+  for (const auto& [k, v] : c.env) s += k + "=" + ShellQuote(v) + " ";
+  if (!c.argv.empty()) {
+    // A command word that looks like an assignment would be taken for one: quote it whatever it holds.
+    std::string program = ShellQuote(c.argv[0]);
+    if (program == c.argv[0] && program.find('=') != std::string::npos) program = "'" + program + "'";
+    s += program;
+    for (size_t i = 1; i < c.argv.size(); ++i) s += " " + ShellQuote(c.argv[i]);
+  }
+  return s;
+}
+
+std::string LabelsText(const std::map<std::string, std::string>& labels) {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : labels) parts.push_back(k + "=" + ShellQuote(v));
+  return Join(parts, " ");
+}
+
+}  // namespace cg
