@@ -27,6 +27,28 @@ std::string ReproductionCommand(const RunRecord& run, const Cell& cell) {
   return s;
 }
 
+Cell ReproductionCell(const RunRecord& run, const std::vector<TrialGroup>& groups) {
+  std::map<std::string, std::pair<int64_t, int64_t>> kn;  // cell key -> (crashes, evidence)
+  std::map<std::string, Cell> cells;
+  for (const TrialGroup& g : groups) {
+    Evidence e = OutcomeEvidence(g.outcome);
+    if (e == Evidence::kNeither) continue;
+    auto& c = kn[g.cell_key];
+    cells[g.cell_key] = g.cell;
+    c.second += g.count;
+    if (e == Evidence::kCrash) c.first += g.count;
+  }
+  const std::string* best = nullptr;
+  for (const auto& [key, c] : kn) {
+    if (c.first == 0) continue;
+    const auto* b = best ? &kn[*best] : nullptr;
+    if (!b || c.first > b->first || (c.first == b->first && c.first * b->second > b->first * c.second)) best = &key;
+  }
+  if (best) return cells[*best];
+  std::vector<Cell> all = ExpandGrid(run.grid);
+  return all.empty() ? Cell{} : all.front();
+}
+
 std::string LabelsText(const std::map<std::string, std::string>& labels) {
   std::vector<std::string> parts;
   for (const auto& [k, v] : labels) parts.push_back(k + "=" + ShellQuote(v));

@@ -6,7 +6,9 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
+#include "store/store.h"
 #include "trial/run.h"
 #include "trial/trial.h"
 
@@ -23,6 +25,10 @@ std::string RunCommandLine(const RunRecord& run);
 // the --env variables, then the grid and --param values, then the program's argv with {NAME} replaced. A
 // built-in workload's trial is `crashgrid run WORKLOAD ...` (crashgrid from PATH).
 std::string ReproductionCommand(const RunRecord& run, const Cell& cell);
+
+// The cell a report shows a reproduction for: the one with the most crashes (the higher rate on a tie), else
+// the first cell of the grid.
+Cell ReproductionCell(const RunRecord& run, const std::vector<TrialGroup>& groups);
 
 // "driver=570 rack='b 7'" (values shell-quoted, as --label would take them back); "" without labels.
 std::string LabelsText(const std::map<std::string, std::string>& labels);
