@@ -28,7 +28,9 @@ std::vector<RunRecord> Runs(const std::string& db) {
   auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
   EXPECT_TRUE(store) << err;
   std::vector<RunRecord> runs;
-  if (store) EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  if (store) {
+    EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  }
   return runs;
 }
 
@@ -37,7 +39,9 @@ std::vector<StoredTrial> Trials(const std::string& db, int64_t run_id) {
   int code = 0;
   auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
   std::vector<StoredTrial> trials;
-  if (store) EXPECT_TRUE(store->LoadTrials(run_id, true, &trials, &err)) << err;
+  if (store) {
+    EXPECT_TRUE(store->LoadTrials(run_id, true, &trials, &err)) << err;
+  }
   return trials;
 }
 
@@ -50,8 +54,9 @@ Env Driver(const std::string& driver) {
           {"CG_FAKE_NVML_DRIVER", driver}};
 }
 
-std::vector<std::string> Sweep(const std::string& db, std::vector<std::string> extra, std::vector<std::string> exec) {
-  std::vector<std::string> args = {"sweep", "--grid", "X=1,2", "--runs", "1", "--duration", "200ms", "--grace",
+std::vector<std::string> Sweep(const std::string& db, std::vector<std::string> extra, std::vector<std::string> exec,
+                               const std::string& runs = "1") {
+  std::vector<std::string> args = {"sweep", "--grid", "X=1,2", "--runs", runs, "--duration", "200ms", "--grace",
                                    "2s", "--capture", "none", "--db", db, "--no-live", "--format", "none"};
   args.insert(args.end(), extra.begin(), extra.end());
   args.insert(args.end(), {"--exec", "--"});
@@ -120,11 +125,11 @@ TEST(Identity, ARebuiltProgramStartsANewRunAndNewRunForcesOne) {
 TEST(Identity, LabelsAreStoredShownAndComparable) {
   std::string db = TestDir() + "/l.db";
   // The "driver=550" runs crash in cell X=2, the "driver=570" runs never: compare by label sees the difference.
-  CmdResult a = RunCrashgrid(Sweep(db, {"--label", "driver=550", "--label", "rack=b 7", "--runs", "8"},
-                                   {"/bin/sh", "-c", "test \"$X\" = 2 && kill -SEGV $$; exit 0"}));
+  CmdResult a = RunCrashgrid(Sweep(db, {"--label", "driver=550", "--label", "rack=b 7"},
+                                   {"/bin/sh", "-c", "test \"$X\" = 2 && kill -SEGV $$; exit 0"}, "8"));
   ASSERT_EQ(a.exit_code, 0) << a.err;
-  CmdResult b = RunCrashgrid(Sweep(db, {"--label", "driver=570", "--label", "rack=b 7", "--runs", "8"},
-                                   {"/bin/sh", "-c", "test \"$X\" = 2 && kill -SEGV $$; exit 0"}));
+  CmdResult b = RunCrashgrid(Sweep(db, {"--label", "driver=570", "--label", "rack=b 7"},
+                                   {"/bin/sh", "-c", "test \"$X\" = 2 && kill -SEGV $$; exit 0"}, "8"));
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_EQ(FirstLine(b.err).rfind("crashgrid: new run 2: label driver=570 differs from run 1's driver=550", 0), 0u)
       << b.err;
@@ -222,7 +227,7 @@ TEST(Identity, EveryReproductionGivesTheProgramTheSameArgvEnvAndDirectory) {
   std::string script =
       "printf '[%s]\\n' \"$0\" \"$@\" \"X=$X\" \"E=$CG_E\" \"$PWD\" > \"$OUT_DIR/args.out\"; kill -SEGV $$";
   std::vector<std::string> exec = {"/bin/sh", "-c", script, "name", "a b", "it's", "$HOME", "x;y", "p|q", "{X}", ""};
-  auto args = Sweep(db, {"--env", "CG_E=\"q\" $v", "--env", "OUT_DIR=" + dir, "--junit", junit, "--runs", "1"}, exec);
+  auto args = Sweep(db, {"--env", "CG_E=\"q\" $v", "--env", "OUT_DIR=" + dir, "--junit", junit}, exec);
   args[2] = "X=1";  // one cell
   CmdResult r = RunCrashgrid(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
