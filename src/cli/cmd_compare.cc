@@ -9,6 +9,7 @@
 
 #include "cli/common.h"
 #include "report/compare.h"
+#include "report/reproduce.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -28,8 +29,9 @@ const char kUsage[] =
 std::string Describe(const RunRecord& run, const std::string& db) {
   std::string axes;
   for (const auto& a : run.grid) axes += (axes.empty() ? "" : ",") + a.name;
-  return fmt::format("run {} of {} ({}{}{})", run.id, db, run.workload, run.reference_target ? ", reference target" : "",
-                     axes.empty() ? "" : ", grid " + axes);
+  return fmt::format("run {} of {} ({}{}{}{})", run.id, db, run.workload, run.reference_target ? ", reference target" : "",
+                     axes.empty() ? "" : ", grid " + axes,
+                     run.labels.empty() ? "" : ", labels " + LabelsText(run.labels));
 }
 
 CompareArm ArmOf(const std::string& label, const std::string& db, ReportRun rr) {
