@@ -45,7 +45,7 @@ in its arguments is replaced by the value; --env NAME[=VALUE] adds variables of 
 current directory, which the run records (with the --env variables) for the reproductions reports print.
 Re-running the same command on the same --db continues the sweep (so does --resume --db FILE alone):
 nothing recorded is run again. It continues only a run of the same machine (host, GPUs, NVIDIA driver),
-crashgrid version, --exec program build (ELF build-id, else the file's hash), working directory, --label
+crashgrid version, --exec program build (ELF build-id, else the file's hash) and working directory, --label
 and --env values; when one of them changed, a new run starts and the first line says what differs.
 --new-run always starts a new run. Ctrl-C stops after the trials in flight; a second Ctrl-C discards them.
 
