@@ -1,12 +1,15 @@
 // crashgrid compare: two runs (or one run split by a parameter) cell by cell, with an exact test per cell and
 // Holm's correction over the cells.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "cli/common.h"
 #include "report/compare.h"
+#include "report/reproduce.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -20,13 +23,15 @@ const char kUsage[] =
     "the crash rates per minute of workload and the signatures seen on one side only.\n\n"
     "  crashgrid compare A.db B.db\n"
     "  crashgrid compare DB --run 3 --run 5\n"
-    "  crashgrid compare DB --by serialize [--run ID] [--baseline none]\n";
+    "  crashgrid compare DB --by serialize [--run ID] [--baseline none]\n"
+    "  crashgrid compare DB --by label:driver [--baseline 550]   (runs swept with --label driver=...)\n";
 
 std::string Describe(const RunRecord& run, const std::string& db) {
   std::string axes;
   for (const auto& a : run.grid) axes += (axes.empty() ? "" : ",") + a.name;
-  return fmt::format("run {} of {} ({}{}{})", run.id, db, run.workload, run.reference_target ? ", reference target" : "",
-                     axes.empty() ? "" : ", grid " + axes);
+  return fmt::format("run {} of {} ({}{}{}{})", run.id, db, run.workload, run.reference_target ? ", reference target" : "",
+                     axes.empty() ? "" : ", grid " + axes,
+                     run.labels.empty() ? "" : ", labels " + LabelsText(run.labels));
 }
 
 CompareArm ArmOf(const std::string& label, const std::string& db, ReportRun rr) {
@@ -36,6 +41,57 @@ CompareArm ArmOf(const std::string& label, const std::string& db, ReportRun rr) 
   arm.run = std::move(rr.run);
   arm.groups = std::move(rr.groups);
   return arm;
+}
+
+// `--by label:KEY`: the runs of one database (or those --run names) that carry label KEY, one arm per value
+// (labelled KEY=VALUE, oldest run first); each is compared with the baseline (--baseline VALUE, else the
+// oldest). Runs without the label are left out; two runs with the same value are refused (name one).
+bool LabelArms(const std::vector<std::string>& dbs, const std::vector<int64_t>& ids, const std::string& key,
+               const std::string& baseline, std::vector<std::pair<CompareArm, CompareArm>>* pairs, int* exit_code) {
+  *exit_code = kExitUsage;
+  if (key.empty() || dbs.size() != 1) {
+    PrintError("--by label:KEY compares the runs of one database by their --label KEY=VALUE (e.g. crashgrid compare "
+               "DB --by label:driver)");
+    return false;
+  }
+  std::vector<ReportRun> loaded;
+  if (!OpenRuns(dbs[0], ids, RunPick::kAll, &loaded, exit_code)) return false;
+  std::vector<CompareArm> arms;
+  std::vector<std::string> values;
+  std::map<std::string, int64_t> run_of;
+  for (ReportRun& rr : loaded) {
+    auto it = rr.run.labels.find(key);
+    if (it == rr.run.labels.end()) continue;
+    std::string value = it->second;
+    if (auto [seen, fresh] = run_of.emplace(value, rr.run.id); !fresh) {
+      PrintError(fmt::format("runs {} and {} of '{}' both have label {}={} (name the runs to compare with --run)",
+                             seen->second, rr.run.id, dbs[0], key, value));
+      *exit_code = kExitUsage;
+      return false;
+    }
+    values.push_back(value);
+    arms.push_back(ArmOf(key + "=" + value, dbs[0], std::move(rr)));
+  }
+  if (arms.size() < 2) {
+    PrintError(fmt::format("{} run(s) of '{}' have label '{}'{}; --by label:{} needs two values (sweep with --label "
+                           "{}=VALUE)",
+                           arms.size(), dbs[0], key, values.empty() ? "" : " (" + Join(values, ", ") + ")", key, key));
+    *exit_code = kExitUsage;
+    return false;
+  }
+  size_t base = 0;
+  if (!baseline.empty()) {
+    base = std::find(values.begin(), values.end(), baseline) - values.begin();
+    if (base == values.size()) {
+      PrintError(fmt::format("--baseline '{}' is not a value of label '{}'{} (values: {})", baseline, key,
+                             DidYouMean(baseline, values), Join(values, ", ")));
+      *exit_code = kExitUsage;
+      return false;
+    }
+  }
+  for (size_t i = 0; i < arms.size(); ++i)
+    if (i != base) pairs->emplace_back(arms[base], arms[i]);
+  return true;
 }
 
 }  // namespace
@@ -50,7 +106,8 @@ int CmdCompare(const Args& args) {
   app.add_option("db", dbs, "one database, or two to compare their runs")->required()->expected(1, 2);
   app.add_option("--run", runs, "run id; twice with one database (A then B), or once per database")
       ->check(CLI::PositiveNumber);
-  app.add_option("--by", by, "split one run by this grid axis: each value becomes an arm (e.g. serialize)");
+  app.add_option("--by", by, "split one run by this grid axis: each value becomes an arm (e.g. serialize); or "
+                             "label:KEY: compare the runs of one database by their --label KEY=VALUE");
   app.add_option("--baseline", baseline,
                  "with --by: the value the others are compared against (default: none if present, else the "
                  "first value)");
@@ -62,7 +119,9 @@ int CmdCompare(const Args& args) {
   std::string err;
   int exit_code = kExitUsage;
   std::vector<std::pair<CompareArm, CompareArm>> pairs;
-  if (!by.empty()) {
+  if (StartsWith(by, "label:")) {
+    if (!LabelArms(dbs, runs, by.substr(6), baseline, &pairs, &exit_code)) return exit_code;
+  } else if (!by.empty()) {
     if (dbs.size() != 1 || runs.size() > 1) {
       PrintError("--by splits one run: give one database and at most one --run (e.g. crashgrid compare DB --by "
                  "serialize --run 3)");

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "report/crashes.h"
+#include "report/reproduce.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -46,7 +47,24 @@ int CmdShow(const Args& args) {
     PrintError(err);
     return kExitDatabase;
   }
-  std::string out = json ? TrialReportJson(trial).dump(2) + "\n" : RenderTrialReport(trial);
+  // The run says how the trial was started: its labels, and the command that runs the same trial again.
+  RunRecord run;
+  if (!store->LoadRun(trial.run_id, &run, &err)) {
+    PrintError(err);
+    return kExitDatabase;
+  }
+  std::string repro = ReproductionCommand(run, trial.cell);
+  std::string out;
+  if (json) {
+    nlohmann::json j = TrialReportJson(trial);
+    j["labels"] = run.labels;
+    j["reproduce"] = repro;
+    out = j.dump(2) + "\n";
+  } else {
+    out = RenderTrialReport(trial);
+    if (!run.labels.empty()) out += "\nrun " + std::to_string(run.id) + " labels: " + LabelsText(run.labels) + "\n";
+    out += "\nreproduce (one trial of this cell, without crashgrid):\n  " + repro + "\n";
+  }
   std::fputs(out.c_str(), stdout);
   return kExitOk;
 }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <tuple>
@@ -17,6 +18,7 @@
 #include "sweep/sweep.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "report/escape.h"
 #include "report/junit.h"
 #include "report/live.h"
 #include "report/table.h"
@@ -36,10 +38,16 @@ supervised process, and records every trial in an SQLite file.
   crashgrid sweep --grid THREAD_COUNT=1..12 --grid ENCODERS_PER_PIPELINE=1..12 --runs 69 --db seed.db --exec -- ./run.sh
 
 Grid specs: NAME=1..12, NAME=1..12:2 (step), NAME=1,2,4,8, NAME=none,all,open+close.
-Built-in workloads take `threads`, `serialize` and their parameters (crashgrid workloads) as axes; for --exec
-every axis is an environment variable of that name and replaces {NAME} in the program's arguments.
+Built-in workloads take `threads`, `serialize` and their parameters (crashgrid workloads) as axes. An --exec
+program gets every grid axis and every --param K=V as an environment variable under the same name (the
+cell's value: --grid THREADS=1,4 sets THREADS=1 or THREADS=4; --param MODE=fast sets MODE=fast), and {NAME}
+in its arguments is replaced by the value; --env NAME[=VALUE] adds variables of your own. It runs in the
+current directory, which the run records (with the --env variables) for the reproductions reports print.
 Re-running the same command on the same --db continues the sweep (so does --resume --db FILE alone):
-nothing recorded is run again. Ctrl-C stops after the trials in flight; a second Ctrl-C discards them.
+nothing recorded is run again. It continues only a run of the same machine (host, GPUs, NVIDIA driver),
+crashgrid version, --exec program build (ELF build-id, else the file's hash) and working directory, --label
+and --env values; when one of them changed, a new run starts and the first line says what differs.
+--new-run always starts a new run. Ctrl-C stops after the trials in flight; a second Ctrl-C discards them.
 
 Watching: by default (--capture attach) nothing is traced until a crash: the preloaded agent reports the fault,
 then every thread is seized and unwound. A built-in workload's clock starts at its start barrier; set-up and
@@ -83,11 +91,15 @@ struct Flags {
   std::string junit;
   std::string format = "percent";
   bool quiet = false;
+  std::vector<std::string> labels;
+  std::vector<std::string> env;
+  bool new_run = false;
 };
 
 void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("workload", f.workload, "built-in workload (crashgrid workloads lists them)");
-  app.add_option("--grid", f.grid, "NAME=SPEC grid axis (repeatable)")->type_name("NAME=SPEC");
+  app.add_option("--grid", f.grid, "NAME=SPEC grid axis (repeatable); for --exec each cell's value is the "
+                                  "environment variable NAME")->type_name("NAME=SPEC");
   app.add_option("--runs", f.runs, "trials per cell (the cap with --until decided)")
       ->default_val(10)->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   app.add_option("--duration", f.duration, "how long each trial's workload runs (ms, s, m)")->default_val("5s");
@@ -103,12 +115,23 @@ void AddFlags(CLI::App& app, Flags& f) {
                                                    "overran (slow, not stuck), none -> hung")
       ->default_val("2s");
   app.add_option("--threads", f.threads, "workload threads when not an axis (default: $THREAD_COUNT or 1)");
-  app.add_option("--param", f.params, "KEY=VALUE workload parameter (repeatable)")->type_name("KEY=VALUE");
+  app.add_option("--param", f.params, "KEY=VALUE fixed parameter (repeatable): a built-in workload's parameter; "
+                                     "for --exec the environment variable KEY=VALUE of the program (and {KEY} in "
+                                     "its arguments)")->type_name("KEY=VALUE");
+  app.add_option("--env", f.env, "NAME[=VALUE] environment variable passed to every trial (repeatable); NAME "
+                                 "alone passes crashgrid's own value. Recorded with the run, part of its identity")
+      ->type_name("NAME[=VALUE]");
+  app.add_option("--label", f.labels, "KEY=VALUE label of the run (repeatable; KEY: letters, digits, _ . -), e.g. "
+                                      "--label driver=570: shown in every header, part of the run's identity "
+                                      "(another value starts another run), crashgrid compare DB --by label:KEY")
+      ->type_name("KEY=VALUE");
+  app.add_flag("--new-run", f.new_run, "start a new run even if one with the same sweep and identity is recorded");
   app.add_option("--serialize", f.serialize, "none|all|PHASE[,PHASE...] process-wide mutex around phases");
   app.add_option("--jobs", f.jobs, "trials side by side (GPU trials must not overlap)")
       ->default_val(1)->check(CLI::Range(1, 256));
   app.add_option("--db", f.db, "SQLite file the trials are recorded in (created if missing)");
-  app.add_flag("--resume", f.resume, "continue the last sweep recorded in --db");
+  app.add_flag("--resume", f.resume, "continue the last sweep recorded in --db (or, with a sweep's options, that "
+                                     "sweep's run); fails rather than start a new run");
   app.add_option("--capture", f.capture, "attach|trace|handler|none: attach (default) seizes the threads only "
                                          "at a crash or hang; trace follows the trial with ptrace from its start "
                                          "(staggers thread start-up: can hide start-up races); handler records the "
@@ -130,6 +153,57 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--format", f.format, "table printed at the end: percent|seed|markdown|verdict|none")
       ->default_val("percent");
   app.add_flag("-q,--quiet", f.quiet, "no progress output");
+}
+
+bool ParseLabels(const std::vector<std::string>& flags, std::map<std::string, std::string>* labels,
+                 std::string* err) {
+  for (const auto& l : flags) {
+    size_t eq = l.find('=');
+    std::string key = l.substr(0, eq);
+    bool ok = eq != std::string::npos && !key.empty();
+    for (char c : key) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    if (!ok) {
+      *err = fmt::format("--label '{}' is not KEY=VALUE with a KEY of letters, digits, '_', '.' or '-' (e.g. "
+                         "--label driver=570)",
+                         l);
+      return false;
+    }
+    if (!labels->emplace(key, l.substr(eq + 1)).second) {
+      *err = fmt::format("--label {} is given twice (keep one value)", key);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ParseEnv(const std::vector<std::string>& flags, std::map<std::string, std::string>* env, std::string* err) {
+  for (const auto& e : flags) {
+    size_t eq = e.find('=');
+    std::string name = e.substr(0, eq);
+    bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok) {
+      *err = fmt::format("--env '{}' is not NAME or NAME=VALUE with a NAME of letters, digits and '_' (e.g. --env "
+                         "GST_DEBUG=3)",
+                         e);
+      return false;
+    }
+    std::string value;
+    if (eq != std::string::npos) {
+      value = e.substr(eq + 1);
+    } else if (const char* v = getenv(name.c_str())) {
+      value = v;
+    } else {
+      *err = fmt::format("--env {}: {} is not set in crashgrid's environment (set it, or give --env {}=VALUE)", name,
+                         name, name);
+      return false;
+    }
+    if (!env->emplace(name, value).second) {
+      *err = fmt::format("--env {} is given twice (keep one)", name);
+      return false;
+    }
+  }
+  return true;
 }
 
 // Checks everything about the sweep before anything is run or written.
@@ -230,6 +304,22 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
       return false;
     }
   }
+  if (!ParseLabels(f.labels, &o->labels, err) || !ParseEnv(f.env, &o->env, err)) return false;
+  for (const auto& [name, value] : o->env) {
+    if (is_axis(name) || o->params.count(name)) {
+      *err = fmt::format("--env {}: '{}' is also a {} (the program gets it from there; drop the --env)", name, name,
+                         is_axis(name) ? "grid axis" : "--param");
+      return false;
+    }
+  }
+  if (f.new_run && f.resume) {
+    *err = "--new-run and --resume contradict each other (drop one)";
+    return false;
+  }
+  o->new_run = f.new_run;
+  o->resume = f.resume;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) o->cwd = cwd;
 
   if (!exec_argv.empty()) {
     if (f.threads || !f.serialize.empty()) {
@@ -309,6 +399,10 @@ int CmdSweep(const Args& all_args) {
       PrintError("--resume needs --db FILE (the file the sweep was recorded in)");
       return kExitUsage;
     }
+    if (f.new_run) {
+      PrintError("--new-run and --resume contradict each other (drop one)");
+      return kExitUsage;
+    }
     std::string err;
     int code = 0;
     auto store = Store::Open(f.db, Store::Mode::kReadOnly, &err, &code);
@@ -326,9 +420,16 @@ int CmdSweep(const Args& all_args) {
       PrintError(fmt::format("run {} in '{}' has no stored command line to resume", last.id, f.db));
       return kExitDatabase;
     }
-    Args again(last.argv.begin() + 2, last.argv.end());  // drop "crashgrid sweep"
-    std::fprintf(stderr, "crashgrid: resuming run %lld: %s\n", static_cast<long long>(last.id),
-                 last.command_line.c_str());
+    // Its own command line, as a --resume: continue it, never start another run (--new-run dropped). The run
+    // continued is the newest of that sweep whose identity matches this machine (the note says which).
+    Args again = {"--resume"};
+    for (auto it = last.argv.begin() + 2; it != last.argv.end(); ++it) {
+      if (*it == "--exec") {
+        again.insert(again.end(), it, last.argv.end());
+        break;
+      }
+      if (*it != "--new-run" && *it != "--resume") again.push_back(*it);
+    }
     return CmdSweep(again);
   }
 
@@ -352,19 +453,6 @@ int CmdSweep(const Args& all_args) {
     PrintError(err);
     return code;
   }
-  if (f.resume) {
-    RunRecord existing;
-    bool found = false;
-    if (!store->FindRunBySweepKey(SweepKey(opts), &existing, &found, &err)) {
-      PrintError(err);
-      return kExitDatabase;
-    }
-    if (!found) {
-      PrintError(fmt::format("--resume: '{}' has no sweep with these settings (drop --resume to start one)", f.db));
-      return kExitUsage;
-    }
-  }
-
   std::unique_ptr<ProgressObserver> observer;
   if (!f.quiet) observer = NewProgressObserver(stderr, f.no_live);
 
@@ -380,11 +468,16 @@ int CmdSweep(const Args& all_args) {
   io.runner = &runner;
   io.observer = observer.get();
   io.self_exe = SelfExe();
-  io.fingerprint = [&io]() { return CollectFingerprint(io.self_exe); };
+  io.fingerprint = [&io, &opts]() { return CollectFingerprint(io.self_exe, opts); };
+  io.note = [](const std::string& line) { std::fprintf(stderr, "crashgrid: %s\n", line.c_str()); };
   SweepOutcome outcome;
   bool ok = RunSweep(opts, io, &g_stop, &g_abort, &outcome, &err);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  if (!ok && outcome.refused) {
+    PrintError(err);
+    return kExitUsage;
+  }
   if (!ok) {
     PrintError(fmt::format("sweep stopped: {} (what was recorded in '{}' is kept; re-run the command to go on)",
                            err, f.db));
@@ -409,7 +502,8 @@ int CmdSweep(const Args& all_args) {
   }
   if (outcome.interrupted) {
     std::fprintf(stderr, "crashgrid: interrupted with %lld trials recorded in '%s'; resume with: crashgrid sweep "
-                 "--resume --db %s\n", static_cast<long long>(outcome.trials_total), f.db.c_str(), f.db.c_str());
+                 "--resume --db %s\n", static_cast<long long>(outcome.trials_total), f.db.c_str(),
+                 ShellQuote(f.db).c_str());
     return kExitInterrupted;
   }
   if (outcome.cells_unrunnable == outcome.cells_total) return kExitCannotRun;

@@ -10,6 +10,7 @@
 #include "report/crashes.h"
 #include "report/escape.h"
 #include "report/html.h"
+#include "report/reproduce.h"
 #include "report/svg.h"
 #include "stats/stats.h"
 #include "util/strings.h"
@@ -52,12 +53,6 @@ std::string MdBlock(std::string_view raw, const std::string& lang = "") {
   std::string fence(std::max<size_t>(3, longest + 1), '`');
   if (!s.empty() && s.back() != '\n') s += '\n';
   return fence + lang + "\n" + s + fence + "\n";
-}
-
-std::string JoinShell(const std::vector<std::string>& argv) {
-  std::string s;
-  for (size_t i = 0; i < argv.size(); ++i) s += (i ? " " : "") + ShellQuote(argv[i]);
-  return s;
 }
 
 std::string MdTable(const Heatmap& m) {
@@ -144,7 +139,16 @@ std::vector<std::string> ReproArgv(const RunRecord& run, const Cell& cell, int r
   }
   for (size_t i = start; i < in.size(); ++i) {
     const std::string& a = in[i];
-    if (a == "--resume" || a == "--no-live" || a == "--refine") continue;
+    if (a == "--resume" || a == "--no-live" || a == "--refine" || a == "--new-run") continue;
+    // `--env NAME` took crashgrid's value of NAME: the reproduction names the value the run recorded.
+    if ((a == "--env" && i + 1 < in.size()) || StartsWith(a, "--env=")) {
+      std::string e = a == "--env" ? in[++i] : a.substr(6);
+      auto recorded = run.env.find(e);
+      out.insert(out.end(), {"--env", e.find('=') == std::string::npos && recorded != run.env.end()
+                                          ? e + "=" + recorded->second
+                                          : e});
+      continue;
+    }
     if (IsValueOption(a)) {
       ++i;  // and its value
       continue;
@@ -204,16 +208,26 @@ BugReport RenderBugReport(const ReportRun& rr, const std::string& signature) {
     md += fmt::format("The cell {} crashed this way in {}/{} trials ({}, Wilson 95% [{}, {}]). To reproduce:\n\n",
                       MdCode(best), kn.first, kn.second, FormatPercent(static_cast<double>(kn.first) / kn.second),
                       FormatPercent(w.lo), FormatPercent(w.hi));
-    md += MdBlock(JoinShell(ReproArgv(run, cells[best], 20, "repro.db")), "sh");
+    md += MdBlock(CdPrefix(run) + ShellJoin(ReproArgv(run, cells[best], 20, "repro.db")), "sh");
+    md += "\nOne trial of that cell without crashgrid (its working directory, environment and arguments):\n\n";
+    md += MdBlock(ReproductionCommand(run, cells[best]), "sh");
   }
-  md += "\nThe original command:\n\n" + MdBlock(run.command_line, "sh");
-  if (!run.exec_argv.empty()) md += "\nProgram under test: " + MdCode(JoinShell(run.exec_argv)) + "\n";
+  md += "\nThe original command:\n\n" + MdBlock(CdPrefix(run) + RunCommandLine(run), "sh");
+  if (!run.exec_argv.empty()) md += "\nProgram under test: " + MdCode(ShellJoin(run.exec_argv)) + "\n";
 
   md += "\n## Environment\n\n";
   const auto& env = run.environment;
-  if (env.is_object() && env.contains("nvidia") && env["nvidia"].is_object() && env["nvidia"].contains("driver")) {
-    md += "- NVIDIA driver: " + MdCode(env["nvidia"]["driver"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) + "\n";
+  // "driver_version" is the fingerprint's key (workloads/environment.h); "driver" what early files wrote.
+  for (const char* key : {"driver_version", "driver"}) {
+    if (env.is_object() && env.contains("nvidia") && env["nvidia"].is_object() && env["nvidia"].contains(key)) {
+      const auto& v = env["nvidia"][key];
+      md += "- NVIDIA driver: " +
+            MdCode(v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) +
+            "\n";
+      break;
+    }
   }
+  if (!run.labels.empty()) md += "- labels: " + MdCode(LabelsText(run.labels)) + "\n";
   md += "- crashgrid " + MdCode(run.crashgrid_version + " (" + run.crashgrid_commit + ")") + "\n";
   md += fmt::format("- {} s per trial, capture {}\n\n", run.duration_s, MdCode(run.capture));
   md += "<details><summary>Full environment fingerprint</summary>\n\n" +

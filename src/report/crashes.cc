@@ -9,6 +9,7 @@
 #include "capture/signature.h"
 #include "report/cells.h"
 #include "report/heatmap.h"
+#include "report/reproduce.h"
 #include "trial/trial_json.h"
 #include "util/strings.h"
 
@@ -202,6 +203,7 @@ CrashesSummary SummarizeCrashes(const RunRecord& run, const std::vector<TrialGro
   s.run_id = run.id;
   s.workload = run.workload;
   s.reference_target = run.reference_target;
+  s.labels = run.labels;
   for (const auto& g : groups) {
     s.trials += g.count;
     if (IsCrash(g.outcome)) s.crashes += g.count;
@@ -229,7 +231,8 @@ std::string FirstLastLine(const SignatureGroup& g) {
 }  // namespace
 
 std::string RenderCrashes(const CrashesSummary& s, const std::string& db_path) {
-  std::string out = fmt::format("run {}: {}{}, {} trials, {} crashed or hung", s.run_id, s.workload,
+  std::string out = fmt::format("run {}{}: {}{}, {} trials, {} crashed or hung", s.run_id,
+                                s.labels.empty() ? "" : " [" + LabelsText(s.labels) + "]", s.workload,
                                 s.reference_target ? " (reference target)" : "", s.trials, s.crashes);
   if (s.overran.count > 0) out += fmt::format(", {} overran", s.overran.count);
   if (s.crashes == 0 && s.overran.count == 0) return out + "\n";
@@ -292,6 +295,7 @@ nlohmann::json CrashesJson(const CrashesSummary& s) {
   return {{"schema_version", kCrashesJsonSchemaVersion},
           {"run_id", s.run_id},
           {"workload", s.workload},
+          {"labels", s.labels},
           {"reference_target", s.reference_target},
           {"trials", s.trials},
           {"crashes", s.crashes},

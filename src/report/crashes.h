@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +38,7 @@ struct SignatureGroup {
 struct CrashesSummary {
   int64_t run_id = 0;
   std::string workload;
+  std::map<std::string, std::string> labels;  // the run's --label values
   bool reference_target = false;
   int64_t trials = 0;
   int64_t crashes = 0;  // crashed + hung

@@ -133,4 +133,10 @@ std::string ShellQuote(std::string_view s) {
   return out;
 }
 
+std::string ShellJoin(const std::vector<std::string>& argv) {
+  std::string s;
+  for (size_t i = 0; i < argv.size(); ++i) s += (i ? " " : "") + ShellQuote(argv[i]);
+  return s;
+}
+
 }  // namespace cg

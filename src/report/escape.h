@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cg {
 
@@ -24,5 +25,7 @@ std::string CsvField(std::string_view s);
 
 // A word for a POSIX shell: left bare when it is made of safe characters only, else single-quoted.
 std::string ShellQuote(std::string_view s);
+// Words for a POSIX shell: each ShellQuote'd, joined by spaces. /bin/sh -c parses it back into `argv`.
+std::string ShellJoin(const std::vector<std::string>& argv);
 
 }  // namespace cg

@@ -12,6 +12,7 @@
 #include "report/compare.h"
 #include "report/crashes.h"
 #include "report/escape.h"
+#include "report/reproduce.h"
 #include "report/mitigations.h"
 #include "stats/rate.h"
 #include "stats/stopping_settings.h"
@@ -121,7 +122,8 @@ Totals Count(const std::vector<TrialGroup>& groups) {
 }
 
 std::string RunTitle(const RunRecord& run) {
-  return fmt::format("Run {} &mdash; {}", run.id, E(run.workload.empty() ? "?" : run.workload));
+  return fmt::format("Run {} &mdash; {}{}", run.id, E(run.workload.empty() ? "?" : run.workload),
+                     run.labels.empty() ? "" : " [" + E(LabelsText(run.labels)) + "]");
 }
 
 std::string SignatureSection(const ReportRun& rr, const std::string& id_prefix) {
@@ -253,16 +255,18 @@ std::string RunSection(const ReportRun& rr) {
          "It checks that crashgrid finds and groups crashes; it says nothing about your drivers.</div>\n";
   }
   Totals t = Count(rr.groups);
-  s += "<h3>Command line</h3>\n<pre class=\"cmd\">" + E(run.command_line) + "</pre>\n";
+  s += "<h3>Command line</h3>\n<pre class=\"cmd\">" + E(CdPrefix(run) + RunCommandLine(run)) + "</pre>\n";
   s += "<table class=\"summary\">\n";
   s += "<tr><th>started</th><td>" + E(FormatUtc(run.created_at)) + (run.finished ? "" : " (not finished)") + "</td></tr>\n";
   if (!run.workload_detail.empty()) s += "<tr><th>workload detail</th><td>" + E(run.workload_detail) + "</td></tr>\n";
-  if (!run.exec_argv.empty()) {
-    std::vector<std::string> q;
-    for (const auto& a : run.exec_argv) q.push_back(ShellQuote(a));
-    std::string joined;
-    for (size_t i = 0; i < q.size(); ++i) joined += (i ? " " : "") + q[i];
-    s += "<tr><th>program</th><td><code>" + E(joined) + "</code></td></tr>\n";
+  if (!run.labels.empty()) s += "<tr><th>labels</th><td><code>" + E(LabelsText(run.labels)) + "</code></td></tr>\n";
+  if (!run.exec_argv.empty()) s += "<tr><th>program</th><td><code>" + E(ShellJoin(run.exec_argv)) + "</code></td></tr>\n";
+  if (!run.cwd.empty()) s += "<tr><th>working directory</th><td><code>" + E(run.cwd) + "</code></td></tr>\n";
+  for (const auto& [k, v] : run.env) s += "<tr><th>--env " + E(k) + "</th><td><code>" + E(v) + "</code></td></tr>\n";
+  {
+    Cell cell = ReproductionCell(run, rr.groups);
+    s += "<tr><th>one trial of " + E(cell.empty() ? std::string("the run") : CellKey(cell)) +
+         "</th><td><code class=\"repro\">" + E(ReproductionCommand(run, cell)) + "</code></td></tr>\n";
   }
   for (const auto& [k, v] : run.params) s += "<tr><th>" + E(k) + "</th><td>" + E(v) + "</td></tr>\n";
   s += fmt::format("<tr><th>trials</th><td>{} ran: {} crashed, {} hung (crashes); {} clean; {} failed, {} overran "

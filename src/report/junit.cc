@@ -8,6 +8,7 @@
 #include "report/escape.h"
 #include "report/heatmap.h"
 #include "report/output.h"
+#include "report/reproduce.h"
 #include "stats/stats.h"
 
 namespace cg {
@@ -81,6 +82,10 @@ std::string JunitBuilder::Render(const RunRecord& run) const {
                          XmlEscape(name), a.seconds);
     // Besides a crash: how many trials were neither crashes nor clean runs (in no count above).
     std::string neither;
+    Cell cell;
+    if (!ParseCellKey(key, &cell)) cell.clear();
+    // What one trial of the cell ran, for /bin/sh: the first thing to try when CI reports the failure.
+    std::string repro = "reproduce: " + ReproductionCommand(run, cell) + "\n";
     if (a.failed > 0) neither += fmt::format("{} failed (exited non-zero)\n", a.failed);
     if (a.overran > 0) neither += fmt::format("{} overran (killed past the bound while still making progress)\n", a.overran);
     if (a.crashes > 0) {
@@ -89,7 +94,7 @@ std::string JunitBuilder::Render(const RunRecord& run) const {
       std::stable_sort(sigs.begin(), sigs.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
       std::string body = fmt::format("{}/{} trials crashed or hung in {}\n", a.crashes, a.n, name);
       for (const auto& [sig, n] : sigs) body += fmt::format("{} x {}\n", n, sig);
-      body += neither;
+      body += neither + repro;
       cases += fmt::format("\n      <failure message=\"{}\" type=\"crash\">{}</failure>\n    ", XmlEscape(sigs[0].first),
                            XmlEscape(body));
     } else if (a.overran > 0) {
@@ -100,13 +105,14 @@ std::string JunitBuilder::Render(const RunRecord& run) const {
                            XmlEscape(fmt::format("{}/{} trials overran: still making progress past their bound, "
                                                  "killed (not a hang)",
                                                  a.overran, a.ran)),
-                           XmlEscape(neither));
+                           XmlEscape(neither + repro));
     } else if (a.failed > 0) {
       ++errors;
       std::string codes;
       for (size_t i = 0; i < a.exit_codes.size() && i < kShownExitCodes; ++i) codes += (i ? ", " : "") + std::to_string(a.exit_codes[i]);
-      cases += fmt::format("\n      <error message=\"{}\" type=\"exit\">exit codes: {}</error>\n    ",
-                           XmlEscape(fmt::format("{}/{} trials exited non-zero", a.failed, a.ran)), codes);
+      cases += fmt::format("\n      <error message=\"{}\" type=\"exit\">exit codes: {}\n{}</error>\n    ",
+                           XmlEscape(fmt::format("{}/{} trials exited non-zero", a.failed, a.ran)), codes,
+                           XmlEscape(repro));
     } else if (a.ran == 0) {
       ++skipped;
       std::string why = a.not_started > 0 ? "could not start: " + a.not_started_detail : "no trials recorded";
@@ -115,7 +121,10 @@ std::string JunitBuilder::Render(const RunRecord& run) const {
     cases += "</testcase>\n";
   }
   std::string props;
-  props += fmt::format("      <property name=\"command_line\" value=\"{}\"/>\n", XmlEscape(run.command_line));
+  props += fmt::format("      <property name=\"command_line\" value=\"{}\"/>\n",
+                       XmlEscape(CdPrefix(run) + RunCommandLine(run)));
+  for (const auto& [k, v] : run.labels)
+    props += fmt::format("      <property name=\"label.{}\" value=\"{}\"/>\n", XmlEscape(k), XmlEscape(v));
   props += fmt::format("      <property name=\"workload\" value=\"{}\"/>\n", XmlEscape(run.workload));
   props += fmt::format("      <property name=\"reference_target\" value=\"{}\"/>\n",
                        run.reference_target ? "true (crashes are deliberate)" : "false");

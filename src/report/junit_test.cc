@@ -42,6 +42,8 @@ TEST(Junit, NonZeroExitIsAnErrorAndCouldNotStartIsSkipped) {
   RunRecord run;
   run.workload = "exec";
   run.grid = {{"n", {"1", "2", "3"}}};
+  run.exec_argv = {"./prog", "{n}", "a b"};
+  run.cwd = "/w d";
   std::vector<StoredTrial> trials(2);
   trials[0].cell = {{"n", "1"}};
   trials[0].result.outcome = Outcome::kFailed;
@@ -50,8 +52,10 @@ TEST(Junit, NonZeroExitIsAnErrorAndCouldNotStartIsSkipped) {
   trials[1].result.outcome = Outcome::kCouldNotStart;
   trials[1].result.detail = "no GPU <here>";
   std::string xml = RenderJunit(run, trials);
-  EXPECT_NE(xml.find("<error message=\"1/1 trials exited non-zero\" type=\"exit\">exit codes: 3</error>"),
-            std::string::npos);
+  EXPECT_NE(xml.find("<error message=\"1/1 trials exited non-zero\" type=\"exit\">exit codes: 3\nreproduce: cd &#39;/w d&#39; "
+                     "&amp;&amp; n=1 ./prog 1 &#39;a b&#39;\n</error>"),
+            std::string::npos)
+      << xml;
   EXPECT_NE(xml.find("<skipped message=\"could not start: no GPU &lt;here&gt;\"/>"), std::string::npos);
   EXPECT_NE(xml.find("name=\"n=3\" time=\"0.000\">\n      <skipped message=\"no trials recorded\"/>"), std::string::npos);
   EXPECT_NE(xml.find("tests=\"3\" failures=\"0\" errors=\"1\" skipped=\"2\""), std::string::npos);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/cells.h"
+#include "report/reproduce.h"
 #include "stats/stats.h"
 #include "stats/stopping_settings.h"
 #include "trial/trial_json.h"
@@ -72,10 +73,11 @@ std::string UtcTime(double unix_seconds) {
 }
 
 std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& signature, TableFormat format) {
-  std::string command = run.command_line.empty() ? Join(run.argv, " ") : run.command_line;
+  std::string command = RunCommandLine(run);
   std::vector<std::string> lines;
   lines.push_back(fmt::format("run {} ({}, {}{}): {}", run.id, run.workload.empty() ? "?" : run.workload,
                               UtcTime(run.created_at), run.finished ? "" : ", unfinished", command));
+  if (!run.labels.empty()) lines.push_back("labels: " + LabelsText(run.labels));
   if (run.reference_target) lines.push_back(kReferenceNote);
   // What the workload chose on this machine (the gst pipeline branch, say): part of what the table measured.
   if (!run.workload_detail.empty()) lines.push_back("workload, as its first trial set up: " + run.workload_detail);
@@ -272,7 +274,11 @@ nlohmann::json RunJson(const RunRecord& r) {
           {"workload_detail", r.workload_detail},
           {"sweep_key", r.sweep_key},
           {"settings", r.settings},
-          {"finished", r.finished}};
+          {"finished", r.finished},
+          {"labels", r.labels},
+          {"cwd", r.cwd},
+          {"env", r.env},
+          {"identity", r.identity}};
 }
 
 std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, const Layout& layout,

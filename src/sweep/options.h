@@ -33,11 +33,20 @@ struct SweepOptions {
   double stall_window_s = 2;
   StoppingSettings stopping;  // stored as StoppingSettingsJson in RunRecord.settings
   uint64_t seed = 0;          // 0: from the clock
+  // What a run is beside its sweep key (sweep/fingerprint.h, RunIdentity): `--label KEY=VALUE`, the
+  // `--env NAME[=VALUE]` variables as passed to every trial (NAME alone resolved from crashgrid's environment),
+  // and the working directory the trials run in.
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> env;
+  std::string cwd;
+  bool new_run = false;  // --new-run: never continue a recorded run
+  bool resume = false;   // --resume: continue a recorded run or fail; never start a new one
 };
 
 // What identifies a sweep for resuming: the workload or program, the grid, the fixed parameters, the
 // duration and the grace. Not the number of runs (re-running with a larger --runs extends the same sweep),
-// --jobs, the seed, the capture method or the stopping rule.
+// --jobs, the seed, the capture method or the stopping rule. A run is continued only when its identity
+// (sweep/fingerprint.h: machine, driver, program, labels, --env) matches too.
 std::string SweepKey(const SweepOptions& opts);
 
 // The argv of one trial of a built-in workload or --exec program at `cell`, and its environment.

@@ -1,39 +1,89 @@
 #include "sweep/recorder.h"
 
+#include <fmt/format.h>
+
+#include "report/escape.h"
+#include "sweep/fingerprint.h"
 #include "util/clock.h"
 #include "util/strings.h"
 #include "version.h"
 
 namespace cg {
 
+// The run this invocation would create, identity included.
+static RunRecord NewRun(const SweepOptions& opts, nlohmann::json environment) {
+  RunRecord run;
+  run.created_at = UnixSeconds();
+  run.workload = opts.workload.empty() ? "exec" : opts.workload;
+  run.exec_argv = opts.exec_argv;
+  run.reference_target = !opts.workload.empty() && opts.reference_target;
+  run.grid = opts.grid;
+  run.params = opts.params;
+  run.duration_s = opts.duration_s;
+  run.grace_s = opts.grace_s < 0 ? DefaultGrace(opts.duration_s) : opts.grace_s;
+  run.crashgrid_version = CRASHGRID_VERSION;
+  run.crashgrid_commit = CRASHGRID_COMMIT;
+  run.environment = std::move(environment);
+  run.sweep_key = SweepKey(opts);
+  run.labels = opts.labels;
+  run.env = opts.env;
+  run.cwd = opts.cwd;
+  run.identity = RunIdentity(run);
+  return run;
+}
+
 bool Recorder::OpenRun(const SweepOptions& opts, const std::function<nlohmann::json()>& fingerprint,
                        std::string* err) {
-  const std::string key = SweepKey(opts);
-  bool found = false;
-  if (!store_->FindRunBySweepKey(key, &run_, &found, err)) return false;
-  resumed_ = found;
-  run_.argv = opts.argv;
-  run_.command_line = Join(opts.argv, " ");
-  run_.runs = static_cast<int>(opts.runs);
-  run_.settings = StoppingSettingsJson(opts.stopping);
-  run_.capture = CaptureMethodName(opts.capture);
-  if (found) {
+  RunRecord fresh = NewRun(opts, fingerprint ? fingerprint() : nlohmann::json::object());
+  std::vector<RunRecord> runs;
+  if (!store_->LoadRuns(&runs, err)) return false;
+  const RunRecord* same = nullptr;      // the newest run of this sweep with this identity
+  const RunRecord* previous = nullptr;  // the newest run of this sweep
+  for (const RunRecord& r : runs) {
+    if (r.sweep_key != fresh.sweep_key) continue;
+    if (!previous || r.id > previous->id) previous = &r;
+    if (SameIdentity(r, fresh) && (!same || r.id > same->id)) same = &r;
+  }
+  if (same && !opts.new_run) {
+    run_ = *same;
+    resumed_ = true;
+    note_ = fmt::format("continuing run {} (same sweep, machine, driver{} and labels; --new-run starts a separate "
+                        "run)",
+                        run_.id, run_.exec_argv.empty() ? "" : ", program");
+    run_.argv = opts.argv;
+    run_.command_line = ShellJoin(opts.argv);
+    run_.runs = static_cast<int>(opts.runs);
+    run_.settings = StoppingSettingsJson(opts.stopping);
+    run_.capture = CaptureMethodName(opts.capture);
     run_.finished = false;
     return store_->UpdateRun(run_, err);
   }
-  run_.created_at = UnixSeconds();
-  run_.workload = opts.workload.empty() ? "exec" : opts.workload;
-  run_.exec_argv = opts.exec_argv;
-  run_.reference_target = !opts.workload.empty() && opts.reference_target;
-  run_.grid = opts.grid;
-  run_.params = opts.params;
-  run_.duration_s = opts.duration_s;
-  run_.grace_s = opts.grace_s < 0 ? DefaultGrace(opts.duration_s) : opts.grace_s;
-  run_.crashgrid_version = CRASHGRID_VERSION;
-  run_.crashgrid_commit = CRASHGRID_COMMIT;
-  if (fingerprint) run_.environment = fingerprint();
-  run_.sweep_key = key;
-  return store_->InsertRun(&run_, err);
+  if (opts.resume) {
+    refused_ = true;
+    if (!previous) {
+      *err = fmt::format("--resume: '{}' has no sweep with these settings (drop --resume to start one)",
+                         store_->path());
+    } else {
+      *err = fmt::format("--resume: run {} cannot be continued here: {} (drop --resume to start a new run beside it)",
+                         previous->id, IdentityDifference(*previous, fresh));
+    }
+    return false;
+  }
+  run_ = std::move(fresh);
+  run_.argv = opts.argv;
+  run_.command_line = ShellJoin(opts.argv);
+  run_.runs = static_cast<int>(opts.runs);
+  run_.settings = StoppingSettingsJson(opts.stopping);
+  run_.capture = CaptureMethodName(opts.capture);
+  if (!store_->InsertRun(&run_, err)) return false;
+  if (previous && opts.new_run) {
+    note_ = fmt::format("new run {} (--new-run; run {} has the same sweep and is kept apart)", run_.id, previous->id);
+  } else if (previous) {
+    note_ = fmt::format("new run {}: {} (same sweep otherwise; run {} is kept as it is; compare them with: "
+                        "crashgrid compare {} --run {} --run {})",
+                        run_.id, IdentityDifference(*previous, run_), previous->id, ShellQuote(store_->path()), previous->id, run_.id);
+  }
+  return true;
 }
 
 bool Recorder::LoadCounts(std::vector<TrialGroup>* groups, std::string* err) {

@@ -20,8 +20,10 @@ class Recorder {
  public:
   explicit Recorder(Store* store) : store_(store) {}
 
-  // Finds the run of this sweep (by SweepKey) and updates what may change between invocations (command line,
-  // --runs, stopping settings, capture); or inserts a new one, with `fingerprint()` as its environment.
+  // Continues the newest run of this sweep (same SweepKey) whose identity matches (sweep/fingerprint.h:
+  // SameIdentity, against `fingerprint()` as this invocation's environment), updating what may change between
+  // invocations (command line, --runs, stopping settings, capture); or inserts a new run. --new-run always
+  // inserts; --resume never does (false, with refused() and *err saying why). note() is the line to show first.
   [[nodiscard]] bool OpenRun(const SweepOptions& opts, const std::function<nlohmann::json()>& fingerprint,
                              std::string* err);
   // What is recorded for the run so far, grouped per cell and outcome (empty for a new run).
@@ -35,11 +37,17 @@ class Recorder {
 
   const RunRecord& run() const { return run_; }
   bool resumed() const { return resumed_; }
+  bool refused() const { return refused_; }
+  // "continuing run 2 (...)" or "new run 3: driver 570.86 differs from run 2's 550.54 (...)"; "" for the first
+  // run of a sweep.
+  const std::string& note() const { return note_; }
 
  private:
   Store* store_;
   RunRecord run_;
   bool resumed_ = false;
+  bool refused_ = false;
+  std::string note_;
 };
 
 }  // namespace cg

@@ -76,9 +76,13 @@ class ProgressState {
 bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<bool>* stop,
               const std::atomic<bool>* abort_now, SweepOutcome* outcome, std::string* err) {
   Recorder recorder(io.store);
-  if (!recorder.OpenRun(opts, io.fingerprint, err)) return false;
+  if (!recorder.OpenRun(opts, io.fingerprint, err)) {
+    outcome->refused = recorder.refused();
+    return false;
+  }
   outcome->run_id = recorder.run().id;
   outcome->resumed = recorder.resumed();
+  if (io.note && !recorder.note().empty()) io.note(recorder.note());
 
   SweepPlan plan;
   plan.cells = ExpandGrid(opts.grid);

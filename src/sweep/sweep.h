@@ -29,7 +29,9 @@ struct SweepIo {
   TrialRunner* runner = nullptr;          // SupervisorRunner, or a fake in tests
   ProgressObserver* observer = nullptr;   // may be null
   std::string self_exe;                   // argv[0] of built-in workload trials (SelfExe())
-  std::function<nlohmann::json()> fingerprint;  // the environment stored with a new run; may be empty
+  std::function<nlohmann::json()> fingerprint;  // this invocation's environment (CollectFingerprint); may be empty
+  // Told first, before any trial: which run this invocation continues or starts, and why (Recorder::note).
+  std::function<void(const std::string&)> note;  // may be empty
 };
 
 struct SweepOutcome {
@@ -38,6 +40,7 @@ struct SweepOutcome {
   int64_t trials_total = 0;  // recorded for the run
   bool resumed = false;
   bool interrupted = false;
+  bool refused = false;  // --resume found no run to continue (RunSweep's *err says why): a usage error
   int64_t cells_total = 0;
   int64_t cells_unrunnable = 0;  // cells whose trials could not start
   std::string unrunnable_reason;

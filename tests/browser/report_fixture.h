@@ -68,7 +68,7 @@ inline RunRecord MakeRun(int64_t id, const std::string& driver, bool reference, 
   run.reference_target = reference;
   run.grid = std::move(grid);
   run.argv = {"crashgrid", "sweep", "reference-race", "--grid", "threads=1,2,4", "--grid", "sessions=1,4",
-              "--runs", "4", "--duration", "300ms", "--db", "ref.db", "--no-live"};
+              "--runs", "4", "--duration", "300ms", "--db", "ref<1>.db"};  // as command_line says
   run.command_line =
       "crashgrid sweep reference-race --grid threads=1,2,4 --grid sessions=1,4 --runs 4 --duration 300ms --db "
       "'ref<1>.db'";
