@@ -7,11 +7,16 @@
 #   disk   crashgrid sweep --exec with --db on the normal disk (next to the build dir), as users have it
 #   shm    the same with --db on /dev/shm (no disk flushes at all)
 #   fork   the disk arm with CRASHGRID_SPAWN=fork (the supervisor's old full-fork spawn path), if in ARMS
+#   none   the disk arm with --capture none (whatever CAPTURE says), if in ARMS
+#   base, basenone  the disk and none arms with another crashgrid binary (BASE=path, its agent BASE_AGENT=path):
+#          a before/after comparison inside one interleaved run
 # Prints trials/s per arm per round, the ratio crashgrid/plain per round and the medians.
 # usage: bench/exec-throughput.sh BUILD_DIR [ROUNDS] [TRIALS]      (defaults: 5 rounds of 1000 trials)
 #   CAPTURE=none|attach|handler|trace adds --capture (default: crashgrid's default capture)
 #   DB_DIR=DIR puts the disk arm's databases in DIR (default: BUILD_DIR/exec-throughput)
-#   ARMS="plain disk shm fork" picks the arms (default "plain disk shm"; plain is always run)
+#   ARMS="plain disk shm fork none base basenone" picks the arms (default "plain disk shm"; plain is always run)
+#   NO_BUILD=1 uses BUILD_DIR/crashgrid and BUILD_DIR/bench/forkexec_loop as they are (e.g. a device bundle whose
+#   BUILD_DIR holds them); CRASHGRID_AGENT_LIB=path names the agent if it is not next to crashgrid
 set -euo pipefail
 BUILD=${1:?usage: bench/exec-throughput.sh BUILD_DIR [ROUNDS] [TRIALS]}
 ROUNDS=${2:-5}
@@ -22,8 +27,10 @@ if [ $((N % CELLS)) -ne 0 ]; then
   exit 2
 fi
 RUNS=$((N / CELLS))
-ninja -C "$BUILD" crashgrid bench_forkexec_loop >/dev/null
+[ -n "${NO_BUILD:-}" ] || ninja -C "$BUILD" crashgrid bench_forkexec_loop >/dev/null
 CG=$(realpath "$BUILD/crashgrid")
+BASE_CG=${BASE:+$(realpath "$BASE")}
+AGENT=${CRASHGRID_AGENT_LIB:-}
 LOOP=$(realpath "$BUILD/bench/forkexec_loop")
 DISK=${DB_DIR:-$(realpath "$BUILD")/exec-throughput}
 SHM=$(mktemp -d /dev/shm/exec-throughput.XXXXXX)
@@ -45,17 +52,20 @@ arm() {
       "$LOOP" "$N" /bin/true >/dev/null
       t1=$(now)
       ;;
-    disk | shm | fork)
-      local dir=$DISK spawn=${CRASHGRID_SPAWN:-}
+    disk | shm | fork | none | base | basenone)
+      local dir=$DISK spawn=${CRASHGRID_SPAWN:-} cg=$CG agent=$AGENT capture=("${CAPTURE_ARGS[@]}")
       [ "$1" = shm ] && dir=$SHM
       [ "$1" = fork ] && spawn=fork
+      case "$1" in none | basenone) capture=(--capture none) ;; esac
+      case "$1" in base | basenone) cg=${BASE_CG:?arm $1 needs BASE=path/to/crashgrid} agent=${BASE_AGENT:-} ;; esac
       rm -f "$dir/t.db" "$dir/t.db-wal" "$dir/t.db-shm"
       t0=$(now)
-      CRASHGRID_SPAWN=$spawn "$CG" sweep --grid "i=1..$CELLS" --runs "$RUNS" --db "$dir/t.db" --quiet --format none \
-        "${CAPTURE_ARGS[@]}" --exec -- /bin/true >/dev/null
+      CRASHGRID_AGENT_LIB=$agent CRASHGRID_SPAWN=$spawn "$cg" sweep --grid "i=1..$CELLS" --runs "$RUNS" \
+        --db "$dir/t.db" --quiet --format none "${capture[@]}" --exec -- /bin/true >/dev/null
       t1=$(now)
       local got
-      got=$(sqlite3 "$dir/t.db" "SELECT count(*) FROM trials WHERE outcome='clean'")
+      got=$(python3 -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+        \"SELECT count(*) FROM trials WHERE outcome='clean'\").fetchone()[0])" "$dir/t.db")
       if [ "$got" -ne "$N" ]; then
         echo "exec-throughput.sh: $1 arm recorded $got clean trials, expected $N" >&2
         exit 1

@@ -1,6 +1,7 @@
 // Supervisor benchmarks (results in bench/results/supervisor-overhead.md and capture-overhead.md).
-//   supervisor_bench spawn [N] [program]
-//       RunTrial on /bin/true N times per capture method: trials per second (compare with forkexec_loop).
+//   supervisor_bench spawn [N] [program] [ARMS] [ROUNDS]
+//       RunTrial on /bin/true N times per arm and round (ARMS: plain,none,attach by default; plain is posix_spawn +
+//       waitpid), arms interleaved: ms a trial and speed relative to the first arm (median of per-round ratios).
 //   supervisor_bench workload CAPTURE REPEAT -- crashgrid run WORKLOAD ...
 //       runs a built-in workload REPEAT times under RunTrial with the given capture method and prints its
 //       iterations per second of workload time (the cost of tracing from the start).
@@ -26,24 +27,67 @@ using namespace cg;
 
 extern char** environ;
 
-static int Spawn(int n, const std::string& program) {
-  for (CaptureMethod m : {CaptureMethod::kNone, CaptureMethod::kTrace, CaptureMethod::kHandler}) {
-    TrialSpec spec;
-    spec.argv = {program};
-    spec.capture = m;
-    spec.duration_s = 10;
-    spec.grace_s = 5;
-    double t0 = MonotonicSeconds();
-    for (int i = 0; i < n; ++i) {
-      TrialResult r = RunTrial(spec);
-      if (r.outcome != Outcome::kClean) {
-        std::fprintf(stderr, "trial %d: %s %s\n", i, OutcomeName(r.outcome), r.detail.c_str());
-        return 1;
+// Arms run in rounds, each round every arm once in a fresh random order (fixed seed), each arm N trials a
+// round: this machine's speed drifts by tens of percent within a minute, so only arms measured side by side
+// compare. "plain" is posix_spawn + waitpid (what forkexec_loop does), the rest RunTrial with that capture.
+static int Spawn(int n, const std::string& program, const std::string& arms_text, int rounds) {
+  std::vector<std::string> arms;
+  for (size_t at = 0; at <= arms_text.size();) {
+    size_t comma = arms_text.find(',', at);
+    if (comma == std::string::npos) comma = arms_text.size();
+    arms.push_back(arms_text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  std::vector<std::vector<double>> ms(arms.size());
+  std::mt19937 rng(20261202);
+  std::vector<size_t> order(arms.size());
+  for (size_t a = 0; a < arms.size(); ++a) order[a] = a;
+  char* cargv[] = {const_cast<char*>(program.c_str()), nullptr};
+  for (int round = 0; round < rounds; ++round) {
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t a : order) {
+      TrialSpec spec;
+      spec.argv = {program};
+      spec.duration_s = 10;
+      spec.grace_s = 5;
+      bool plain = arms[a] == "plain";
+      if (!plain && !ParseCaptureMethod(arms[a], &spec.capture)) {
+        std::fprintf(stderr, "unknown arm %s (plain or a capture method)\n", arms[a].c_str());
+        return 2;
       }
+      double t0 = MonotonicSeconds();
+      for (int i = 0; i < n; ++i) {
+        if (plain) {
+          pid_t pid = 0;
+          int st = 0;
+          if (posix_spawn(&pid, cargv[0], nullptr, nullptr, cargv, environ) != 0 || waitpid(pid, &st, 0) != pid ||
+              st != 0) {
+            std::fprintf(stderr, "plain trial %d failed\n", i);
+            return 1;
+          }
+          continue;
+        }
+        TrialResult r = RunTrial(spec);
+        if (r.outcome != Outcome::kClean) {
+          std::fprintf(stderr, "trial %d: %s %s\n", i, OutcomeName(r.outcome), r.detail.c_str());
+          return 1;
+        }
+      }
+      ms[a].push_back((MonotonicSeconds() - t0) * 1000 / n);
     }
-    double s = MonotonicSeconds() - t0;
-    std::printf("RunTrial --capture %-7s: %d trials of %s in %.3f s: %.1f trials/s (%.3f ms each)\n",
-                CaptureMethodName(m), n, program.c_str(), s, n / s, s * 1000 / n);
+  }
+  // Per arm: the median ms a trial over the rounds, and the median of its per-round ratio to the first arm.
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  std::printf("# %d rounds x %d trials of %s per arm, arms in random order each round\n", rounds, n, program.c_str());
+  std::printf("%-10s %10s %10s %16s\n", "arm", "ms/trial", "trials/s", ("vs " + arms[0]).c_str());
+  for (size_t a = 0; a < arms.size(); ++a) {
+    std::vector<double> ratio;
+    for (int r = 0; r < rounds; ++r) ratio.push_back(ms[0][r] / ms[a][r]);
+    double m = median(ms[a]);
+    std::printf("%-10s %10.3f %10.1f %15.1f%%\n", arms[a].c_str(), m, 1000 / m, 100 * median(ratio));
   }
   return 0;
 }
@@ -130,14 +174,17 @@ static int Race(int n, const std::string& arms_text, std::vector<std::string> ar
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "spawn";
-  if (mode == "spawn") return Spawn(argc > 2 ? std::atoi(argv[2]) : 1000, argc > 3 ? argv[3] : "/bin/true");
+  if (mode == "spawn") {
+    return Spawn(argc > 2 ? std::atoi(argv[2]) : 1000, argc > 3 ? argv[3] : "/bin/true",
+                 argc > 4 ? argv[4] : "plain,none,attach", argc > 5 ? std::atoi(argv[5]) : 5);
+  }
   if (mode == "race" && argc > 5 && std::strcmp(argv[4], "--") == 0) {
     return Race(std::atoi(argv[2]), argv[3], std::vector<std::string>(argv + 5, argv + argc));
   }
   if (mode == "workload" && argc > 5 && std::strcmp(argv[4], "--") == 0) {
     return Workload(argv[2], std::atoi(argv[3]), std::vector<std::string>(argv + 5, argv + argc));
   }
-  std::fprintf(stderr, "usage: supervisor_bench spawn [N] [program] | workload CAPTURE REPEAT -- ARGV... | race N ARMS -- "
+  std::fprintf(stderr, "usage: supervisor_bench spawn [N] [program] [ARMS] [ROUNDS] | workload CAPTURE REPEAT -- ARGV... | race N ARMS -- "
                        "ARGV...\n");
   return 2;
 }

@@ -139,13 +139,17 @@ static void chain_unlock(const sigset_t* saved) {
 // Our handler, as the kernel holds it: SA_RESTART follows the program's wish for the signal (syscalls that
 // a sent signal interrupts), the crash signals stay blocked while the agent works (a fault inside the agent
 // then kills at once instead of nesting).
+static void ours(int program_flags, struct sigaction* sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sa_sigaction = on_fault;
+  sigemptyset(&sa->sa_mask);
+  for (int i = 0; i < NSIG_OURS; ++i) sigaddset(&sa->sa_mask, kSignals[i]);
+  sa->sa_flags = SA_SIGINFO | SA_ONSTACK | (program_flags & SA_RESTART);
+}
+
 static void install_ours_locked(int sig, int program_flags) {
   struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault;
-  sigemptyset(&sa.sa_mask);
-  for (int i = 0; i < NSIG_OURS; ++i) sigaddset(&sa.sa_mask, kSignals[i]);
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | (program_flags & SA_RESTART);
+  ours(program_flags, &sa);
   real_sigaction()(sig, &sa, NULL);
 }
 
@@ -553,7 +557,8 @@ static void on_fault(int sig, siginfo_t* si, void* ucv) {
 // stalled the page faults of the threads already running, and that changed how often a start-up race crashed
 // (measured: bench/results/capture-race.md). A starting thread takes a stack from the free list (a spinlock
 // held for a few instructions, never in a signal handler) and makes one sigaltstack call; an exiting thread
-// gives it back. Only when the list and the chunk run dry is another chunk mapped, once per POOL_CHUNK threads.
+// gives it back. Only when the list and the chunk run dry is another chunk mapped, once per POOL_CHUNK threads
+// (after the first POOL_FIRST_CHUNK).
 #define POOL_CHUNK 64
 
 struct free_stack {
@@ -584,18 +589,27 @@ static void install_guard(char* page) {
   mprotect(page, g_page, PROT_NONE);  // overflowing an alternate stack faults instead of hitting the next
 }
 
-// The newest chunk and how many of its stacks were handed out: a stack is first touched when a thread takes it,
-// not when the chunk is mapped (linking every stack into the free list up front faulted in a page of each).
+// The newest chunk, its size and how many of its stacks were handed out: a stack is first touched when a thread
+// takes it, not when the chunk is mapped (linking every stack into the free list up front faulted in a page of
+// each). The guard pages are installed when the chunk is mapped, not when a thread takes its stack: a system
+// call at every thread's start shifted a start-up race's timing (bench/results/capture-race.md). The first
+// chunk is small: most trial processes (a shell, /bin/true, a launcher script) start a few threads, and every
+// stack of a chunk costs its guard page's system call in the process's start-up.
+#define POOL_FIRST_CHUNK 16
 static char* g_chunk;
-static int g_chunk_used = POOL_CHUNK;
+static int g_chunk_size;
+static int g_chunk_used;
 
-// Maps POOL_CHUNK stacks, each above a guard page. Called with the lock held.
+static size_t slot_size(void) { return g_page + ALTSTACK_SIZE; }
+
+// Maps a chunk of stacks, each above a guard page. Called with the lock held.
 static void pool_grow_locked(void) {
-  size_t slot = g_page + ALTSTACK_SIZE;
-  char* mem = mmap(NULL, slot * POOL_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int n = g_chunk ? POOL_CHUNK : POOL_FIRST_CHUNK;
+  char* mem = mmap(NULL, slot_size() * (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return;
-  for (int i = 0; i < POOL_CHUNK; ++i) install_guard(mem + (size_t)i * slot);
+  for (int i = 0; i < n; ++i) install_guard(mem + (size_t)i * slot_size());
   g_chunk = mem;
+  g_chunk_size = n;
   g_chunk_used = 0;
 }
 
@@ -607,8 +621,8 @@ static void* pool_take(void) {
     g_free_stacks = f->next;
     stack = f;
   } else {
-    if (g_chunk_used == POOL_CHUNK) pool_grow_locked();
-    if (g_chunk_used < POOL_CHUNK) stack = g_chunk + (size_t)g_chunk_used++ * (g_page + ALTSTACK_SIZE) + g_page;
+    if (g_chunk_used == g_chunk_size) pool_grow_locked();
+    if (g_chunk_used < g_chunk_size) stack = g_chunk + (size_t)g_chunk_used++ * slot_size() + g_page;
   }
   pool_unlock();
   return stack;
@@ -886,8 +900,12 @@ __attribute__((constructor)) static void crashgrid_agent_init(void) {
   sigset_t saved;
   chain_lock(&saved);
   for (int i = 0; i < NSIG_OURS; ++i) {
-    real_sigaction()(kSignals[i], NULL, &g_chained[i]);  // what was there: the program's from now on
-    install_ours_locked(kSignals[i], g_chained[i].sa_flags);
+    // Installed and what was there read back in one call (what was there is the program's from now on); again
+    // only if that asked for SA_RESTART, which ours then follows.
+    struct sigaction sa;
+    ours(0, &sa);
+    real_sigaction()(kSignals[i], &sa, &g_chained[i]);
+    if (g_chained[i].sa_flags & SA_RESTART) install_ours_locked(kSignals[i], g_chained[i].sa_flags);
   }
   __atomic_store_n(&g_mode, mode, __ATOMIC_RELEASE);
   chain_unlock(&saved);

@@ -113,6 +113,7 @@ bool ReadHeader(const std::string& path, HeaderKind* kind, int64_t* version, std
 }  // namespace
 
 Store::~Store() {
+  insert_trial_.reset();
   syncer_.reset();
   if (db_) sqlite3_close_v2(db_);
 }

@@ -34,6 +34,9 @@ struct SyncStats {
 };
 
 class WalSyncer;
+namespace sql {
+class Stmt;
+}
 
 // The verdict a stopping rule reached for a cell, kept as it was when the rule stopped: later trials (a
 // `--refine` pass, a resumed run with a higher cap) are evidence shown beside it, not a new verdict.
@@ -150,6 +153,7 @@ class Store {
   sqlite3* db_ = nullptr;
   std::string path_;
   int64_t version_ = 0;
+  std::unique_ptr<sql::Stmt> insert_trial_;  // InsertTrial's statement, prepared once (a sweep inserts per trial)
   std::unique_ptr<WalSyncer> syncer_;  // writable stores only; stopped (after a last flush) before db_ closes
 };
 

@@ -128,7 +128,8 @@ std::string InsertTrialSql() {
 bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const TrialResult& r, int64_t* id,
                         std::string* err) {
   // Outside an explicit transaction each statement is its own transaction: committed when Step returns.
-  Stmt s(db_, InsertTrialSql().c_str());
+  if (!insert_trial_) insert_trial_ = std::make_unique<Stmt>(db_, InsertTrialSql().c_str());
+  Stmt& s = *insert_trial_;
   std::string key = CellKey(cell);
   BindTrial(&s, run_id, cell, key, repetition, r);
   if (s.Step() != SQLITE_DONE) {
@@ -140,9 +141,11 @@ bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const 
     } else {
       *err = fmt::format("cannot record a trial in '{}': {}", path_, sqlite3_errmsg(db_));
     }
+    insert_trial_.reset();  // prepared again next time, in whatever state the error left the statement
     return false;
   }
   if (id) *id = sqlite3_last_insert_rowid(db_);
+  s.Reset();
   return true;
 }
 

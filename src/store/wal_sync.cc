@@ -42,11 +42,14 @@ void WalSyncer::Stop() {
 // Runs on the committing thread after the commit's frames were written to the WAL and its lock released.
 int WalSyncer::OnCommit(void* self, sqlite3* db, const char* name, int frames) {
   auto* s = static_cast<WalSyncer*>(self);
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(s->mu_);
     ++s->stats_.commits;
+    wake = s->idle_;  // else it is gathering commits until its next flush, and waking it costs a switch a trial
+    s->idle_ = false;
   }
-  s->cv_.notify_all();
+  if (wake) s->cv_.notify_all();
   // What SQLite's own hook (sqlite3WalDefaultHook) would have done; a busy checkpoint is simply retried at a
   // later commit.
   if (frames >= kAutoCheckpointPages) sqlite3_wal_checkpoint(db, name);
@@ -68,7 +71,9 @@ void WalSyncer::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   Clock::time_point last_sync{};
   for (;;) {
+    idle_ = true;
     cv_.wait(lock, [&] { return stop_ || stats_.commits > stats_.synced_commits; });
+    idle_ = false;
     if (stats_.commits == stats_.synced_commits) return;  // stopping, all synced
     // Let commits gather for up to kSyncDelay after the previous flush, then flush them all at once.
     auto due = last_sync + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kSyncDelay));

@@ -51,6 +51,7 @@ class WalSyncer {
   int wal_fd_ = -1;  // opened at the first flush (the -wal file appears at the first commit)
   mutable std::mutex mu_;
   std::condition_variable cv_;       // the thread waits on it for commits and stop
+  bool idle_ = false;                // the thread waits for a first commit (only then does a commit notify)
   std::condition_variable synced_;   // SyncNow waits on it
   SyncStats stats_;
   bool stop_ = false;

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -84,9 +85,9 @@ bool AgentChannel::Release(bool captured) {
   return in_time;
 }
 
-std::string WhyAgentCannotLoad(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "";
+namespace {
+
+std::string WhyAgentCannotLoadUncached(const std::string& path, const struct stat& st) {
   // The dynamic loader ignores LD_PRELOAD paths for a secure-execution program (set-ID and not ours).
   if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getegid())) {
     return "a set-user-ID or set-group-ID program";
@@ -106,6 +107,35 @@ std::string WhyAgentCannotLoad(const std::string& path) {
     if (ph.p_type == PT_INTERP) return "";
   }
   return "a static executable";
+}
+
+}  // namespace
+
+// A sweep asks this for the same program before every trial: the answer is kept for the file as it was
+// (device, inode, size, change time), so that a trial costs one stat, not an open and a dozen reads.
+std::string WhyAgentCannotLoad(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "";
+  struct Cached {
+    std::string path, why;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = -1;
+    struct timespec ctime {};
+  };
+  static std::mutex mu;
+  static Cached last;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (last.path == path && last.dev == st.st_dev && last.ino == st.st_ino && last.size == st.st_size &&
+        last.ctime.tv_sec == st.st_ctim.tv_sec && last.ctime.tv_nsec == st.st_ctim.tv_nsec) {
+      return last.why;
+    }
+  }
+  std::string why = WhyAgentCannotLoadUncached(path, st);
+  std::lock_guard<std::mutex> lock(mu);
+  last = Cached{path, why, st.st_dev, st.st_ino, st.st_size, st.st_ctim};
+  return why;
 }
 
 }  // namespace cg

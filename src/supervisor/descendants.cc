@@ -348,8 +348,10 @@ bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline
     if (MonotonicSeconds() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  // The last pass saw everything dead; what turned into our zombies during it is reaped now.
+  // The last pass saw everything dead; what turned into our zombies during it is reaped now. Nothing to reap
+  // when no process of ours is known (the usual end of a trial whose processes all stayed in its group).
   std::lock_guard<std::mutex> lock(r.mu);
+  if (r.ours.empty()) return true;
   for (pid_t c : Children(self)) {
     if (c == leader || IsLiveLeaderLocked(r, c) || !r.ours.count(c)) continue;
     ProcStat st;

@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "util/strings.h"
@@ -150,6 +152,12 @@ std::string FindAgentLibrary() {
   if (const char* env = std::getenv(AGENT_LIB_ENV); env && *env) {
     return access(env, R_OK) == 0 ? std::string(env) : "";
   }
+  // Found once, checked again at every call (a sweep asks before every trial): one access() a trial.
+  static std::mutex mu;
+  static std::string found;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!found.empty() && access(found.c_str(), R_OK) == 0) return found;
+  found.clear();
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return "";
@@ -158,7 +166,7 @@ std::string FindAgentLibrary() {
   std::string parent = dir.substr(0, dir.rfind('/'));
   for (const std::string& d : {dir, parent, parent + "/lib"}) {
     std::string p = d + "/" + AGENT_LIB_NAME;
-    if (access(p.c_str(), R_OK) == 0) return p;
+    if (access(p.c_str(), R_OK) == 0) return found = p;
   }
   return "";
 }
