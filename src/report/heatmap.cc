@@ -70,13 +70,6 @@ std::string SignalName(int sig) {
   return fmt::format("SIG{}", sig);
 }
 
-std::string FormatPercent(double p) {
-  double pct = p * 100;
-  if (pct == 0) return "0%";
-  if (pct < 10) return fmt::format("{:.1f}%", pct);
-  return fmt::format("{:.0f}%", pct);
-}
-
 std::string EffectiveSignature(const TrialResult& r) {
   if (OutcomeEvidence(r.outcome) != Evidence::kCrash) return "";
   if (!r.signature.empty()) return r.signature;

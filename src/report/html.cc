@@ -217,7 +217,7 @@ std::string ComparisonSection(const ReportRun& a, const ReportRun& b) {
                                             : "no significant difference";
     s += fmt::format("<tr><td><code>{}</code></td><td>{}/{} ({})</td><td>{}/{} ({})</td><td>{}</td><td>{:.3g}</td>"
                      "<td>{:.3g}</td><td>{}</td></tr>\n",
-                     E(c.key), c.ka, c.na, FormatPercent(c.pa), c.kb, c.nb, FormatPercent(c.pb), E(c.test), c.p_value,
+                     E(DisplayCellKey(c.key)), c.ka, c.na, FormatPercent(c.pa), c.kb, c.nb, FormatPercent(c.pb), E(c.test), c.p_value,
                      c.p_adjusted, verdict);
   }
   s += fmt::format("<tr><th>matched cells</th><th>{}/{}</th><th>{}/{}</th><th colspan=\"4\">run {} crashes more in {}, "

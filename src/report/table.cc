@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/cells.h"
+#include "report/number_format.h"
 #include "stats/stats.h"
 #include "stats/stopping_settings.h"
 #include "trial/trial_json.h"
@@ -19,39 +20,13 @@
 namespace cg {
 
 // ---------------------------------------------------------------------------------------------------------
-namespace {
-
-enum class Rounding { kNearest, kDown, kUp };
-
-// A percentage for a table cell: whole percent from 10% up, one decimal below, rounded as asked (bounds are
-// rounded outwards so the printed interval always contains the computed one).
-std::string Percent(double fraction, Rounding rounding) {
-  double v = 100 * fraction;
-  auto round_at = [&](double scale) {
-    double x = v * scale;
-    // The slack keeps a value that is exact at this precision (4.2 * 10) from moving by a float ulp.
-    switch (rounding) {
-      case Rounding::kNearest: x = std::round(x); break;
-      case Rounding::kDown: x = std::floor(x + 1e-9); break;
-      case Rounding::kUp: x = std::ceil(x - 1e-9); break;
-    }
-    return x / scale;
-  };
-  if (v >= 10) return fmt::format("{:.0f}", round_at(1));
-  double tenth = round_at(10);
-  if (tenth >= 10) return fmt::format("{:.0f}", tenth);
-  if (tenth == std::floor(tenth)) return fmt::format("{:.0f}", tenth);
-  return fmt::format("{:.1f}", tenth);
-}
-
-}  // namespace
-
+// Percent and interval texts: report/number_format.h.
 std::string PercentCellText(int64_t k, int64_t n) {
   if (n <= 0) return "";
-  if (k == 0) return fmt::format("0/{} <{}%", n, Percent(ZeroCrashUpperBound(n), Rounding::kUp));
+  if (k == 0) return fmt::format("0/{} <{}%", n, PercentText(ZeroCrashUpperBound(n), Rounding::kUp));
   Interval iv = Wilson(k, n);
-  return fmt::format("{}/{} {}% [{}-{}]", k, n, Percent(static_cast<double>(k) / static_cast<double>(n), Rounding::kNearest),
-                     Percent(iv.lo, Rounding::kDown), Percent(iv.hi, Rounding::kUp));
+  return fmt::format("{}/{} {}% {}", k, n, PercentText(static_cast<double>(k) / static_cast<double>(n)),
+                     IntervalText(iv));
 }
 
 namespace {
