@@ -189,7 +189,7 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
           hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
                                  FormatPercent(hc.value), FormatPercent(w.lo), FormatPercent(w.hi));
           if (measure == HeatMeasure::kCrashes) {
-            hc.note = VerdictName(SprtDecide(hc.k, hc.n, sprt));
+            hc.note = VerdictName(CellSprtVerdict(hc.k, hc.n, hc.failed, sprt));
             if (hc.k == 0) {
               hc.title += fmt::format(", one-sided 95% upper bound {}", FormatPercent(ZeroCrashUpperBound(hc.n)));
             }

@@ -174,7 +174,7 @@ std::string MitigationSection(const ReportRun& rr) {
     s += fmt::format("<tr{}><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>"
                      "<td>{}</td><td>{}</td><td>p &lt; {}</td><td>{}</td><td>{}</td></tr>\n",
                      rec ? " class=\"good\"" : "", E(p.policy), E(p.verdict), p.safe, p.crashes, p.undecided, p.k, p.n,
-                     p.failed, p.overran, E(FormatUpperBound(p.pooled_upper)),
+                     p.failed, p.overran, E(FormatUpperBound(p.worst_upper)),
                      p.workload_s > 0 ? fmt::format("{:.1f}", p.throughput) : "-",
                      p.has_relative ? fmt::format("{:+.0f}%", p.relative * 100) : "-");
   }

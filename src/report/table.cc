@@ -104,7 +104,7 @@ std::string CellText(const CellCounts& c, TableFormat format, const SprtParams& 
     case TableFormat::kSeed: return SeedCellText(c);
     case TableFormat::kVerdict:
       return EvidenceCellText(
-          c, fmt::format("{} {}/{}", VerdictName(SprtDecide(c.crashes, c.n, p)), c.crashes, c.n));
+          c, fmt::format("{} {}/{}", VerdictName(CellSprtVerdict(c.crashes, c.n, c.failed, p)), c.crashes, c.n));
     default: return EvidenceCellText(c, PercentCellText(c.crashes, c.n));
   }
 }
@@ -293,7 +293,7 @@ std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, 
       e["rate"] = static_cast<double>(c.crashes) / static_cast<double>(c.n);
       e["wilson95"] = {{"lo", iv.lo}, {"hi", iv.hi}};
       e["upper_bound95"] = c.crashes == 0 ? json(ZeroCrashUpperBound(c.n)) : json(nullptr);
-      e["verdict"] = VerdictName(SprtDecide(c.crashes, c.n, p));
+      e["verdict"] = VerdictName(CellSprtVerdict(c.crashes, c.n, c.failed, p));
     } else {
       e["rate"] = e["wilson95"] = e["upper_bound95"] = e["verdict"] = nullptr;
     }

@@ -47,6 +47,11 @@ Verdict SprtDecide(int64_t k, int64_t n, const SprtParams& p) {
   return Verdict::kUndecided;
 }
 
+Verdict CellSprtVerdict(int64_t k, int64_t n, int64_t failed, const SprtParams& p) {
+  Verdict v = SprtDecide(k, n, p);
+  return v == Verdict::kSafe && failed > 0 ? Verdict::kUndecided : v;
+}
+
 int64_t SprtCleanRunsToSafe(int64_t k, int64_t n, const SprtParams& p) {
   double llr = SprtLogLikelihoodRatio(k, n, p);
   double lower = std::log(p.beta / (1 - p.alpha));
