@@ -15,6 +15,7 @@
 #include "cli/common.h"
 #include "store/store.h"
 #include "sweep/grid.h"
+#include "sweep/stopping.h"
 #include "sweep/sweep.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -441,6 +442,7 @@ int CmdSweep(const Args& all_args) {
   }
   opts.argv = {"crashgrid", "sweep"};
   opts.argv.insert(opts.argv.end(), all_args.begin(), all_args.end());
+  if (std::string w = RunsCapWarning(opts.stopping, opts.runs); !w.empty()) PrintWarning(w);
 
   TableOptions table_options;
   if (f.format != "none" && !ParseTableFormat(f.format, &table_options.format, &err)) {

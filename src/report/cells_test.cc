@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "report/table.h"
 #include "stats/rate.h"
 
 namespace cg {
@@ -66,4 +69,51 @@ TEST(Cells, SignatureResolvesFromGroupsByUniquePrefix) {
 }
 
 }  // namespace
+// 31 trials that all exit 1 are no evidence of safety anywhere: no table, JSON or heatmap calls the cell SAFE.
+// And one failed trial among 31 clean runs (SAFE by the SPRT alone) keeps the cell from SAFE everywhere.
+TEST(Cells, FailedTrialsAreNeverEvidenceOfSafety) {
+  RunRecord run;
+  run.id = 1;
+  run.duration_s = 2;
+  run.grid = {{"threads", {"1", "2", "3"}}};
+  std::vector<StoredTrial> trials;
+  for (int i = 0; i < 31; ++i) trials.push_back(T(100 + i, "1", Outcome::kFailed, 1, 1));  // all exit 3
+  for (int i = 0; i < 31; ++i) trials.push_back(T(200 + i, "2", Outcome::kClean, 1, 1));
+  trials.push_back(T(300, "2", Outcome::kFailed, 1, 1));
+  for (int i = 0; i < 31; ++i) trials.push_back(T(400 + i, "3", Outcome::kClean, 1, 1));  // the control
+  std::vector<TrialGroup> groups = GroupTrials(trials, run.duration_s);
+  std::vector<CellCounts> cells = AggregateCells(run, groups);
+  ASSERT_EQ(cells.size(), 3u);
+  EXPECT_EQ(cells[0].n, 0);
+  EXPECT_EQ(cells[0].failed, 31);
+  EXPECT_EQ(cells[0].exit_codes.at(3), 31);
+  EXPECT_EQ(cells[1].n, 31);
+  EXPECT_EQ(cells[1].failed, 1);
+  SprtParams sprt;
+  EXPECT_EQ(SprtDecide(cells[1].crashes, cells[1].n, sprt), Verdict::kSafe);
+  EXPECT_EQ(CellSprtVerdict(cells[0].crashes, cells[0].n, cells[0].failed, sprt), Verdict::kUndecided);
+  EXPECT_EQ(CellSprtVerdict(cells[1].crashes, cells[1].n, cells[1].failed, sprt), Verdict::kUndecided);
+  EXPECT_EQ(CellSprtVerdict(cells[2].crashes, cells[2].n, cells[2].failed, sprt), Verdict::kSafe);
+
+  TableOptions o;
+  o.format = TableFormat::kVerdict;
+  std::string out, err;
+  ASSERT_TRUE(RenderTable(run, groups, o, &out, &err)) << err;
+  EXPECT_NE(out.find("31 failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("UNDECIDED 0/31 +1 failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("SAFE 0/31"), std::string::npos) << out;  // threads=3 only
+  EXPECT_EQ(out.find("SAFE 0/31 +1"), std::string::npos) << out;
+  o.format = TableFormat::kJson;
+  ASSERT_TRUE(RenderTable(run, groups, o, &out, &err)) << err;
+  nlohmann::json j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["cells"].size(), 3u);
+  EXPECT_TRUE(j["cells"][0]["verdict"].is_null()) << j["cells"][0].dump();
+  EXPECT_EQ(j["cells"][0]["failed"], 31);
+  EXPECT_EQ(j["cells"][1]["verdict"], "UNDECIDED");
+  EXPECT_EQ(j["cells"][2]["verdict"], "SAFE");
+  o.format = TableFormat::kCsv;
+  ASSERT_TRUE(RenderTable(run, groups, o, &out, &err)) << err;
+  EXPECT_NE(out.find("failed"), std::string::npos) << out;  // the column
+}
+
 }  // namespace cg

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "report/cells.h"
+#include "report/number_format.h"
 #include "stats/exact.h"
 #include "util/strings.h"
 
@@ -180,10 +181,7 @@ namespace {
 
 std::string Prob(int64_t k, int64_t n) { return n > 0 ? fmt::format("{:.2f}", Ratio(k, n)) : "-"; }
 
-std::string PValue(double p) {
-  if (p < 0.0001) return "<0.0001";
-  return fmt::format("{:.4f}", p);
-}
+std::string PValue(double p) { return PValueText(p); }
 
 }  // namespace
 
@@ -198,13 +196,14 @@ std::string RenderCompareText(const CompareResult& r) {
   out += "\n\n";
 
   size_t width = 4;
-  for (const auto& c : r.cells) width = std::max(width, c.key.size());
+  for (const auto& c : r.cells) width = std::max(width, DisplayCellKey(c.key).size());
   out += "k/n: trials that crashed or hung / trials that crashed, hung or exited 0\n";
   out += fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>6}  {:>8} {:>8}\n", "cell", width, "A k/n", "A p",
                      "B k/n", "B p", "B-A", "p", "Holm p");
   for (const auto& c : r.cells) {
     const char* mark = c.direction > 0 ? "B more" : c.direction < 0 ? "B fewer" : "";
-    std::string line = fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>+6.2f}  {:>8} {:>8}  {}", c.key, width,
+    std::string line = fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>+6.2f}  {:>8} {:>8}  {}",
+                                   DisplayCellKey(c.key), width,
                                    fmt::format("{}/{}", c.ka, c.na), Prob(c.ka, c.na),
                                    fmt::format("{}/{}", c.kb, c.nb), Prob(c.kb, c.nb), c.pb - c.pa,
                                    PValue(c.p_value), PValue(c.p_adjusted), mark);

@@ -70,13 +70,6 @@ std::string SignalName(int sig) {
   return fmt::format("SIG{}", sig);
 }
 
-std::string FormatPercent(double p) {
-  double pct = p * 100;
-  if (pct == 0) return "0%";
-  if (pct < 10) return fmt::format("{:.1f}%", pct);
-  return fmt::format("{:.0f}%", pct);
-}
-
 std::string EffectiveSignature(const TrialResult& r) {
   if (OutcomeEvidence(r.outcome) != Evidence::kCrash) return "";
   if (!r.signature.empty()) return r.signature;
@@ -196,7 +189,7 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
           hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
                                  FormatPercent(hc.value), FormatPercent(w.lo), FormatPercent(w.hi));
           if (measure == HeatMeasure::kCrashes) {
-            hc.note = VerdictName(SprtDecide(hc.k, hc.n, sprt));
+            hc.note = VerdictName(CellSprtVerdict(hc.k, hc.n, hc.failed, sprt));
             if (hc.k == 0) {
               hc.title += fmt::format(", one-sided 95% upper bound {}", FormatPercent(ZeroCrashUpperBound(hc.n)));
             }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "report/number_format.h"
 #include "stats/stats.h"
 #include "store/store.h"
 #include "trial/run.h"
@@ -59,8 +60,7 @@ std::string HeatTextColor(const Heatmap& map, const HeatCell& cell);
 
 // "SIGSEGV" for 11, "SIG42" for one without a name.
 std::string SignalName(int sig);
-// "0.8%", "15%", "100%": two significant digits for small values.
-std::string FormatPercent(double p);
+// FormatPercent ("0.8%", "15%", "99.5%"): report/number_format.h.
 
 // The signature a crashed or hung trial is grouped under: its captured signature, or "SIGSEGV (no stack)" /
 // "hang (no stack)" when nothing was captured; "" for trials that did not crash.

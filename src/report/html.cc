@@ -176,7 +176,7 @@ std::string MitigationSection(const ReportRun& rr) {
     s += fmt::format("<tr{}><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>"
                      "<td>{}</td><td>{}</td><td>p &lt; {}</td><td>{}</td><td>{}</td></tr>\n",
                      rec ? " class=\"good\"" : "", E(p.policy), E(p.verdict), p.safe, p.crashes, p.undecided, p.k, p.n,
-                     p.failed, p.overran, E(FormatUpperBound(p.pooled_upper)),
+                     p.failed, p.overran, E(FormatUpperBound(p.worst_upper)),
                      p.workload_s > 0 ? fmt::format("{:.1f}", p.throughput) : "-",
                      p.has_relative ? fmt::format("{:+.0f}%", p.relative * 100) : "-");
   }
@@ -219,7 +219,7 @@ std::string ComparisonSection(const ReportRun& a, const ReportRun& b) {
                                             : "no significant difference";
     s += fmt::format("<tr><td><code>{}</code></td><td>{}/{} ({})</td><td>{}/{} ({})</td><td>{}</td><td>{:.3g}</td>"
                      "<td>{:.3g}</td><td>{}</td></tr>\n",
-                     E(c.key), c.ka, c.na, FormatPercent(c.pa), c.kb, c.nb, FormatPercent(c.pb), E(c.test), c.p_value,
+                     E(DisplayCellKey(c.key)), c.ka, c.na, FormatPercent(c.pa), c.kb, c.nb, FormatPercent(c.pb), E(c.test), c.p_value,
                      c.p_adjusted, verdict);
   }
   s += fmt::format("<tr><th>matched cells</th><th>{}/{}</th><th>{}/{}</th><th colspan=\"4\">run {} crashes more in {}, "

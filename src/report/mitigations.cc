@@ -23,6 +23,19 @@ std::string Percent(double rel) { return fmt::format("{:+.0f}%", 100 * rel); }
 
 std::string Throughput(double t) { return t >= 100 ? fmt::format("{:.0f}", t) : fmt::format("{:.3g}", t); }
 
+// What an all-SAFE policy may claim: the bound of its weakest cell, which every cell meets. (Pooled over cells
+// the bound is tighter than any one cell supports: two cells of 31 clean runs pool to p < 0.048, while each
+// supports only p < 0.093.)
+std::string WorstCellClaim(const PolicySummary& p) {
+  int64_t n = 0;
+  for (const PolicyCell& c : p.cells)
+    if (c.key == p.worst_cell) n = c.n;
+  if (p.cells.size() == 1)
+    return fmt::format("p < {} at 95% (Clopper-Pearson, {} trials)", FormatUpperBound(p.worst_upper), n);
+  return fmt::format("p < {} at 95% in every cell (Clopper-Pearson, by its weakest cell, {}: {} trials)",
+                     FormatUpperBound(p.worst_upper), p.worst_cell.empty() ? "(all)" : p.worst_cell, n);
+}
+
 }  // namespace
 
 bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& groups, const std::string& axis,
@@ -79,18 +92,25 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& g
     pc.n = c.n;
     pc.failed = c.failed;
     pc.overran = c.overran;
+    pc.could_not_start = c.could_not_start;
     p.failed += c.failed;
     p.overran += c.overran;
-    pc.verdict = SprtDecide(c.crashes, c.n, sprt);
+    p.could_not_start += c.could_not_start;
+    pc.verdict = CellSprtVerdict(c.crashes, c.n, c.failed, sprt);
     pc.cp_upper = ClopperPearsonUpper(c.crashes, c.n);
     p.cells.push_back(pc);
     p.k += c.crashes;
     p.n += c.n;
-    if (pc.verdict == Verdict::kSafe) p.safe++;
-    if (pc.verdict == Verdict::kCrashes) p.crashes++;
-    if (pc.verdict == Verdict::kUndecided) {
+    if (pc.not_started()) {
+      p.not_started++;  // untested: no number of clean runs would decide it
+    } else if (pc.verdict == Verdict::kSafe) {
+      p.safe++;
+    } else if (pc.verdict == Verdict::kCrashes) {
+      p.crashes++;
+    } else {
       p.undecided++;
-      p.runs_to_safe += SprtCleanRunsToSafe(c.crashes, c.n, sprt);
+      // A cell with a failed trial never reaches SAFE: no count of clean runs to it.
+      if (c.failed == 0) p.runs_to_safe += SprtCleanRunsToSafe(c.crashes, c.n, sprt);
     }
   }
   // Throughput from the trials themselves: exposure here is the workload's own clock, which is what
@@ -110,9 +130,15 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& g
     p.verdict = p.crashes > 0                      ? "some CRASHES"
                 : p.failed > 0                     ? "some FAILED"
                 : p.overran > 0                    ? "some OVERRAN"
+                : p.could_not_start > 0            ? "not started"
                 : (p.undecided > 0 || p.n == 0)    ? "undecided"
                                                    : "all SAFE";
     p.pooled_upper = ClopperPearsonUpper(p.k, p.n);
+    const PolicyCell* worst = nullptr;
+    for (const PolicyCell& c : p.cells)
+      if (!worst || c.cp_upper > worst->cp_upper) worst = &c;
+    p.worst_upper = worst ? worst->cp_upper : 1;
+    p.worst_cell = worst ? worst->key : "";
     p.throughput = p.workload_s > 0 ? p.work / p.workload_s : 0;
     p.rate = CrashRateFromExposure(p.k, exposure[i]);
     if (p.policy == "none") none = &p;
@@ -149,36 +175,36 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& g
   if (s.recommended >= 0) {
     const PolicySummary& p = s.policies[static_cast<size_t>(s.recommended)];
     if (p.policy == "none") {
-      s.recommendation = fmt::format("Recommendation: none needed: every cell is SAFE without serializing ({} over "
-                                     "{} trials).",
-                                     SafeClaim(p.k, p.n), p.n);
+      s.recommendation = fmt::format("Recommendation: none needed: every cell is SAFE without serializing, crash "
+                                     "probability {}.",
+                                     WorstCellClaim(p));
     } else {
-      s.recommendation = fmt::format("Recommendation: {}={}: every cell SAFE, cost {}, crash probability {} "
-                                     "(Clopper-Pearson, pooled over {} trials in {} cell{}).",
-                                     axis, p.policy, cost(p), SafeClaim(p.k, p.n), p.n, p.cells.size(),
-                                     p.cells.size() == 1 ? "" : "s");
+      s.recommendation = fmt::format("Recommendation: {}={}: every cell SAFE, cost {}, crash probability {}.", axis,
+                                     p.policy, cost(p), WorstCellClaim(p));
     }
   } else {
-    // No policy is all SAFE. The one to run more of: no CRASHES cell and no trial that failed or overran,
-    // fastest; else say which policies fail, or which crash least.
+    // No policy is all SAFE. The one to run more of: no CRASHES cell and no trial that failed, overran or could
+    // not start, fastest; else say which policies fail, or which crash least. A policy whose trials could not
+    // start in some cell is untested there: never the candidate (its untested cells are no "runs to SAFE").
     std::vector<std::string> failing;
     for (const auto& p : s.policies) {
-      if (p.crashes > 0 || (p.failed == 0 && p.overran == 0)) continue;
+      if (p.crashes > 0 || (p.failed == 0 && p.overran == 0 && p.could_not_start == 0)) continue;
       std::vector<std::string> what;
       if (p.failed > 0) what.push_back(fmt::format("{} failed", p.failed));
       if (p.overran > 0) what.push_back(fmt::format("{} overran", p.overran));
+      if (p.could_not_start > 0) what.push_back(fmt::format("{} could not start", p.could_not_start));
       failing.push_back(fmt::format("{}={} ({})", axis, p.policy, Join(what, ", ")));
     }
     for (size_t i = 0; i < s.policies.size(); ++i) {
       const PolicySummary& p = s.policies[i];
-      if (p.crashes > 0 || p.failed > 0 || p.overran > 0 || p.n == 0) continue;
+      if (p.crashes > 0 || p.failed > 0 || p.overran > 0 || p.could_not_start > 0 || p.n == 0) continue;
       if (s.candidate < 0 || p.throughput > s.policies[static_cast<size_t>(s.candidate)].throughput)
         s.candidate = static_cast<int>(i);
     }
     const std::string not_a_fix =
         failing.empty() ? ""
-                        : fmt::format(" Not a fix: {}, whose trials exited non-zero or ran past their bound "
-                                      "(see why with `crashgrid export`).",
+                        : fmt::format(" Not a fix: {}, whose trials exited non-zero, ran past their bound or "
+                                      "could not start (see why with `crashgrid export`).",
                                       Join(failing, ", "));
     if (s.candidate >= 0) {
       const PolicySummary& p = s.policies[static_cast<size_t>(s.candidate)];
@@ -187,9 +213,10 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& g
                                      "(re-run the sweep with --until decided and a larger --runs).{}",
                                      axis, p.policy, p.undecided, cost(p), p.runs_to_safe, not_a_fix);
     } else if (!failing.empty()) {
-      s.recommendation = fmt::format("No policy can be recommended: those without a crash have trials that failed "
-                                     "or overran: {}. A policy under which the program exits non-zero or runs "
-                                     "past its bound is not a fix (see why with `crashgrid export`).",
+      s.recommendation = fmt::format("No policy can be recommended: those without a crash have trials that failed, "
+                                     "overran or could not start: {}. A policy under which the program exits "
+                                     "non-zero, runs past its bound or cannot start is not a fix (see why with "
+                                     "`crashgrid export`).",
                                      Join(failing, ", "));
     } else {
       int fewest = -1;
@@ -221,20 +248,22 @@ std::string RenderMitigationsText(const MitigationStudy& s) {
   for (const auto& p : s.policies) width = std::max(width, p.policy.size());
   std::string unit = s.throughput_unit;
   size_t tput = std::max<size_t>(6, unit.size());
-  out += fmt::format("{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>6} {:>7}  {:>13}  {:>{}}  {}\n", "policy", width,
-                     "verdict", "SAFE", "CRASHES", "UNDECIDED", "crashes/n", "failed", "overran", "95% upper", unit,
-                     tput, "vs none");
+  out += fmt::format("{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>6} {:>7} {:>8}  {:>13}  {:>{}}  {}\n", "policy",
+                     width, "verdict", "SAFE", "CRASHES", "UNDECIDED", "crashes/n", "failed", "overran", "no start",
+                     "95% upper", unit, tput, "vs none");
   for (const auto& p : s.policies) {
     std::string line = fmt::format(
-        "{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>6} {:>7}  {:>13}  {:>{}}  {}", p.policy, width, p.verdict,
-        p.safe, p.crashes, p.undecided, fmt::format("{}/{}", p.k, p.n), p.failed, p.overran,
-        "p < " + FormatUpperBound(p.pooled_upper), p.workload_s > 0 ? Throughput(p.throughput) : "-", tput,
-        p.has_relative ? Percent(p.relative) : "-");
+        "{:<{}}  {:<12}  {:>4} {:>7} {:>9}  {:>10}  {:>6} {:>7} {:>8}  {:>13}  {:>{}}  {}", p.policy, width,
+        p.verdict, p.safe, p.crashes, p.undecided, fmt::format("{}/{}", p.k, p.n), p.failed, p.overran,
+        p.could_not_start, "p < " + FormatUpperBound(p.worst_upper),
+        p.workload_s > 0 ? Throughput(p.throughput) : "-", tput, p.has_relative ? Percent(p.relative) : "-");
     out += std::string(Trim(line)) + "\n";
   }
-  out += "\nSAFE, CRASHES, UNDECIDED: cells by SPRT verdict. crashes/n: trials that crashed or hung / trials that "
-         "crashed, hung or exited 0. failed (exited non-zero) and overran (killed past the bound while still "
-         "making progress): trials that are neither, in no verdict; a policy with any is never recommended.\n";
+  out += "\nSAFE, CRASHES, UNDECIDED: cells by SPRT verdict (a cell with a failed trial is never SAFE). crashes/n: "
+         "trials that crashed or hung / trials that crashed, hung or exited 0. failed (exited non-zero), overran "
+         "(killed past the bound while still making progress) and no start (could not start): trials that are "
+         "neither, in no verdict; a policy with any is never recommended. 95% upper: the Clopper-Pearson bound of "
+         "the policy's weakest cell.\n";
   out += "\n" + s.recommendation + "\n";
   return out;
 }
@@ -246,7 +275,9 @@ nlohmann::json MitigationsToJson(const MitigationStudy& s) {
     json cells = json::array();
     for (const auto& c : p.cells)
       cells.push_back({{"cell", c.key}, {"crashes", c.k}, {"n", c.n}, {"failed", c.failed}, {"overran", c.overran},
-                       {"verdict", VerdictName(c.verdict)}, {"cp_upper95", c.cp_upper}});
+                       {"could_not_start", c.could_not_start},
+                       {"not_started", c.not_started()}, {"verdict", VerdictName(c.verdict)},
+                       {"cp_upper95", c.cp_upper}});
     json j = {{"policy", p.policy},
               {"verdict", p.verdict},
               {"safe", p.safe},
@@ -256,6 +287,10 @@ nlohmann::json MitigationsToJson(const MitigationStudy& s) {
               {"n", p.n},
               {"failed", p.failed},
               {"overran", p.overran},
+              {"could_not_start", p.could_not_start},
+              {"not_started", p.not_started},
+              {"worst_cell", p.worst_cell},
+              {"worst_cell_cp_upper95", p.worst_upper},
               {"pooled_cp_upper95", p.pooled_upper},
               {"crash_rate_per_minute", p.rate.per_minute},
               {"crash_rate_ci", {p.rate.per_minute_ci.lo, p.rate.per_minute_ci.hi}},

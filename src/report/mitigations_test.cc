@@ -75,15 +75,15 @@ TEST(Mitigations, RecommendsTheCheapestPolicyThatIsSafeEverywhere) {
   EXPECT_NEAR(s.policies[2].relative, -0.10, 1e-9);
   const char* kGolden = R"(Mitigation study: run 4 (reference-race, reference target), policy axis 'serialize', SPRT p0=0.01 p1=0.1 alpha=0.05 beta=0.05
 
-policy  verdict       SAFE CRASHES UNDECIDED   crashes/n  failed overran      95% upper  iterations/s  vs none
-none    some CRASHES     0       2         0       10/16       0       0       p < 0.83           200  +0%
-all     all SAFE         2       0         0        0/62       0       0      p < 0.048           100  -50%
-open    all SAFE         2       0         0        0/62       0       0      p < 0.048           180  -10%
-close   some CRASHES     0       2         0        6/12       0       0       p < 0.76           194  -3%
+policy  verdict       SAFE CRASHES UNDECIDED   crashes/n  failed overran no start      95% upper  iterations/s  vs none
+none    some CRASHES     0       2         0       10/16       0       0        0       p < 0.89           200  +0%
+all     all SAFE         2       0         0        0/62       0       0        0      p < 0.093           100  -50%
+open    all SAFE         2       0         0        0/62       0       0        0      p < 0.093           180  -10%
+close   some CRASHES     0       2         0        6/12       0       0        0       p < 0.85           194  -3%
 
-SAFE, CRASHES, UNDECIDED: cells by SPRT verdict. crashes/n: trials that crashed or hung / trials that crashed, hung or exited 0. failed (exited non-zero) and overran (killed past the bound while still making progress): trials that are neither, in no verdict; a policy with any is never recommended.
+SAFE, CRASHES, UNDECIDED: cells by SPRT verdict (a cell with a failed trial is never SAFE). crashes/n: trials that crashed or hung / trials that crashed, hung or exited 0. failed (exited non-zero), overran (killed past the bound while still making progress) and no start (could not start): trials that are neither, in no verdict; a policy with any is never recommended. 95% upper: the Clopper-Pearson bound of the policy's weakest cell.
 
-Recommendation: serialize=open: every cell SAFE, cost -10% iterations/s vs none, crash probability p < 0.048 at 95% (Clopper-Pearson, pooled over 62 trials in 2 cells).
+Recommendation: serialize=open: every cell SAFE, cost -10% iterations/s vs none, crash probability p < 0.093 at 95% in every cell (Clopper-Pearson, by its weakest cell, threads=2: 31 trials).
 )";
   std::string text = RenderMitigationsText(s);
   EXPECT_EQ(text, kGolden);
@@ -158,7 +158,7 @@ TEST(Mitigations, NeverRecommendsAPolicyWhoseTrialsFailed) {
   EXPECT_NE(s.recommendation.find("No policy can be recommended"), std::string::npos) << s.recommendation;
   EXPECT_NE(s.recommendation.find("serialize=all (62 failed)"), std::string::npos) << s.recommendation;
   std::string text = RenderMitigationsText(s);
-  EXPECT_NE(text.find("all     some FAILED      0       0         2         0/0      62       0"),
+  EXPECT_NE(text.find("all     some FAILED      0       0         2         0/0      62       0        0"),
             std::string::npos)
       << text;
 }
@@ -185,6 +185,75 @@ TEST(Mitigations, NeverRecommendsAPolicyWhoseTrialsOverran) {
   EXPECT_NE(s.recommendation.find("Best candidate: serialize=open"), std::string::npos) << s.recommendation;
   EXPECT_NE(s.recommendation.find("Not a fix: serialize=open+close (2 overran)"), std::string::npos)
       << s.recommendation;
+}
+
+TEST(Mitigations, StatesTheWorstCellsBoundNotOnePooledOverCells) {
+  // Two cells of 31 clean runs each: each supports p < 0.093 (Clopper-Pearson, one-sided 95%); pooled, the 62
+  // runs would claim p < 0.048, which no cell supports.
+  std::vector<StoredTrial> t;
+  AddTrials(&t, "2", "none", 5, 8, 200);
+  AddTrials(&t, "4", "none", 5, 8, 200);
+  AddTrials(&t, "2", "open", 0, 31, 180);
+  AddTrials(&t, "4", "open", 0, 40, 180);
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err));
+  ASSERT_EQ(s.recommended, 1);
+  const PolicySummary& open = s.policies[1];
+  EXPECT_NEAR(open.worst_upper, ClopperPearsonUpper(0, 31), 1e-12);
+  EXPECT_EQ(open.worst_cell, "threads=2");
+  EXPECT_LT(open.pooled_upper, 0.05);
+  EXPECT_NE(s.recommendation.find("p < 0.093 at 95% in every cell"), std::string::npos) << s.recommendation;
+  EXPECT_EQ(s.recommendation.find("0.042"), std::string::npos) << s.recommendation;
+  EXPECT_NE(RenderMitigationsText(s).find("p < 0.093"), std::string::npos);
+  EXPECT_NEAR(MitigationsToJson(s)["policies"][1]["worst_cell_cp_upper95"].get<double>(), open.worst_upper, 1e-12);
+}
+
+TEST(Mitigations, ACellWithAFailedTrialIsNeverSafe) {
+  // open: 31 clean runs per cell (SAFE by the SPRT) and one trial that exited 1 in threads=4.
+  std::vector<StoredTrial> t;
+  for (const char* threads : {"2", "4"}) {
+    AddTrials(&t, threads, "none", 5, 8, 200);
+    AddTrials(&t, threads, "open", 0, 31, 180);
+  }
+  AddOutcomes(&t, "4", "open", Outcome::kFailed, 1, 180);
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err));
+  const PolicySummary& open = s.policies[1];
+  ASSERT_EQ(open.cells.size(), 2u);
+  EXPECT_EQ(open.cells[0].verdict, Verdict::kSafe);
+  EXPECT_EQ(open.cells[1].verdict, Verdict::kUndecided);  // SAFE by its 31 clean runs, but one failed
+  EXPECT_EQ(open.safe, 1);
+  EXPECT_EQ(open.verdict, "some FAILED");
+  EXPECT_EQ(s.recommended, -1);
+  EXPECT_EQ(s.candidate, -1);
+  EXPECT_NE(s.recommendation.find("serialize=open (1 failed)"), std::string::npos) << s.recommendation;
+}
+
+TEST(Mitigations, CellsThatCouldNotStartAreUntestedAndNeverMakeACandidate) {
+  // none could not start at threads=4 (where it would crash) and ran clean at threads=2: it has no crashing
+  // cell and is the fastest, but it is untested, not "undecided, 31 runs to SAFE", and not the candidate.
+  std::vector<StoredTrial> t;
+  AddTrials(&t, "2", "none", 0, 20, 200);
+  AddOutcomes(&t, "4", "none", Outcome::kCouldNotStart, 3, 0);
+  for (const char* threads : {"2", "4"}) AddTrials(&t, threads, "open", 0, 20, 180);
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(MakeRun({"none", "open"}), GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err));
+  const PolicySummary& none = s.policies[0];
+  EXPECT_EQ(none.verdict, "not started");
+  EXPECT_EQ(none.not_started, 1);
+  EXPECT_EQ(none.undecided, 1);  // threads=2 only
+  EXPECT_EQ(none.runs_to_safe, 11);  // threads=2's 11; nothing for the cell that never ran
+  EXPECT_EQ(none.could_not_start, 3);
+  ASSERT_EQ(s.candidate, 1);
+  EXPECT_NE(s.recommendation.find("Best candidate: serialize=open"), std::string::npos) << s.recommendation;
+  EXPECT_NE(s.recommendation.find("serialize=none (3 could not start)"), std::string::npos) << s.recommendation;
+  nlohmann::json j = MitigationsToJson(s);
+  EXPECT_EQ(j["candidate"], "open");
+  EXPECT_EQ(j["policies"][0]["cells"][1]["not_started"], true);
+  EXPECT_EQ(j["policies"][0]["could_not_start"], 3);
 }
 
 TEST(Mitigations, RefusesARunWithoutThePolicyAxis) {

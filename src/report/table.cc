@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/cells.h"
+#include "report/number_format.h"
 #include "report/reproduce.h"
 #include "stats/stats.h"
 #include "stats/stopping_settings.h"
@@ -20,39 +21,13 @@
 namespace cg {
 
 // ---------------------------------------------------------------------------------------------------------
-namespace {
-
-enum class Rounding { kNearest, kDown, kUp };
-
-// A percentage for a table cell: whole percent from 10% up, one decimal below, rounded as asked (bounds are
-// rounded outwards so the printed interval always contains the computed one).
-std::string Percent(double fraction, Rounding rounding) {
-  double v = 100 * fraction;
-  auto round_at = [&](double scale) {
-    double x = v * scale;
-    // The slack keeps a value that is exact at this precision (4.2 * 10) from moving by a float ulp.
-    switch (rounding) {
-      case Rounding::kNearest: x = std::round(x); break;
-      case Rounding::kDown: x = std::floor(x + 1e-9); break;
-      case Rounding::kUp: x = std::ceil(x - 1e-9); break;
-    }
-    return x / scale;
-  };
-  if (v >= 10) return fmt::format("{:.0f}", round_at(1));
-  double tenth = round_at(10);
-  if (tenth >= 10) return fmt::format("{:.0f}", tenth);
-  if (tenth == std::floor(tenth)) return fmt::format("{:.0f}", tenth);
-  return fmt::format("{:.1f}", tenth);
-}
-
-}  // namespace
-
+// Percent and interval texts: report/number_format.h.
 std::string PercentCellText(int64_t k, int64_t n) {
   if (n <= 0) return "";
-  if (k == 0) return fmt::format("0/{} <{}%", n, Percent(ZeroCrashUpperBound(n), Rounding::kUp));
+  if (k == 0) return fmt::format("0/{} <{}%", n, PercentText(ZeroCrashUpperBound(n), Rounding::kUp));
   Interval iv = Wilson(k, n);
-  return fmt::format("{}/{} {}% [{}-{}]", k, n, Percent(static_cast<double>(k) / static_cast<double>(n), Rounding::kNearest),
-                     Percent(iv.lo, Rounding::kDown), Percent(iv.hi, Rounding::kUp));
+  return fmt::format("{}/{} {}% {}", k, n, PercentText(static_cast<double>(k) / static_cast<double>(n)),
+                     IntervalText(iv));
 }
 
 namespace {
@@ -131,7 +106,7 @@ std::string CellText(const CellCounts& c, TableFormat format, const SprtParams& 
     case TableFormat::kSeed: return SeedCellText(c);
     case TableFormat::kVerdict:
       return EvidenceCellText(
-          c, fmt::format("{} {}/{}", VerdictName(SprtDecide(c.crashes, c.n, p)), c.crashes, c.n));
+          c, fmt::format("{} {}/{}", VerdictName(CellSprtVerdict(c.crashes, c.n, c.failed, p)), c.crashes, c.n));
     default: return EvidenceCellText(c, PercentCellText(c.crashes, c.n));
   }
 }
@@ -324,7 +299,7 @@ std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, 
       e["rate"] = static_cast<double>(c.crashes) / static_cast<double>(c.n);
       e["wilson95"] = {{"lo", iv.lo}, {"hi", iv.hi}};
       e["upper_bound95"] = c.crashes == 0 ? json(ZeroCrashUpperBound(c.n)) : json(nullptr);
-      e["verdict"] = VerdictName(SprtDecide(c.crashes, c.n, p));
+      e["verdict"] = VerdictName(CellSprtVerdict(c.crashes, c.n, c.failed, p));
     } else {
       e["rate"] = e["wilson95"] = e["upper_bound95"] = e["verdict"] = nullptr;
     }

@@ -15,7 +15,8 @@ const std::vector<TableFormatInfo>& TableFormats() {
        "crashes k/n, crash rate and Wilson 95% interval; with no crash the one-sided 95% upper bound"},
       {TableFormat::kMarkdown, "markdown", "the percent cells as a GitHub table"},
       {TableFormat::kVerdict, "verdict",
-       "Wald SPRT verdict per cell (SAFE, CRASHES, UNDECIDED) with the run's --p0/--p1/--alpha/--beta"},
+       "Wald SPRT verdict per cell (SAFE, CRASHES, UNDECIDED) with the run's --p0/--p1/--alpha/--beta;\n"
+       "a cell with any failed trial (exited non-zero) is never SAFE"},
       {TableFormat::kCsv, "csv", "one row per cell: axis values, n, crashes, outcomes, exit codes, Wilson bounds, exposure"},
       {TableFormat::kJson, "json", "the run, its axes and every cell's counts and interval (schema_version 2)"},
   };

@@ -327,7 +327,7 @@ TEST(Table, PercentCellsShowWilsonIntervalOrZeroCrashBound) {
   EXPECT_EQ(PercentCellText(0, 31), "0/31 <9.3%");  // 9.21% rounded up
   EXPECT_EQ(PercentCellText(0, 1), "0/1 <95%");
   EXPECT_EQ(PercentCellText(9, 9), "9/9 100% [70-100]");
-  EXPECT_EQ(PercentCellText(1, 300), "1/300 0.3% [0-1.9]");
+  EXPECT_EQ(PercentCellText(1, 300), "1/300 0.3% [0.058-1.9]");  // a lower bound above 0 never reads "0"
   EXPECT_EQ(PercentCellText(0, 0), "");
   // The printed interval contains the computed one.
   Interval iv = Wilson(2, 5);

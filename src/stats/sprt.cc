@@ -47,6 +47,11 @@ Verdict SprtDecide(int64_t k, int64_t n, const SprtParams& p) {
   return Verdict::kUndecided;
 }
 
+Verdict CellSprtVerdict(int64_t k, int64_t n, int64_t failed, const SprtParams& p) {
+  Verdict v = SprtDecide(k, n, p);
+  return v == Verdict::kSafe && failed > 0 ? Verdict::kUndecided : v;
+}
+
 int64_t SprtCleanRunsToSafe(int64_t k, int64_t n, const SprtParams& p) {
   double llr = SprtLogLikelihoodRatio(k, n, p);
   double lower = std::log(p.beta / (1 - p.alpha));
@@ -68,6 +73,10 @@ std::string FormatUpperBound(double p) {
   // The tiny slack keeps a value that is already exact at two digits (0.2) from rounding up to 0.21.
   double up = std::ceil(p * scale - 1e-9) / scale;
   int decimals = std::max(0, 1 - exponent);
+  // A power of ten (also one that rounding up reached: 0.000995 -> 0.001) reads as itself, "0.001", not with
+  // the digits of the smaller value ("0.00100").
+  double power = std::round(std::log10(up));
+  if (std::fabs(std::log10(up) - power) < 1e-9) decimals = std::max(0, -static_cast<int>(power));
   if (up >= 1) return "1";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, up);

@@ -74,6 +74,10 @@ TEST(SafeClaim, RoundsTheUpperBoundUp) {
   EXPECT_EQ(FormatUpperBound(0.2), "0.20");
   EXPECT_EQ(FormatUpperBound(0.00123), "0.0013");
   EXPECT_EQ(FormatUpperBound(0.995), "1");
+  // Rounding up onto a power of ten prints that power, not the digits of the smaller value ("0.00100").
+  EXPECT_EQ(FormatUpperBound(0.000995), "0.001");
+  EXPECT_EQ(FormatUpperBound(0.0991), "0.1");
+  EXPECT_EQ(FormatUpperBound(0.001), "0.001");
 }
 
 }  // namespace cg

@@ -32,6 +32,10 @@ struct SprtParams {
 enum class Verdict { kUndecided, kSafe, kCrashes };
 const char* VerdictName(Verdict v);  // "UNDECIDED", "SAFE", "CRASHES"
 Verdict SprtDecide(int64_t k, int64_t n, const SprtParams& p);
+// The verdict a cell shows and a study acts on: SprtDecide over its k crashes in n evidence trials, except that
+// a cell with any failed trial (exited non-zero, in no n) is never SAFE: the program did not survive there,
+// however many other runs were clean. It stays UNDECIDED (a failure is no crash either).
+Verdict CellSprtVerdict(int64_t k, int64_t n, int64_t failed, const SprtParams& p);
 // log(L(p1) / L(p0)) for k crashes in n runs; SprtDecide compares it with log((1-beta)/alpha) (CRASHES)
 // and log(beta/(1-alpha)) (SAFE).
 double SprtLogLikelihoodRatio(int64_t k, int64_t n, const SprtParams& p);

@@ -229,6 +229,37 @@ TEST_P(Supervisor, ExitStatus139WithoutShellSemanticsIsAFailure) {
   EXPECT_FALSE(r.via_shell);
 }
 
+TEST_P(Supervisor, ShellExit139WithNoSignalAnywhereIsAFailure) {
+  TrialSpec spec = Spec({"sh", "-c", "exit 139"}, GetParam());
+  spec.shell_semantics = true;
+  TrialResult r = RunTrial(spec);
+  EXPECT_EQ(r.exit_code, 139);
+  EXPECT_TRUE(r.signature.empty()) << r.signature;
+  if (GetParam() == CaptureMethod::kNone) {
+    // Nothing watched the shell's processes: 139 may be a child's SIGSEGV, and stays one.
+    EXPECT_EQ(r.outcome, Outcome::kCrashed) << r.detail;
+    EXPECT_TRUE(r.via_shell);
+    return;
+  }
+  EXPECT_EQ(r.outcome, Outcome::kFailed) << r.detail;
+  EXPECT_FALSE(r.via_shell);
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_EQ(SeedExitCode(r), 139);
+  EXPECT_NE(r.detail.find("no process of the trial received SIGSEGV"), std::string::npos) << r.detail;
+}
+
+TEST_P(Supervisor, ShellExit139AfterItsChildDiedOfSegvIsACrashViaShell) {
+  // The inner shell kills itself with SIGSEGV; the outer one reports it as 139.
+  TrialSpec spec = Spec({"sh", "-c", "sh -c 'kill -SEGV $$'; exit $?"}, GetParam());
+  spec.shell_semantics = true;
+  TrialResult r = RunTrial(spec);
+  ASSERT_EQ(r.outcome, Outcome::kCrashed) << r.detail;
+  EXPECT_TRUE(r.via_shell);
+  EXPECT_EQ(r.signal, SIGSEGV);
+  EXPECT_EQ(r.exit_code, 139);
+  EXPECT_EQ(SeedExitCode(r), 139);
+}
+
 TEST_P(Supervisor, OutputTailsAreKeptAndCapped) {
   TrialResult r = RunTrial(Spec({Fixture("exec_chatty")}, GetParam()));
   ASSERT_EQ(r.outcome, Outcome::kClean) << r.detail;

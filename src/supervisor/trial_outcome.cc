@@ -101,6 +101,25 @@ void Trial::ReadHandlerRecord(TrialResult* r) {
   r->report = std::move(report);
 }
 
+// A shell reports a child killed by signal N as exit status 128+N, but a program may also exit(128+N) itself.
+// The two differ only in whether some process of the trial received the signal, which crashgrid sees when it
+// watched every process for it: traced (every process of the trial is a tracee, and every crash signal a
+// signal-delivery-stop, captured), or with the agent loaded (its handler posts every one of its signals, sent
+// ones included, in every process it was preloaded into; a static or set-ID program started by the shell has
+// no agent, and its crash would read as a failure). Signals nothing watches (SIGKILL from the OOM killer,
+// SIGTERM) stay crashes reported by a shell.
+bool Trial::SawNoSignal(int sig) const {
+  if (method_ == CaptureMethod::kTrace && tracer_) {
+    if (!IsCrashSignal(sig)) return false;
+    return !(tracer_->report() && tracer_->report()->signal != 0);
+  }
+  if (!agent_.is_open() || agent_.processes_loaded() == 0) return false;
+  // The agent's signals (kSignals in src/agent/crashgrid_agent.c).
+  if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE && sig != SIGABRT && sig != SIGTRAP)
+    return false;
+  return agent_.State() == AGENT_FAULT_NONE && agent_.block().faults_after_first == 0 && !attach_report_;
+}
+
 void Trial::Classify(TrialResult* r) {
   r->capture_method = CaptureMethodName(method_);
   if (!reaped_) {
@@ -124,9 +143,19 @@ void Trial::Classify(TrialResult* r) {
   } else if (final_.exit_code() == 0) {
     r->outcome = Outcome::kClean;
   } else if (spec_.shell_semantics && final_.exit_code() > 128 && final_.exit_code() - 128 <= 64) {
-    r->outcome = Outcome::kCrashed;
-    r->signal = final_.exit_code() - 128;
-    r->via_shell = true;
+    int sig = final_.exit_code() - 128;
+    if (SawNoSignal(sig)) {
+      // exit(139) is only a number: no process of the trial got the signal it would name.
+      r->outcome = Outcome::kFailed;
+      const char* name = sigabbrev_np(sig);
+      AddDetail(r, fmt::format("exit status {} but no process of the trial received SIG{}: a failure, not a "
+                               "crash reported by a shell",
+                               final_.exit_code(), name ? name : "?"));
+    } else {
+      r->outcome = Outcome::kCrashed;
+      r->signal = sig;
+      r->via_shell = true;
+    }
   } else {
     r->outcome = Outcome::kFailed;
   }

@@ -87,6 +87,8 @@ class Trial {
   void ReadWorkloadResult(TrialResult* r);
   void ReadHandlerRecord(TrialResult* r);
   void Classify(TrialResult* r);
+  // No process of the trial received `sig`, as far as crashgrid could see every process (see the definition).
+  bool SawNoSignal(int sig) const;
 
   const TrialSpec& spec_;
   CaptureMethod method_;

@@ -112,8 +112,10 @@ int64_t Scheduler::RemainingEstimate() {
 
 const char* Scheduler::verdict(size_t cell) const {
   const CellProgress& p = cells_[cell].progress;
-  Verdict v = SprtDecide(p.crashes, p.n, plan_.stopping.sprt);
+  Verdict v = CellSprtVerdict(p.crashes, p.n, p.failed, plan_.stopping.sprt);
   if (v != Verdict::kUndecided) return VerdictName(v);
+  // SAFE by the SPRT but held back by a failed trial: the cell is done (its test stopped), and not SAFE.
+  if (SprtDecide(p.crashes, p.n, plan_.stopping.sprt) != Verdict::kUndecided) return VerdictName(v);
   return p.ran() >= plan_.runs ? VerdictName(Verdict::kUndecided) : "";
 }
 

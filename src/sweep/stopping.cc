@@ -1,5 +1,7 @@
 #include "sweep/stopping.h"
 
+#include <fmt/format.h>
+
 namespace cg {
 
 void CountTrial(const TrialResult& r, double exposure_s, CellProgress* c) {
@@ -16,6 +18,16 @@ void CountTrial(const TrialResult& r, double exposure_s, CellProgress* c) {
       if (r.outcome == Outcome::kOverran) ++c->overran;
       break;  // could-not-start: it never ran
   }
+}
+
+std::string RunsCapWarning(const StoppingSettings& s, int64_t runs) {
+  if (!s.decides()) return "";
+  int64_t needed = SprtCleanRunsToSafe(0, 0, s.sprt);  // the fewest runs after which SAFE can be reached
+  if (runs >= needed) return "";
+  return fmt::format("--until decided with --runs {} can never call a cell SAFE: the SPRT (p0={:g} p1={:g} "
+                     "alpha={:g} beta={:g}) needs at least {} clean runs for SAFE{} (use --runs {} or more)",
+                     runs, s.sprt.p0, s.sprt.p1, s.sprt.alpha, s.sprt.beta, needed,
+                     s.refine ? "; only --refine's extra trials could reach it" : "", needed);
 }
 
 namespace {

@@ -67,6 +67,11 @@ struct RefineParams {
 // starts a fresh budget).
 std::unique_ptr<StoppingRule> NewRefineRule(int64_t cap, const SprtParams& sprt, const RefineParams& refine);
 
+// Under `--until decided` (or --refine) with a cap of `runs`: a warning when no cell can ever be called SAFE
+// because SAFE needs more clean runs than the cap allows (31 at the default SPRT settings, against the default
+// --runs 10), naming the minimum and the --runs to use; "" when the cap allows SAFE or nothing is decided.
+std::string RunsCapWarning(const StoppingSettings& s, int64_t runs);
+
 // The rule the settings name: flat (--until runs), decided, or decided then refine. `runs` is --runs (the cap
 // under "decided"), `jobs` the number of cells per refinement round.
 std::unique_ptr<StoppingRule> NewStoppingRule(const StoppingSettings& s, int64_t runs, int jobs);

@@ -161,3 +161,29 @@ TEST(StoppingRuleFromSettings, RejectsInvalidParametersNamingTheFlag) {
 }
 
 }  // namespace cg
+
+namespace cg {
+
+TEST(RunsCapWarning, SaysBeforeTheSweepThatTheCapIsBelowTheSafeMinimum) {
+  StoppingSettings s;
+  s.until = StoppingSettings::Until::kDecided;
+  // Defaults: SAFE needs 31 clean runs, the default --runs is 10.
+  ASSERT_EQ(SprtCleanRunsToSafe(0, 0, s.sprt), 31);
+  std::string w = RunsCapWarning(s, 10);
+  EXPECT_NE(w.find("--runs 10 can never call a cell SAFE"), std::string::npos) << w;
+  EXPECT_NE(w.find("at least 31 clean runs"), std::string::npos) << w;
+  EXPECT_NE(w.find("use --runs 31 or more"), std::string::npos) << w;
+  EXPECT_EQ(RunsCapWarning(s, 31), "");
+  EXPECT_NE(RunsCapWarning(s, 30), "");
+  // Computed from the settings, not a constant: a looser p1 needs fewer runs.
+  s.sprt.p1 = 0.3;
+  int64_t needed = SprtCleanRunsToSafe(0, 0, s.sprt);
+  EXPECT_LT(needed, 31);
+  EXPECT_EQ(RunsCapWarning(s, needed), "");
+  EXPECT_NE(RunsCapWarning(s, needed - 1), "");
+  // --until runs decides nothing: no warning.
+  s.until = StoppingSettings::Until::kRuns;
+  EXPECT_EQ(RunsCapWarning(s, 1), "");
+}
+
+}  // namespace cg

@@ -183,6 +183,8 @@ TEST(Sweep, ExecProgramsAreClassified) {
       {{FixturePath("exec_exit3")}, Outcome::kFailed, 0, 3, false},
       {{FixturePath("exec_sleepers"), "wait"}, Outcome::kHung, 0, 124, false},
       {{"sh", "-c", FixturePath("exec_segv_thread") + "; exit $?"}, Outcome::kCrashed, SIGSEGV, 139, true},
+      // 139 with no SIGSEGV in any process (the agent watched them all): a failure that still reads 139.
+      {{"sh", "-c", "exit 139"}, Outcome::kFailed, 0, 139, false},
   };
   int i = 0;
   for (const auto& c : cases) {
