@@ -77,6 +77,19 @@ std::string FormatPercent(double p) {
   return fmt::format("{:.0f}%", pct);
 }
 
+std::string FormatRateAndInterval(double rate, const Interval& iv) {
+  // At FormatPercent's precision: one decimal below 10%, whole percents above, the bounds rounded outwards.
+  auto bound = [](double fraction, bool up) {
+    double pct = fraction * 100;
+    double scale = pct < 10 ? 10 : 1;
+    // The slack keeps a bound that is exact at this precision (4.2%) from moving by a float ulp.
+    double v = (up ? std::ceil(pct * scale - 1e-9) : std::floor(pct * scale + 1e-9)) / scale;
+    v = std::clamp(v, 0.0, 100.0);
+    return v == std::floor(v) ? fmt::format("{:.0f}", v) : fmt::format("{:.1f}", v);
+  };
+  return fmt::format("{} [{}-{}%]", FormatPercent(rate), bound(iv.lo, false), bound(iv.hi, true));
+}
+
 std::string EffectiveSignature(const TrialResult& r) {
   if (OutcomeEvidence(r.outcome) != Evidence::kCrash) return "";
   if (!r.signature.empty()) return r.signature;
@@ -138,6 +151,7 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
       case HeatMeasure::kThroughput: m.title = "Throughput (" + units_name + "/s)"; break;
     }
     m.subtitle = CellKey(page);
+    if (measure != HeatMeasure::kThroughput) m.interval_name = "Wilson 95%";
     if (axes.size() >= 1) {
       m.row_axis = axes[0].name;
       m.rows = axes[0].values;
@@ -192,6 +206,8 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
           hc.label = fmt::format("{}/{}", hc.k, hc.n);
           if (hc.failed + hc.overran > 0) hc.label += fmt::format(" +{}", hc.failed + hc.overran);
           Interval w = Wilson(hc.k, hc.n);
+          hc.interval = w;
+          hc.rate = FormatRateAndInterval(hc.value, w);
           std::string what = measure == HeatMeasure::kCrashes ? "crashed or hung" : "with this signature";
           hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
                                  FormatPercent(hc.value), FormatPercent(w.lo), FormatPercent(w.hi));
