@@ -345,8 +345,11 @@ constexpr size_t kAnswerSignatures = 5;   // signatures listed per run
 constexpr size_t kAnswerSignatureCells = 3;
 
 std::string RunHeading(const ReportRun& rr, size_t runs) {
-  if (runs < 2) return "";
-  return fmt::format("<h3><a href=\"#run{}\">{}</a></h3>\n", rr.run.id, RunTitle(rr.run));
+  const char* reference = rr.run.reference_target ? " (reference target: crashes are deliberate)" : "";
+  if (runs < 2) {
+    return rr.run.reference_target ? "<p class=\"small\">Reference target: crashes are deliberate.</p>\n" : "";
+  }
+  return fmt::format("<h3><a href=\"#run{}\">{}</a>{}</h3>\n", rr.run.id, RunTitle(rr.run), reference);
 }
 
 // Order of the cells in the answer: CRASHES first, then undecided cells that crashed, the other undecided
@@ -548,9 +551,9 @@ std::string WhatDiffers(const std::vector<ReportRun>& runs) {
   }
   s += "</table>\n";
   s += differing == 0 ? "<p>The runs share driver, GPUs, host, labels and every recorded environment field.</p>\n"
-                      : fmt::format("<p class=\"small\">{} field{} differ (highlighted); driver, GPUs and host are "
+                      : fmt::format("<p class=\"small\">{} field{} (highlighted); driver, GPUs and host are "
                                     "shown even when equal.</p>\n",
-                                    differing, differing == 1 ? "" : "s");
+                                    differing, differing == 1 ? " differs" : "s differ");
   return s;
 }
 
