@@ -11,9 +11,12 @@ namespace cg {
 
 int CmdReport(const Args& args) {
   CLI::App app(
-      "Writes one self-contained HTML page (no network, no script) with the crash heatmaps, throughput,\n"
-      "crash signatures with their all-threads reports, environment and command line of each run; with\n"
-      "two runs the comparison; with a `serialize` axis the mitigation table.\n\n"
+      "Writes one self-contained HTML page (no network, no script). It opens with the answer: where it\n"
+      "crashes (each cell's verdict, k/n, rate and interval), what crashed (top signatures with their API\n"
+      "entry and phase), which fix (the `mitigations` recommendation and its cost, for a `serialize` or\n"
+      "`policy` axis) and, with several runs, what differs between them (driver, GPUs, host, labels).\n"
+      "Then the details: the crash heatmaps, throughput, crash signatures with their all-threads reports,\n"
+      "environment and command line of each run; with two runs the comparison.\n\n"
       "  crashgrid report ref.db -o report.html\n"
       "  crashgrid report drivers.db --run 1 --run 2 -o compare.html",
       "crashgrid report");

@@ -130,6 +130,16 @@ std::string TrialSummary(const TrialResult& result) {
   return CrashSummary(r);
 }
 
+CrashSite TrialCrashSite(const TrialResult& result) {
+  CrashSite site;
+  if (!result.report) return site;
+  const ThreadStack* t = ShownThread(result);
+  if (!t) return site;
+  site.api = t->api.empty() ? ThreadApi(*t) : t->api;
+  site.phase = PhaseOf(*t, result);
+  return site;
+}
+
 std::string FormatUtc(double unix_seconds) {
   time_t t = static_cast<time_t>(unix_seconds);
   struct tm tm;

@@ -78,6 +78,13 @@ std::string ThreadHeading(const ThreadStack& thread, const TrialResult& result);
 // CrashSummary of the trial's report, each thread's phase filled from the workload status when the capture
 // had none; "" without a report.
 std::string TrialSummary(const TrialResult& result);
+// Where a trial's report says it crashed or hung: the API entry and the workload phase of the thread
+// `crashes` shows (the faulting thread of a crash, a hang's representative); "" for what is not known.
+struct CrashSite {
+  std::string api;
+  std::string phase;
+};
+CrashSite TrialCrashSite(const TrialResult& result);
 // "2026-11-22 03:10:02 UTC"
 std::string FormatUtc(double unix_seconds);
 

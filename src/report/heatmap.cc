@@ -131,6 +131,7 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
       case HeatMeasure::kThroughput: m.title = "Throughput (" + units_name + "/s)"; break;
     }
     m.subtitle = CellKey(page);
+    if (measure != HeatMeasure::kThroughput) m.interval_name = "Wilson 95%";
     if (axes.size() >= 1) {
       m.row_axis = axes[0].name;
       m.rows = axes[0].values;
@@ -185,6 +186,8 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
           hc.label = fmt::format("{}/{}", hc.k, hc.n);
           if (hc.failed + hc.overran > 0) hc.label += fmt::format(" +{}", hc.failed + hc.overran);
           Interval w = Wilson(hc.k, hc.n);
+          hc.interval = w;
+          hc.rate = FormatRateAndInterval(hc.value, w);
           std::string what = measure == HeatMeasure::kCrashes ? "crashed or hung" : "with this signature";
           hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
                                  FormatPercent(hc.value), FormatPercent(w.lo), FormatPercent(w.hi));

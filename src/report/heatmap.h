@@ -31,6 +31,8 @@ struct HeatCell {
   std::string label;     // "3/20", "3/20 +2" (2 failed or overran), "31 failed", or "812/s"
   std::string note;      // "CRASHES"/"SAFE"/"UNDECIDED" for crashes; "" otherwise
   std::string title;     // hover text: cell, counts, Wilson 95% interval
+  Interval interval{0, 1};  // the 95% interval of k/n (crash and signature maps, n > 0)
+  std::string rate;         // printed in the cell under the counts: "15% [5.2-36%]"; "" without a rate
 };
 
 struct Heatmap {
@@ -43,6 +45,7 @@ struct Heatmap {
   std::vector<std::string> cols;
   std::vector<HeatCell> cells;  // rows.size() * cols.size(), row-major
   double max_value = 0;         // largest value (for the throughput colour scale)
+  std::string interval_name;    // what HeatCell::interval is, for legends: "Wilson 95%"; "" for throughput
 
   const HeatCell& at(size_t r, size_t c) const { return cells[r * cols.size() + c]; }
 };

@@ -1,6 +1,10 @@
-// `crashgrid report`: one self-contained HTML page (inline CSS only, no script, no fonts, no network) with
-// the heatmaps, crash signatures and their representative all-threads reports, the environment and command
-// line of each run, the comparison of two runs and the mitigation table of a `serialize` axis.
+// `crashgrid report`: one self-contained HTML page (inline CSS only, no script, no fonts, no network). It opens
+// with the answer, in this order: where it crashes (every cell with its verdict, k/n, rate and interval,
+// crashing cells first), what crashed (the top signatures with their API entry and phase), which fix (the
+// mitigation study's recommendation and its cost, for runs with a `serialize` or `policy` axis) and, with
+// several runs, what differs between them (driver, GPUs, host, labels, environment). The details follow: the
+// comparison of two runs, then per run its command line, heatmaps (rate and interval printed in each cell),
+// mitigation table, crash signatures with their representative all-threads reports and environment.
 //
 // The page carries a Content-Security-Policy that forbids every script and every fetch, and every captured
 // string is escaped, so output from a hostile workload can neither become markup nor run.

@@ -14,6 +14,7 @@
 
 #include "report/heatmap.h"
 #include "util/clock.h"
+#include "util/strings.h"
 
 namespace cg {
 namespace {
@@ -26,12 +27,25 @@ std::string Clock(double s) {
   return fmt::format("{}m{:02}s", t / 60, t % 60);
 }
 
-// "crashes 5", and "failed 2" / "overran 1" after it when there are any: those trials are neither crashes nor
-// clean runs, so they are never folded into either count.
+// k of n as a percentage for the progress line: two significant digits below 1%, so that one crash in
+// thousands of trials never reads "0%", and never "100%" while some trial did not crash.
+std::string Share(int64_t k, int64_t n) {
+  double pct = 100.0 * static_cast<double>(k) / static_cast<double>(n);
+  std::string s = pct >= 10 ? fmt::format("{:.0f}", pct) : pct >= 1 ? fmt::format("{:.1f}", pct)
+                                                                      : fmt::format("{:.2g}", pct);
+  if (k < n && s == "100") s = fmt::format("{:.1f}", std::min(pct, 99.9));
+  return s + "%";
+}
+
+// "3 crashes (2.5%)" as Go's `stress` prints its failures: crashed or hung out of the trials that crashed,
+// hung or ran clean (the k/n of every table); then "2 failed" / "1 overran" when there are any: those trials
+// are neither crashes nor clean runs, so they are never folded into either count.
 std::string Counts(const SweepProgress& p) {
-  std::string s = fmt::format("crashes {}", p.crashes);
-  if (p.failed > 0) s += fmt::format(" failed {}", p.failed);
-  if (p.overran > 0) s += fmt::format(" overran {}", p.overran);
+  std::string s = fmt::format("{} {}", p.crashes, p.crashes == 1 ? "crash" : "crashes");
+  int64_t evidence = p.done - p.failed - p.overran;
+  if (p.crashes > 0 && p.crashes <= evidence) s += " (" + Share(p.crashes, evidence) + ")";
+  if (p.failed > 0) s += fmt::format(", {} failed", p.failed);
+  if (p.overran > 0) s += fmt::format(", {} overran", p.overran);
   return s;
 }
 
@@ -59,6 +73,31 @@ std::string Fit(const std::string& s, int width) {
   if (cols <= static_cast<size_t>(width)) return s;
   size_t keep = static_cast<size_t>(width) - 1;
   return s.substr(0, starts[keep]) + "~";
+}
+
+// Legend items joined with "; " into lines of at most `width` columns, breaking between items; an item too
+// long for a line of its own is broken at spaces (a word wider than the line is cut, as Fit cuts).
+std::vector<std::string> Wrap(const std::vector<std::string>& items, int width) {
+  auto fits = [&](const std::string& s) { return Fit(s, width) == s; };
+  std::vector<std::string> out;
+  std::string line;
+  for (const auto& item : items) {
+    if (!line.empty() && fits(line + "; " + item)) {
+      line += "; " + item;
+      continue;
+    }
+    if (!line.empty()) out.push_back(line);
+    line.clear();
+    for (const auto& word : Split(item, ' ')) {
+      if (!line.empty() && !fits(line + " " + word)) {
+        out.push_back(line);
+        line.clear();
+      }
+      line = Fit(line.empty() ? word : line + " " + word, width);
+    }
+  }
+  if (!line.empty()) out.push_back(line);
+  return out;
 }
 
 // 256-colour background for a crash rate: green when clean, then orange through dark red; grey for a cell
@@ -134,7 +173,8 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
     const std::string& v = p.cell_verdict[i];
     return v == "SAFE" ? "S" : v == "CRASHES" ? "C" : "";
   };
-  bool any_neither = false, any_verdict = false;
+  bool any_neither = false;
+  int64_t decided = 0, started = 0, crashing = 0;
 
   size_t label_w = g.row_axis.size() + (g.col_title.empty() ? 0 : g.col_title.size() + 1);
   for (const auto& r : g.rows) label_w = std::max(label_w, r.size());
@@ -145,16 +185,41 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
     size_t mark = *verdict_of(c) ? 1 : 0;
     cell_w = std::max(cell_w, fmt::format("{}/{}", k_of(c), n_of(c)).size() + 1 + (x_of(c) > 0 ? 1 : 0) + mark);
     any_neither |= x_of(c) > 0;
-    any_verdict |= mark > 0;
+    decided += static_cast<int64_t>(mark);
+    if (n_of(c) + x_of(c) > 0) ++started;
+    if (k_of(c) > 0) ++crashing;
+  }
+  // What each mark and colour means, and how many cells are decided: the same words in both grid forms.
+  std::string decided_note =
+      fmt::format("S SAFE, C CRASHES: decided by the SPRT ({} of {} cells)", decided, p.cells.size());
+  std::vector<std::string> colours;
+  if (color) {
+    colours = {"green: no crash", "yellow to dark red: rising crash rate"};
+    if (any_neither) colours.push_back("grey: only failed or overran");
   }
   size_t full_w = label_w + nc * (cell_w + 1);
   size_t compact_w = label_w + 1 + nc;
+  bool full = full_w <= static_cast<size_t>(width);
+  std::vector<std::string> marks;
+  if (full) {
+    marks = {"k/n: crashed or hung / crashed, hung or clean", ". no trial yet"};
+    if (!color) marks.push_back("! crashed");
+    if (any_neither) marks.push_back("? failed or overran, not counted");
+  } else {
+    marks = {"compact: . no trial yet", "o clean", "1-9 crash rate in tenths", "# all crashed"};
+    if (any_neither) marks.push_back("? only failed or overran");
+  }
+  marks.push_back(decided_note);
+  std::vector<std::string> legend = Wrap(marks, width);
+  for (const auto& l : Wrap(colours, width)) legend.push_back(l);
+  // The grid rows come first (besides the progress line, the header and the "more rows" note); the legend
+  // gets the lines left over.
   size_t room = height > 0 ? static_cast<size_t>(std::max(height - 3, 1)) : nr;
 
   auto add_rows_note = [&](size_t shown) {
     if (shown < nr) lines.push_back(Fit(fmt::format("... {} more rows (enlarge the terminal)", nr - shown), width));
   };
-  if (full_w <= static_cast<size_t>(width)) {
+  if (full) {
     std::string corner = g.row_axis + (g.col_title.empty() ? "" : "\\" + g.col_title);
     std::string header = PadRight(corner, label_w);
     for (const auto& c : g.cols) header += " " + PadLeft(c, cell_w);
@@ -179,15 +244,8 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
       lines.push_back(line);
     }
     add_rows_note(shown);
-    if (any_verdict) lines.push_back(Fit("S: SAFE, C: CRASHES (the SPRT's verdict)", width));
-    if (any_neither)
-      lines.push_back(Fit("k/n: crashed or hung / crashed, hung or clean; ?: trials that failed or overran, not counted",
-                          width));
+    lines.insert(lines.end(), legend.begin(), legend.end());
   } else if (compact_w <= static_cast<size_t>(width)) {
-    lines.push_back(Fit(any_neither ? "compact: . no trial yet, o clean, 1-9 crash rate in tenths, # all crashed, ? "
-                                      "only failed or overran"
-                                    : "compact: . no trial yet, o clean, 1-9 crash rate in tenths, # all crashed",
-                        width));
     size_t shown = std::min(nr, room);
     for (size_t r = 0; r < shown; ++r) {
       std::string line = PadLeft(g.rows[r], label_w) + " ";
@@ -198,8 +256,10 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
           continue;
         }
         int64_t n = n_of(i), k = k_of(i), x = x_of(i);
-        std::string ch;
-        if (n == 0) {
+        std::string ch = verdict_of(i);
+        if (!ch.empty()) {
+          // decided: the verdict says more than the rate (the colour still shows the rate)
+        } else if (n == 0) {
           ch = x > 0 ? "?" : ".";
         } else if (k == 0) {
           ch = "o";
@@ -213,14 +273,10 @@ std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int h
       lines.push_back(line);
     }
     add_rows_note(shown);
+    lines.insert(lines.end(), legend.begin(), legend.end());
   } else {
-    int64_t crashing = 0, started = 0;
-    for (size_t i = 0; i < p.cells.size(); ++i) {
-      if (n_of(static_cast<int>(i)) + x_of(static_cast<int>(i)) > 0) ++started;
-      if (k_of(static_cast<int>(i)) > 0) ++crashing;
-    }
-    lines.push_back(Fit(fmt::format("{} cells ({} started, {} crashing); widen the terminal to see the grid",
-                                    p.cells.size(), started, crashing),
+    lines.push_back(Fit(fmt::format("{} cells ({} started, {} crashing, {} decided); widen the terminal to see the grid",
+                                    p.cells.size(), started, crashing, decided),
                         width));
   }
   if (height > 0 && lines.size() > static_cast<size_t>(height)) lines.resize(static_cast<size_t>(height));

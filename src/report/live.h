@@ -14,11 +14,14 @@ namespace cg {
 // One frame of the live view as text lines separated by '\n' (no trailing newline). No line is wider than
 // `width` columns (ANSI colour sequences take no columns). When the grid does not fit it falls back to a
 // compact form (one character per cell), then to a summary. `height` > 0 caps the number of lines.
-// `color`: ANSI 256-colour backgrounds; without it crashing cells are marked with '!'.
+// `color`: ANSI 256-colour backgrounds; without it crashing cells are marked with '!'. Under the grid a legend
+// says what each mark (and colour) means and how many cells the SPRT has decided (S SAFE, C CRASHES after a
+// cell's counts; in the compact form the letter replaces the cell's character).
 std::string RenderLiveFrame(const SweepProgress& p, int width, bool color, int height = 0);
 
-// "[12/64] 0m21s eta 1m30s crashes 5 threads=4,sessions=4 crashed SIGSEGV": the plain line for one finished
-// trial (`cell` indexes p.cells).
+// "[12/64] 0m21s eta 1m30s 5 crashes (8.1%) threads=4,sessions=4 crashed SIGSEGV": the plain line for one
+// finished trial (`cell` indexes p.cells). The percentage, as Go's `stress` prints it, is crashed or hung out
+// of the trials that crashed, hung or ran clean; ", 2 failed, 1 overran" follow when there are any.
 std::string RenderPlainLine(const SweepProgress& p, size_t cell, const TrialResult& trial);
 
 // Live view on a terminal: hides the cursor, redraws in place at most every 100 ms (and always at the end),

@@ -51,6 +51,11 @@ std::string IntervalText(const Interval& iv) {
   return "[" + PercentText(iv.lo, Rounding::kDown) + "-" + PercentText(iv.hi, Rounding::kUp) + "]";
 }
 
+std::string FormatRateAndInterval(double rate, const Interval& iv) {
+  return FormatPercent(rate) + " [" + PercentText(iv.lo, Rounding::kDown) + "-" + PercentText(iv.hi, Rounding::kUp) +
+         "%]";
+}
+
 std::string PValueText(double p) {
   if (p < 0.0001) return "<0.0001";
   return fmt::format("{:.4f}", p);

@@ -20,6 +20,8 @@ std::string PercentText(double fraction, Rounding rounding = Rounding::kNearest)
 std::string FormatPercent(double fraction);
 // An interval in percent, bounds rounded outwards: "[0.088-2.8]" (no '%').
 std::string IntervalText(const Interval& iv);
+// "15% [5.2-36%]": a rate and its interval as printed in a cell, the bounds rounded outwards.
+std::string FormatRateAndInterval(double rate, const Interval& iv);
 // A p-value of a test: "0.0255", "<0.0001".
 std::string PValueText(double p);
 // A cell key for display: "(all)" for the empty key (a run without axes, or a comparison that shares none).

@@ -1,6 +1,10 @@
 #include "report/svg.h"
 
+#include <cmath>
+#include <regex>
+
 #include <gtest/gtest.h>
+#include <map>
 
 #include "../../tests/browser/report_fixture.h"
 #include "report/golden_test_util.h"
@@ -153,6 +157,132 @@ TEST(Svg, EscapesHostileTextAsXml) {
   EXPECT_NE(svg.find("caption &quot;quoted&quot; &lt;x&gt;"), std::string::npos);
   // One <g class="cell"> per cell: two values on one axis.
   EXPECT_EQ(Count(svg, "<g class=\"cell\">"), 2u);
+}
+
+
+// One <text> element as a browser lays it out horizontally.
+struct TextBox {
+  double left = 0, right = 0, y = 0;
+  std::string text;
+};
+
+// Characters of XML text, an entity counting as the one character it stands for.
+size_t XmlChars(const std::string& s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '&') {
+      size_t semi = s.find(';', i);
+      if (semi != std::string::npos) i = semi;
+    }
+    n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  }
+  return n;
+}
+
+// Every <text> with its extent, at 0.6 em per character (0.65 em for the bold title): more than the average
+// advance of sans-serif faces, so a box that fits here fits on screen.
+std::vector<TextBox> TextBoxes(const std::string& svg) {
+  std::vector<TextBox> out;
+  std::regex text_re("<text ([^>]*)>([^<]*)</text>");
+  std::regex attr_re("([a-z-]+)=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), text_re); it != std::sregex_iterator(); ++it) {
+    std::string attrs = (*it)[1];
+    std::map<std::string, std::string> a;
+    for (auto at = std::sregex_iterator(attrs.begin(), attrs.end(), attr_re); at != std::sregex_iterator(); ++at)
+      a[(*at)[1]] = (*at)[2];
+    double px = a["class"] == "title" ? 15 : a["class"] == "note" ? 9 : 12;
+    double em = a["class"] == "title" ? 0.65 : 0.6;
+    TextBox b;
+    b.text = (*it)[2];
+    double w = static_cast<double>(XmlChars(b.text)) * px * em;
+    double x = std::stod(a["x"]);
+    b.y = std::stod(a["y"]);
+    std::string anchor = a["text-anchor"];
+    b.left = anchor == "middle" ? x - w / 2 : anchor == "end" ? x - w : x;
+    b.right = b.left + w;
+    out.push_back(b);
+  }
+  return out;
+}
+
+
+std::vector<Heatmap> GridOfColumns(int columns, const std::string& col_prefix) {
+  RunRecord run;
+  GridAxis encoders{"encoders", {}};
+  for (int c = 0; c < columns; ++c) encoders.values.push_back(col_prefix + std::to_string(c + 1));
+  run.grid = {{"threads", {"1", "16"}}, encoders};
+  std::vector<StoredTrial> trials;
+  for (const auto& t : run.grid[0].values) {
+    for (const auto& e : encoders.values) {
+      for (int rep = 0; rep < 4; ++rep) {
+        StoredTrial st;
+        st.cell = {{"threads", t}, {"encoders", e}};
+        st.cell_key = CellKey(st.cell);
+        st.repetition = rep;
+        st.result.outcome = rep == 0 && t == "16" ? Outcome::kCrashed : Outcome::kClean;
+        st.result.signal = 11;
+        trials.push_back(st);
+      }
+    }
+  }
+  return BuildHeatmaps(run, GroupTrials(trials, run.duration_s), HeatMeasure::kCrashes);
+}
+
+// The image is as wide as its widest text: the legend, the title, the caption and every label lie inside
+// it, for grids of 1, 2, 3 and 12 columns (the legend was cut off at three columns or fewer), and every text
+// of a cell lies inside that cell.
+TEST(Svg, IsSizedToItsGridWithTheLegendAndEveryLabelInside) {
+  for (int columns : {1, 2, 3, 12}) {
+    for (const std::string prefix : {"", "a-rather-long-encoder-name-"}) {
+      std::string svg = RenderSvgHeatmaps(GridOfColumns(columns, prefix), "run 7 (nvenc) on host build-farm-42");
+      std::smatch m;
+      ASSERT_TRUE(std::regex_search(svg, m, std::regex("width=\"(\\d+)\" height=\"(\\d+)\" viewBox=\"0 0 (\\d+) "
+                                                       "(\\d+)\"")))
+          << svg;
+      double width = std::stod(m[1]), height = std::stod(m[2]);
+      EXPECT_EQ(m[1], m[3]);
+      EXPECT_EQ(m[2], m[4]);
+      auto boxes = TextBoxes(svg);
+      ASSERT_GT(boxes.size(), 10u);
+      bool legend = false;
+      for (const auto& b : boxes) {
+        EXPECT_GE(b.left, 0) << columns << " columns: " << b.text;
+        EXPECT_LE(b.right, width) << columns << " columns: " << b.text << " (width " << width << ")";
+        EXPECT_LE(b.y, height) << b.text;
+        legend |= b.text == "k/n: crashed or hung / crashed, hung or clean";
+      }
+      EXPECT_TRUE(legend) << svg;
+      // Cell texts within their cell; column labels within their column.
+      std::regex cell_re("<g class=\"cell\"><title>[^<]*</title><rect x=\"(\\d+)\" y=\"\\d+\" width=\"(\\d+)\"");
+      for (auto it = std::sregex_iterator(svg.begin(), svg.end(), cell_re); it != std::sregex_iterator(); ++it) {
+        double x = std::stod((*it)[1]), w = std::stod((*it)[2]);
+        size_t end = svg.find("</g>", static_cast<size_t>(it->position()));
+        for (const auto& b : TextBoxes(svg.substr(static_cast<size_t>(it->position()), end - it->position()))) {
+          EXPECT_GE(b.left, x) << b.text;
+          EXPECT_LE(b.right, x + w) << b.text;
+        }
+        for (const auto& b : boxes) {
+          if (b.text.rfind(prefix, 0) == 0 && b.left < x + w && b.right > x && !prefix.empty()) {
+            EXPECT_GE(b.left, x) << b.text;
+            EXPECT_LE(b.right, x + w) << b.text;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The rate and its interval are printed in each cell, not only in the hover title.
+TEST(Svg, PrintsRateAndIntervalInTheCells) {
+  std::string svg = RenderSvgHeatmaps(GridOfColumns(1, ""), "");
+  EXPECT_NE(svg.find(">1/4</text><text x=\"112\" y=\"157\" text-anchor=\"middle\" fill=\"#000000\" class=\"note\">"
+                     "25% [4.5-70%]</text>"),
+            std::string::npos)
+      << svg;
+  EXPECT_NE(svg.find("class=\"note\">0% [0-49%]</text>"), std::string::npos);
+  // Wilson [4.56%, 69.9%] for 1/4: the printed bounds are rounded outwards.
+  EXPECT_NE(svg.find("Wilson 95% [4.6%, 70%]"), std::string::npos);
+  EXPECT_NE(svg.find("% [lo-hi]: the rate and its Wilson 95% interval"), std::string::npos);
 }
 
 }  // namespace
