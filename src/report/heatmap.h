@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "report/cells.h"
 #include "stats/stats.h"
 #include "store/store.h"
 #include "trial/run.h"
@@ -27,9 +28,12 @@ struct HeatCell {
   int64_t overran = 0;
   double value = 0;      // k/n, or the rate
   bool present = false;  // false: no data for this cell (drawn grey)
-  std::string label;     // "3/20", "3/20 +2" (2 failed or overran), "31 failed", or "812/s"
-  std::string note;      // "CRASHES"/"SAFE"/"UNDECIDED" for crashes; "" otherwise
-  std::string title;     // hover text: cell, counts, Wilson 95% interval
+  std::string label;     // "3/20", "3/20* +2" (* stopped by the SPRT; 2 failed or overran), "31 failed", "812/s"
+  std::string note;      // "CRASHES"/"SAFE"/"UNDECIDED" for crashes (as stored where the SPRT stopped); ""
+  std::string title;     // hover text: cell, counts, the 95% interval (shown.ci), the verdict
+  // Crash and signature measures with n > 0: the interval valid under the run's stopping rule, the early-stop
+  // mark and the verdict where the SPRT stopped (ShowCell). What a renderer prints in the cell.
+  CellShown shown;
 };
 
 struct Heatmap {
