@@ -199,12 +199,12 @@ TEST(Scheduler, ReportsEachDecisionOnceWithTheCountsItWasReachedAtAndKeepsItThro
   SweepPlan plan = Plan(1, 5);
   plan.stopping.until = StoppingSettings::Until::kDecided;
   plan.stopping.refine = true;
-  plan.stopping.refine_budget = 10;
+  plan.stopping.refine_budget = 40;
   Scheduler s(plan);
-  // Two crashes at once: CRASHES at 2/2 (the defaults); then refinement's clean runs.
-  auto rounds = RunToEnd(&s, [](size_t, int rep) { return rep < 2 ? Outcome::kCrashed : Outcome::kClean; });
-  (void)rounds;
-  EXPECT_GT(s.progress(0).n, 2);
+  // Two crashes at once: CRASHES at 2/2 (the defaults); then refinement's clean runs, past 2/19 (the last
+  // n at which 2 crashes are CRASHES) until the Wilson interval is narrow enough.
+  RunToEnd(&s, [](size_t, int rep) { return rep < 2 ? Outcome::kCrashed : Outcome::kClean; });
+  EXPECT_GE(s.progress(0).n, 20);
   EXPECT_EQ(SprtDecide(s.progress(0).crashes, s.progress(0).n, plan.stopping.sprt), Verdict::kUndecided);
   EXPECT_STREQ(s.verdict(0), "CRASHES");  // the verdict where the SPRT stopped, not that of the final counts
 }

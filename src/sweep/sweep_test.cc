@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 
@@ -391,9 +392,10 @@ TEST_F(SweepTest, DecidedSweepStopsEachCellAtItsVerdictAndTheObserverSeesIt) {
 // A cell that reached CRASHES at 2/2 and was then refined keeps CRASHES at 2/2 in the store, with the trial
 // that decided it; the final counts (2/12) are evidence beside it, not a new verdict.
 TEST_F(SweepTest, TheVerdictIsStoredWhereTheSprtDecidedAndRefinementDoesNotChangeIt) {
-  FakeRunner runner({"X"}, [](const std::string& key, int rep) {
+  auto x1_calls = std::make_shared<int>(0);
+  FakeRunner runner({"X"}, [x1_calls](const std::string& key, int) {
     TrialResult r;
-    r.outcome = key == "X=1" && rep < 2 ? Outcome::kCrashed : Outcome::kClean;
+    r.outcome = key == "X=1" && (*x1_calls)++ < 2 ? Outcome::kCrashed : Outcome::kClean;
     return r;
   });
   SweepOptions o = Options(2, 40);
