@@ -19,8 +19,11 @@ namespace {
 const char kUsage[] =
     "Compare crash probabilities cell by cell: two databases (their latest runs, or --run twice), two runs\n"
     "of one database (--run ID --run ID), or one run split by a grid axis (--by AXIS). Per cell: both k/n,\n"
-    "the difference, Boschloo's exact test (Fisher's past 40000 tables), Holm-adjusted over the cells; then\n"
-    "the crash rates per minute of workload and the signatures seen on one side only.\n\n"
+    "the difference, Boschloo's exact test (Fisher's past 40000 tables), Holm-adjusted over every cell of\n"
+    "every comparison printed (with --by: all values against the baseline); then the crash rates per minute\n"
+    "of workload and the signatures seen on one side only. When the two sides' trials ran for different\n"
+    "lengths (--duration, or clean trials' workload time differing by more than 20%), cells are compared by\n"
+    "crashes per minute of workload instead, with the exact conditional test for two Poisson rates.\n\n"
     "  crashgrid compare A.db B.db\n"
     "  crashgrid compare DB --run 3 --run 5\n"
     "  crashgrid compare DB --by serialize [--run ID] [--baseline none]\n"
@@ -111,9 +114,9 @@ int CmdCompare(const Args& args) {
   app.add_option("--baseline", baseline,
                  "with --by: the value the others are compared against (default: none if present, else the "
                  "first value)");
-  app.add_option("--alpha", alpha, "family-wise significance level after Holm's correction (default 0.05)")
+  app.add_option("--alpha", alpha, "family-wise significance level after Holm's correction over every cell compared (default 0.05)")
       ->check(CLI::Range(1e-9, 0.5));
-  app.add_flag("--json", json, "print JSON (schema_version 1) instead of text");
+  app.add_flag("--json", json, "print JSON (schema_version 3) instead of text");
   if (int rc = ParseCli(app, args); rc >= 0) return rc;
 
   std::string err;
@@ -178,8 +181,8 @@ int CmdCompare(const Args& args) {
   options.alpha = alpha;
   std::string out;
   nlohmann::json comparisons = nlohmann::json::array();
-  for (const auto& [a, b] : pairs) {
-    CompareResult r = Compare(a, b, options);
+  // One family: with --by, every value against the baseline, Holm-corrected over all of their cells.
+  for (const CompareResult& r : CompareFamily(pairs, options)) {
     if (json) {
       comparisons.push_back(CompareToJson(r));
     } else {

@@ -100,7 +100,9 @@ std::unique_ptr<Store> OpenRuns(const std::string& db, const std::vector<int64_t
   for (auto& run : chosen) {
     ReportRun rr;
     rr.run = std::move(run);
-    if (!store->LoadTrialGroups(rr.run.id, rr.run.duration_s, &rr.groups, &err)) {
+    // The verdicts stored where each cell's stopping rule stopped (none before schema v4: recomputed).
+    if (!store->LoadTrialGroups(rr.run.id, rr.run.duration_s, &rr.groups, &err) ||
+        !store->LoadCellVerdicts(rr.run.id, &rr.run.verdicts, &err)) {
       PrintError(err);
       *exit_code = kExitDatabase;
       return nullptr;

@@ -204,10 +204,13 @@ BugReport RenderBugReport(const ReportRun& rr, const std::string& signature) {
   md += "## Reproduce\n\n";
   if (!best.empty()) {
     const auto& kn = per_cell[best];
-    Interval w = Wilson(kn.first, kn.second);
-    md += fmt::format("The cell {} crashed this way in {}/{} trials ({}, Wilson 95% [{}, {}]). To reproduce:\n\n",
+    // One signature's share of the crashes: under a stopping rule, the always-valid interval (ShowCell).
+    const CellShown shown = ShowCell(run, best, kn.first, kn.second, /*subset=*/true);
+    const Interval w = shown.ci;
+    md += fmt::format("The cell {} crashed this way in {}/{} trials ({}, {} [{}, {}]). To reproduce:\n\n",
                       MdCode(best), kn.first, kn.second, FormatPercent(static_cast<double>(kn.first) / kn.second),
-                      FormatPercent(w.lo), FormatPercent(w.hi));
+                      shown.stop == StopKind::kFixed ? "Wilson 95%" : "always-valid 95%", FormatPercent(w.lo),
+                      FormatPercent(w.hi));
     md += MdBlock(CdPrefix(run) + ShellJoin(ReproArgv(run, cells[best], 20, "repro.db")), "sh");
     md += "\nOne trial of that cell without crashgrid (its working directory, environment and arguments):\n\n";
     md += MdBlock(ReproductionCommand(run, cells[best]), "sh");

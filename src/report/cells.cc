@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "stats/stopping_settings.h"
 #include "util/strings.h"
 
 namespace cg {
@@ -100,6 +101,75 @@ std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<T
     c.exposure_s += g.exposure_s;  // TrialExposureSeconds, summed in SQL
   }
   return out;
+}
+
+CellShown ShowCell(const RunRecord& run, const std::string& key, int64_t k, int64_t n, bool subset, int64_t failed) {
+  CellShown s;
+  s.k = k, s.n = n;
+  if (n <= 0) return s;
+  s.rate = static_cast<double>(k) / static_cast<double>(n);
+  const StoppingSettings settings = RunStoppingSettings(run);
+  const CellVerdict* stored = nullptr;
+  if (!subset) {
+    for (const CellVerdict& v : run.verdicts)
+      if (v.cell_key == key && v.rule == "sprt") stored = &v;
+  }
+  if (stored) {
+    s.verdict = stored->verdict;
+    s.verdict_stored = true;
+    s.verdict_k = stored->crashes, s.verdict_n = stored->evidence;
+    s.stopped_early = stored->verdict != VerdictName(Verdict::kUndecided);
+    // A failed trial is never evidence of safety (CellSprtVerdict): one after the SAFE decision withdraws it.
+    if (failed > 0 && s.verdict == VerdictName(Verdict::kSafe)) s.verdict = VerdictName(Verdict::kUndecided);
+  } else {
+    Verdict v = CellSprtVerdict(k, n, failed, settings.sprt);
+    s.verdict = VerdictName(v);
+    s.verdict_k = k, s.verdict_n = n;
+    s.stopped_early = settings.decides() && !subset && v != Verdict::kUndecided;
+  }
+  if (!settings.decides()) {
+    s.stop = StopKind::kFixed;
+  } else if (subset || settings.refine || s.later_evidence()) {
+    s.stop = StopKind::kAdaptive;  // runs chosen from the data beyond the SPRT's own rule
+  } else {
+    s.stop = SprtDecide(k, n, settings.sprt) == Verdict::kUndecided ? StopKind::kSprtCap : StopKind::kSprtBoundary;
+  }
+  // Counts the SPRT's rule cannot stop at (its settings changed on a resume; a cell that kept running) were
+  // stopped by something else: the always-valid interval holds for any stopping.
+  if ((s.stop == StopKind::kSprtBoundary || s.stop == StopKind::kSprtCap) &&
+      !SprtExactInterval(k, n, settings.sprt, 0.05, &s.ci))
+    s.stop = StopKind::kAdaptive;
+  if (s.stop == StopKind::kFixed || s.stop == StopKind::kAdaptive) s.ci = StoppedInterval(k, n, s.stop, settings.sprt);
+  if (s.stop == StopKind::kFixed && k == 0) s.upper_bound = ZeroCrashUpperBound(n);
+  if (s.stop == StopKind::kSprtBoundary || s.stop == StopKind::kSprtCap)
+    s.has_median_unbiased = SprtMedianUnbiased(k, n, settings.sprt, &s.median_unbiased);
+  return s;
+}
+
+const char* IntervalMethodName(StopKind stop) {
+  switch (stop) {
+    case StopKind::kFixed: return "wilson";
+    case StopKind::kSprtBoundary:
+    case StopKind::kSprtCap: return "sprt-exact";
+    case StopKind::kAdaptive: break;
+  }
+  return "always-valid";
+}
+
+std::vector<std::string> ShownCellsLegend(const RunRecord& run) {
+  const StoppingSettings settings = RunStoppingSettings(run);
+  if (!settings.decides()) return {};
+  std::vector<std::string> lines;
+  if (settings.refine) {
+    lines.push_back("intervals: always-valid 95% (--refine chose further runs from the results, so n is not "
+                    "fixed; this interval holds at any stopping time, a fixed-n one would not)");
+  } else {
+    lines.push_back("intervals: 95%, exact for the SPRT's stopping rule (--until decided ends a cell when the SPRT "
+                    "decides, so n is not fixed and k/n is biased; the interval is not)");
+  }
+  lines.push_back("*: the SPRT stopped the cell at this n; \"CRASHES at 2/12; now 2/30\": its verdict where it "
+                  "stopped, and the counts since");
+  return lines;
 }
 
 bool ResolveSignature(const std::string& wanted, const std::vector<TrialGroup>& groups, std::string* full,

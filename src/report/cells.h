@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "stats/sequential.h"
+#include "stats/stats.h"
 #include "store/store.h"
 #include "trial/run.h"
 #include "trial/trial.h"
@@ -47,6 +49,46 @@ std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<TrialGro
 // Each group counts as its `count` trials.
 std::vector<CellCounts> AggregateCells(const RunRecord& run, const std::vector<TrialGroup>& groups,
                                        const std::string& signature = "");
+
+// How a report shows one cell's crash probability: the one place that picks its interval (valid under the
+// rule that stopped the cell: stats/sequential.h), marks a cell the SPRT stopped, and gives the verdict as
+// stored where the SPRT stopped. Tables, heatmaps, the HTML page and JSON take their numbers from here.
+//
+// The point estimate stays k/n. After an early stop it is biased (a cell that reached CRASHES within a few
+// runs reads high: 2/2 is "100%"); the interval is what holds, and for SPRT-stopped cells the median-unbiased
+// estimate of the same ordering is given too (JSON).
+struct CellShown {
+  int64_t k = 0, n = 0;            // crashes and evidence trials shown
+  double rate = 0;                 // k/n (0 when n = 0)
+  // How the cell stopped, as far as the interval is concerned: kAdaptive also for SPRT counts the SPRT's rule
+  // could not have stopped at.
+  StopKind stop = StopKind::kFixed;
+  Interval ci{0, 1};               // two-sided 95%: StoppedInterval(k, n, stop, the run's SPRT)
+  // kFixed with k = 0: the one-sided 95% upper bound ZeroCrashUpperBound(n) that tables print ("<4.3%").
+  double upper_bound = 1;
+  bool has_median_unbiased = false;  // kSprtBoundary, kSprtCap: SprtMedianUnbiased
+  double median_unbiased = 0;
+  // The SPRT's verdict: stored where the SPRT decided (Store::SaveCellVerdict, rule "sprt"), else recomputed
+  // from the counts (runs before schema v4, cells never decided). "" when n = 0.
+  std::string verdict;
+  bool verdict_stored = false;
+  int64_t verdict_k = 0, verdict_n = 0;  // the counts the verdict was reached at
+  bool stopped_early = false;  // the SPRT stopped this cell when it decided (`--until decided`): n was not fixed
+  // Trials recorded after the verdict (a --refine pass): shown beside it, "CRASHES at 2/12; now 2/30".
+  bool later_evidence() const { return verdict_stored && (verdict_n != n || verdict_k != k); }
+};
+
+// `k` of `n` evidence trials of the cell `key` of `run`, under the run's stopping settings and stored
+// verdicts. `subset` says k counts only some crashes (a signature filter): the SPRT stopped on all of them,
+// so the subset gets the always-valid interval and a recomputed verdict.
+// `failed`: the cell's failed trials, which keep it from being SAFE (CellSprtVerdict).
+CellShown ShowCell(const RunRecord& run, const std::string& key, int64_t k, int64_t n, bool subset = false,
+                   int64_t failed = 0);
+// For JSON: "wilson", "sprt-exact", "always-valid".
+const char* IntervalMethodName(StopKind stop);
+// The lines that say how the run's cells are shown, for renderers to print under their tables: empty for a
+// run of fixed n (`--until runs`), whose cells read as always.
+std::vector<std::string> ShownCellsLegend(const RunRecord& run);
 
 // Resolves a signature given in full or as an unambiguous prefix against the crash signatures of `groups`.
 // On failure *err names the problem and the candidates.

@@ -1,6 +1,7 @@
 #include "report/compare.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include "report/cells.h"
 #include "report/number_format.h"
 #include "stats/exact.h"
+#include "stats/poisson_rates.h"
 #include "util/strings.h"
 
 namespace cg {
@@ -62,10 +64,22 @@ std::vector<std::pair<std::string, int64_t>> OnlyIn(const std::map<std::string, 
 }
 
 double Ratio(int64_t k, int64_t n) { return n > 0 ? static_cast<double>(k) / static_cast<double>(n) : 0; }
+double PerMinute(int64_t k, double exposure_s) { return exposure_s > 0 ? static_cast<double>(k) * 60 / exposure_s : 0; }
 
-}  // namespace
+// Mean exposure of a side's clean trials: how long its workload runs when nothing crashes.
+double CleanExposure(const CompareArm& arm) {
+  double seconds = 0;
+  int64_t count = 0;
+  for (const TrialGroup& g : arm.groups) {
+    if (g.outcome != Outcome::kClean) continue;
+    seconds += g.exposure_s;
+    count += g.count;
+  }
+  return count > 0 ? seconds / static_cast<double>(count) : 0;
+}
 
-CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOptions& options) {
+// One comparison's cells with their raw p-values; Holm's correction is applied over the family afterwards.
+CompareResult CompareUnadjusted(const CompareArm& a, const CompareArm& b, const CompareOptions& options) {
   CompareResult r;
   r.label_a = a.label;
   r.label_b = b.label;
@@ -82,6 +96,7 @@ CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOpt
   for (const auto& name : axes_b)
     if (std::find(axes_a.begin(), axes_a.end(), name) == axes_a.end()) r.only_axes_b.push_back(name);
 
+  r.per_minute = TrialLengthsDiffer(a, b, &r.basis_reason);
   Pooled pa = Pool(a, r.shared_axes), pb = Pool(b, r.shared_axes);
   r.failed_a = pa.failed, r.overran_a = pa.overran, r.failed_b = pb.failed, r.overran_b = pb.overran;
   std::map<std::string, int64_t> sig_a, sig_b;
@@ -99,7 +114,12 @@ CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOpt
     c.ka = ca.crashes, c.na = ca.n, c.kb = cb.crashes, c.nb = cb.n;
     c.pa = Ratio(c.ka, c.na), c.pb = Ratio(c.kb, c.nb);
     c.ia = Wilson(c.ka, c.na), c.ib = Wilson(c.kb, c.nb);
-    if ((c.na + 1) * (c.nb + 1) <= kBoschlooMaxTables) {
+    c.exposure_a = ca.exposure_s, c.exposure_b = cb.exposure_s;
+    c.rate_a = PerMinute(c.ka, c.exposure_a), c.rate_b = PerMinute(c.kb, c.exposure_b);
+    if (r.per_minute) {
+      c.test = c.exposure_a > 0 && c.exposure_b > 0 ? "poisson" : "";
+      c.p_value = PoissonRatesTwoSided(c.ka, c.exposure_a, c.kb, c.exposure_b);
+    } else if ((c.na + 1) * (c.nb + 1) <= kBoschlooMaxTables) {
       c.test = "boschloo";
       c.p_value = BoschlooTwoSided(c.ka, c.na, c.kb, c.nb);
     } else {
@@ -116,21 +136,57 @@ CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOpt
   for (const std::string& key : pb.order)
     if (!pa.cells.count(key)) r.unmatched_b.push_back(key);
 
-  std::vector<double> p;
-  for (const auto& c : r.cells) p.push_back(c.p_value);
-  std::vector<double> adjusted = HolmAdjust(p);
-  for (size_t i = 0; i < r.cells.size(); ++i) {
-    CellComparison& c = r.cells[i];
-    c.p_adjusted = adjusted[i];
-    if (c.p_adjusted < options.alpha && c.pb != c.pa) c.direction = c.pb > c.pa ? 1 : -1;
-    if (c.direction > 0) r.more++;
-    if (c.direction < 0) r.fewer++;
-  }
   r.rate_a = CrashRateFromExposure(r.ka, exposure_a);
   r.rate_b = CrashRateFromExposure(r.kb, exposure_b);
   r.signatures_only_a = OnlyIn(sig_a, sig_b);
   r.signatures_only_b = OnlyIn(sig_b, sig_a);
   return r;
+}
+
+}  // namespace
+
+bool TrialLengthsDiffer(const CompareArm& a, const CompareArm& b, std::string* reason) {
+  const double da = a.run.duration_s, db = b.run.duration_s;
+  if (da > 0 && db > 0 && std::abs(da - db) > 0.01 * std::max(da, db)) {
+    *reason = fmt::format("the runs' --duration differ (A {:g} s, B {:g} s)", da, db);
+    return true;
+  }
+  const double ea = CleanExposure(a), eb = CleanExposure(b);
+  if (ea > 0 && eb > 0 && std::max(ea, eb) > kExposureRatioLimit * std::min(ea, eb)) {
+    *reason = fmt::format("clean trials ran for different lengths (A {:.3g} s, B {:.3g} s of workload on average)",
+                          ea, eb);
+    return true;
+  }
+  reason->clear();
+  return false;
+}
+
+std::vector<CompareResult> CompareFamily(const std::vector<std::pair<CompareArm, CompareArm>>& pairs,
+                                         const CompareOptions& options) {
+  std::vector<CompareResult> out;
+  std::vector<double> p;
+  for (const auto& [a, b] : pairs) {
+    out.push_back(CompareUnadjusted(a, b, options));
+    for (const auto& c : out.back().cells) p.push_back(c.p_value);
+  }
+  std::vector<double> adjusted = HolmAdjust(p);
+  size_t i = 0;
+  for (CompareResult& r : out) {
+    r.family = p.size();
+    r.comparisons = out.size();
+    for (CellComparison& c : r.cells) {
+      c.p_adjusted = adjusted[i++];
+      double ea = r.per_minute ? c.rate_a : c.pa, eb = r.per_minute ? c.rate_b : c.pb;
+      if (c.p_adjusted < options.alpha && eb != ea) c.direction = eb > ea ? 1 : -1;
+      if (c.direction > 0) r.more++;
+      if (c.direction < 0) r.fewer++;
+    }
+  }
+  return out;
+}
+
+CompareResult Compare(const CompareArm& a, const CompareArm& b, const CompareOptions& options) {
+  return CompareFamily({{a, b}}, options)[0];
 }
 
 bool SplitRunByAxis(const RunRecord& run, const std::vector<TrialGroup>& groups, const std::string& axis,
@@ -195,25 +251,44 @@ std::string RenderCompareText(const CompareResult& r) {
   if (!r.only_axes_b.empty()) out += fmt::format("; B pooled over {}", Join(r.only_axes_b, ","));
   out += "\n\n";
 
+  if (r.per_minute) {
+    out += fmt::format("{}: cells compared by crashes per minute of workload (exact conditional test for two "
+                       "Poisson rates), not per trial\n\n",
+                       r.basis_reason);
+  }
   size_t width = 4;
   for (const auto& c : r.cells) width = std::max(width, DisplayCellKey(c.key).size());
   out += "k/n: trials that crashed or hung / trials that crashed, hung or exited 0\n";
-  out += fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>6}  {:>8} {:>8}\n", "cell", width, "A k/n", "A p",
-                     "B k/n", "B p", "B-A", "p", "Holm p");
+  if (r.per_minute) {
+    out += fmt::format("{:<{}}  {:>9} {:>7}  {:>9} {:>7}  {:>7}  {:>8} {:>8}\n", "cell", width, "A k/n", "A /min",
+                       "B k/n", "B /min", "B-A", "p", "Holm p");
+  } else {
+    out += fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>6}  {:>8} {:>8}\n", "cell", width, "A k/n", "A p",
+                       "B k/n", "B p", "B-A", "p", "Holm p");
+  }
   for (const auto& c : r.cells) {
     const char* mark = c.direction > 0 ? "B more" : c.direction < 0 ? "B fewer" : "";
-    std::string line = fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>+6.2f}  {:>8} {:>8}  {}",
-                                   DisplayCellKey(c.key), width,
-                                   fmt::format("{}/{}", c.ka, c.na), Prob(c.ka, c.na),
-                                   fmt::format("{}/{}", c.kb, c.nb), Prob(c.kb, c.nb), c.pb - c.pa,
-                                   PValue(c.p_value), PValue(c.p_adjusted), mark);
+    std::string line;
+    if (r.per_minute) {
+      line = fmt::format("{:<{}}  {:>9} {:>7.3g}  {:>9} {:>7.3g}  {:>+7.3g}  {:>8} {:>8}  {}", DisplayCellKey(c.key), width,
+                         fmt::format("{}/{}", c.ka, c.na), c.rate_a, fmt::format("{}/{}", c.kb, c.nb), c.rate_b,
+                         c.rate_b - c.rate_a, PValue(c.p_value), PValue(c.p_adjusted), mark);
+    } else {
+      line = fmt::format("{:<{}}  {:>9} {:>5}  {:>9} {:>5}  {:>+6.2f}  {:>8} {:>8}  {}", DisplayCellKey(c.key), width,
+                         fmt::format("{}/{}", c.ka, c.na), Prob(c.ka, c.na), fmt::format("{}/{}", c.kb, c.nb),
+                         Prob(c.kb, c.nb), c.pb - c.pa, PValue(c.p_value), PValue(c.p_adjusted), mark);
+    }
     out += std::string(Trim(line)) + "\n";
   }
   std::set<std::string> tests;
-  for (const auto& c : r.cells) tests.insert(c.test);
-  out += fmt::format("\nB crashes more in {} of {} cells, fewer in {} ({} exact test, Holm-adjusted p < {:g}).\n",
-                     r.more, r.cells.size(), r.fewer,
-                     tests.empty() ? "no" : Join(std::vector<std::string>(tests.begin(), tests.end()), "/"),
+  for (const auto& c : r.cells)
+    if (!c.test.empty()) tests.insert(c.test);
+  std::string holm = "Holm-adjusted";
+  if (r.comparisons > 1)
+    holm = fmt::format("Holm-adjusted over all {} cells of the {} comparisons", r.family, r.comparisons);
+  out += fmt::format("\nB crashes {}more in {} of {} cells, fewer in {} ({} exact test, {} p < {:g}).\n",
+                     r.per_minute ? "per minute " : "", r.more, r.cells.size(), r.fewer,
+                     tests.empty() ? "no" : Join(std::vector<std::string>(tests.begin(), tests.end()), "/"), holm,
                      r.alpha);
   out += fmt::format("Over the matched cells: A {}/{} crashed, {}; B {}/{} crashed, {}.\n", r.ka, r.na,
                      FormatCrashRate(r.rate_a), r.kb, r.nb, FormatCrashRate(r.rate_b));
@@ -251,8 +326,10 @@ nlohmann::json CompareToJson(const CompareResult& r) {
   json cells = json::array();
   for (const auto& c : r.cells) {
     cells.push_back({{"cell", c.key},
-                     {"a", {{"crashes", c.ka}, {"n", c.na}, {"p", c.pa}, {"wilson95", {c.ia.lo, c.ia.hi}}}},
-                     {"b", {{"crashes", c.kb}, {"n", c.nb}, {"p", c.pb}, {"wilson95", {c.ib.lo, c.ib.hi}}}},
+                     {"a", {{"crashes", c.ka}, {"n", c.na}, {"p", c.pa}, {"wilson95", {c.ia.lo, c.ia.hi}},
+                            {"exposure_s", c.exposure_a}, {"per_minute", c.rate_a}}},
+                     {"b", {{"crashes", c.kb}, {"n", c.nb}, {"p", c.pb}, {"wilson95", {c.ib.lo, c.ib.hi}},
+                            {"exposure_s", c.exposure_b}, {"per_minute", c.rate_b}}},
                      {"difference", c.pb - c.pa},
                      {"test", c.test},
                      {"p_value", c.p_value},
@@ -273,7 +350,10 @@ nlohmann::json CompareToJson(const CompareResult& r) {
                      {"rate", rate(r.rate_b)}}},
               {"shared_axes", r.shared_axes},
               {"alpha", r.alpha},
+              {"basis", r.per_minute ? "per_minute_of_workload" : "per_trial"},
+              {"basis_reason", r.basis_reason},
               {"correction", "holm"},
+              {"family", {{"tests", r.family}, {"comparisons", r.comparisons}}},
               {"cells", cells},
               {"summary", {{"cells", r.cells.size()}, {"b_more", r.more}, {"b_fewer", r.fewer}}},
               {"unmatched", {{"only_a", r.unmatched_a}, {"only_b", r.unmatched_b}}},

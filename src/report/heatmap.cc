@@ -117,7 +117,6 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
       a.seconds += g.workload_seconds;
     }
   }
-  const SprtParams sprt = RunStoppingSettings(run).sprt;
   const std::vector<GridAxis> axes = TrialAxes(run, groups);  // values outside the grid still show
   std::vector<Cell> pages =
       ExpandGrid(std::vector<GridAxis>(axes.begin() + std::min<size_t>(2, axes.size()), axes.end()));
@@ -131,7 +130,13 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
       case HeatMeasure::kThroughput: m.title = "Throughput (" + units_name + "/s)"; break;
     }
     m.subtitle = CellKey(page);
-    if (measure != HeatMeasure::kThroughput) m.interval_name = "Wilson 95%";
+    if (measure != HeatMeasure::kThroughput) {
+      // The interval ShowCell gives this run's cells (the legend and the answer's table header read it).
+      const StoppingSettings st = RunStoppingSettings(run);
+      m.interval_name = !st.decides() ? "Wilson 95%"
+                        : st.refine    ? "always-valid 95%"
+                                       : "95% exact for the SPRT's stopping rule (* stopped early)";
+    }
     if (axes.size() >= 1) {
       m.row_axis = axes[0].name;
       m.rows = axes[0].values;
@@ -183,20 +188,25 @@ std::vector<Heatmap> BuildHeatmaps(const RunRecord& run, const std::vector<Trial
         } else if (hc.n > 0) {
           hc.present = true;
           hc.value = static_cast<double>(hc.k) / static_cast<double>(hc.n);
-          hc.label = fmt::format("{}/{}", hc.k, hc.n);
+          hc.shown = ShowCell(run, hc.cell_key, hc.k, hc.n, measure != HeatMeasure::kCrashes, hc.failed);
+          const CellShown& s = hc.shown;
+          hc.label = fmt::format("{}/{}{}", hc.k, hc.n, s.stopped_early ? "*" : "");
           if (hc.failed + hc.overran > 0) hc.label += fmt::format(" +{}", hc.failed + hc.overran);
-          Interval w = Wilson(hc.k, hc.n);
-          hc.interval = w;
-          hc.rate = FormatRateAndInterval(hc.value, w);
+          hc.interval = s.ci;
+          hc.rate = FormatRateAndInterval(hc.value, s.ci);
           std::string what = measure == HeatMeasure::kCrashes ? "crashed or hung" : "with this signature";
-          hc.title = fmt::format("{}: {}/{} {} ({}), Wilson 95% [{}, {}]", where, hc.k, hc.n, what,
-                                 FormatPercent(hc.value), FormatPercent(w.lo), FormatPercent(w.hi));
+          const char* method = s.stop == StopKind::kFixed      ? "Wilson 95%"
+                               : s.stop == StopKind::kAdaptive ? "always-valid 95%"
+                                                               : "95% (exact for the SPRT's stopping rule)";
+          hc.title = fmt::format("{}: {}/{} {} ({}), {} [{}, {}]", where, hc.k, hc.n, what, FormatPercent(hc.value),
+                                 method, FormatPercent(s.ci.lo), FormatPercent(s.ci.hi));
           if (measure == HeatMeasure::kCrashes) {
-            hc.note = VerdictName(CellSprtVerdict(hc.k, hc.n, hc.failed, sprt));
-            if (hc.k == 0) {
-              hc.title += fmt::format(", one-sided 95% upper bound {}", FormatPercent(ZeroCrashUpperBound(hc.n)));
-            }
+            hc.note = s.verdict;
+            if (s.stop == StopKind::kFixed && hc.k == 0)
+              hc.title += fmt::format(", one-sided 95% upper bound {}", FormatPercent(s.upper_bound));
             hc.title += ", SPRT " + hc.note;
+            if (s.later_evidence()) hc.title += fmt::format(" at {}/{}; now {}/{}", s.verdict_k, s.verdict_n, hc.k, hc.n);
+            else if (s.stopped_early) hc.title += fmt::format(" (stopped at n={})", s.verdict_n);
           }
           hc.title += neither;
         } else if (hc.failed + hc.overran > 0) {

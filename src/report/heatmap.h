@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "report/number_format.h"
+#include "report/cells.h"
 #include "stats/stats.h"
 #include "store/store.h"
 #include "trial/run.h"
@@ -28,10 +29,13 @@ struct HeatCell {
   int64_t overran = 0;
   double value = 0;      // k/n, or the rate
   bool present = false;  // false: no data for this cell (drawn grey)
-  std::string label;     // "3/20", "3/20 +2" (2 failed or overran), "31 failed", or "812/s"
-  std::string note;      // "CRASHES"/"SAFE"/"UNDECIDED" for crashes; "" otherwise
-  std::string title;     // hover text: cell, counts, Wilson 95% interval
-  Interval interval{0, 1};  // the 95% interval of k/n (crash and signature maps, n > 0)
+  std::string label;     // "3/20", "3/20* +2" (* stopped by the SPRT; 2 failed or overran), "31 failed", "812/s"
+  std::string note;      // "CRASHES"/"SAFE"/"UNDECIDED" for crashes (as stored where the SPRT stopped); ""
+  std::string title;     // hover text: cell, counts, the 95% interval (shown.ci), the verdict
+  // Crash and signature measures with n > 0: the interval valid under the run's stopping rule, the early-stop
+  // mark and the verdict where the SPRT stopped (ShowCell). What a renderer prints in the cell.
+  CellShown shown;
+  Interval interval{0, 1};  // shown.ci where shown, else the Wilson interval of k/n (n > 0)
   std::string rate;         // printed in the cell under the counts: "15% [5.2-36%]"; "" without a rate
 };
 

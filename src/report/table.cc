@@ -30,6 +30,21 @@ std::string PercentCellText(int64_t k, int64_t n) {
                      IntervalText(iv));
 }
 
+std::string ShownCellText(const CellShown& s) {
+  if (s.n <= 0) return "";
+  if (s.stop == StopKind::kFixed) return PercentCellText(s.k, s.n);
+  // Under a stopping rule every cell shows its interval, also with no crash: the rule's interval is two-sided.
+  return fmt::format("{}/{}{} {}% [{}-{}]", s.k, s.n, s.stopped_early ? "*" : "", PercentText(s.rate, Rounding::kNearest),
+                     PercentText(s.ci.lo, Rounding::kDown), PercentText(s.ci.hi, Rounding::kUp));
+}
+
+std::string ShownVerdictText(const CellShown& s) {
+  if (s.n <= 0) return "";
+  if (s.later_evidence())
+    return fmt::format("{} at {}/{}; now {}/{}", s.verdict, s.verdict_k, s.verdict_n, s.k, s.n);
+  return fmt::format("{} {}/{}{}", s.verdict, s.k, s.n, s.stopped_early ? "*" : "");
+}
+
 namespace {
 
 constexpr char kReferenceNote[] = "reference target: crashes are deliberate, for checking crashgrid itself";
@@ -61,9 +76,14 @@ std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& si
                                 "as non-crashes{}",
                                 signature, format == TableFormat::kSeed ? " (exit code 0)" : ""));
   }
+  const std::vector<std::string> legend = ShownCellsLegend(run);
   if (format == TableFormat::kPercent || format == TableFormat::kMarkdown) {
-    lines.push_back("cells: crashes/runs, crash rate and Wilson 95% interval; with no crash, the one-sided 95% "
-                    "upper bound");
+    if (legend.empty()) {
+      lines.push_back("cells: crashes/runs, crash rate and Wilson 95% interval; with no crash, the one-sided 95% "
+                      "upper bound");
+    } else {
+      lines.push_back("cells: crashes/runs, crash rate k/n and its 95% interval");
+    }
   }
   if (format == TableFormat::kVerdict) {
     SprtParams p = RunStoppingSettings(run).sprt;
@@ -71,6 +91,9 @@ std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& si
                                 "crashes/runs",
                                 p.p0, p.p1, p.alpha, p.beta));
   }
+  if (format == TableFormat::kPercent || format == TableFormat::kMarkdown)
+    lines.insert(lines.end(), legend.begin(), legend.end());
+  if (format == TableFormat::kVerdict && !legend.empty()) lines.push_back(legend.back());  // the mark, no interval
   if (format != TableFormat::kSeed) lines.push_back(kCountingNote);
   return lines;
 }
@@ -101,14 +124,11 @@ std::string EvidenceCellText(const CellCounts& c, const std::string& counts) {
   return c.neither() > 0 ? counts + " " + NeitherText(c, /*alone=*/false) : counts;
 }
 
-std::string CellText(const CellCounts& c, TableFormat format, const SprtParams& p) {
-  switch (format) {
-    case TableFormat::kSeed: return SeedCellText(c);
-    case TableFormat::kVerdict:
-      return EvidenceCellText(
-          c, fmt::format("{} {}/{}", VerdictName(CellSprtVerdict(c.crashes, c.n, c.failed, p)), c.crashes, c.n));
-    default: return EvidenceCellText(c, PercentCellText(c.crashes, c.n));
-  }
+std::string CellText(const RunRecord& run, const CellCounts& c, TableFormat format, bool subset) {
+  if (format == TableFormat::kSeed) return SeedCellText(c);
+  const CellShown shown = ShowCell(run, c.key, c.crashes, c.n, subset, c.failed);
+  if (format == TableFormat::kVerdict) return EvidenceCellText(c, ShownVerdictText(shown));
+  return EvidenceCellText(c, ShownCellText(shown));
 }
 
 // Which axes make rows, columns and separate tables.
@@ -191,7 +211,8 @@ std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, c
   std::vector<std::string> header = {"run_id", "reference_target"};
   for (const auto& a : axes) header.push_back(a.name);
   for (const char* h : {"n", "crashes", "crashed", "hung", "failed", "overran", "clean", "could_not_start", "exit_codes",
-                        "wilson_lo", "wilson_hi", "upper_bound_95", "exposure_s", "iterations"})
+                        "wilson_lo", "wilson_hi", "upper_bound_95", "exposure_s", "iterations", "interval95_lo",
+                        "interval95_hi", "interval_method", "verdict", "verdict_crashes", "verdict_n", "stopped_early"})
     header.push_back(h);
   if (!signature.empty()) {
     header.push_back("signature");
@@ -220,6 +241,15 @@ std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, c
     fields.push_back(upper);
     fields.push_back(fmt::format("{:.3f}", c.exposure_s));
     fields.push_back(std::to_string(c.iterations));
+    // The interval to read (valid under the run's stopping rule) and the verdict where the SPRT stopped.
+    std::vector<std::string> shown_fields(7);
+    if (c.n > 0) {
+      CellShown s = ShowCell(run, c.key, c.crashes, c.n, !signature.empty());
+      shown_fields = {fmt::format("{:.4f}", s.ci.lo), fmt::format("{:.4f}", s.ci.hi), IntervalMethodName(s.stop),
+                      s.verdict, std::to_string(s.verdict_k), std::to_string(s.verdict_n),
+                      s.stopped_early ? "true" : "false"};
+    }
+    fields.insert(fields.end(), shown_fields.begin(), shown_fields.end());
     if (!signature.empty()) {
       fields.push_back(CsvField(signature));
       fields.push_back(std::to_string(c.other_crashes));
@@ -260,7 +290,9 @@ std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, 
                        const std::vector<CellCounts>& cells, const std::string& signature) {
   using nlohmann::json;
   SprtParams p = RunStoppingSettings(run).sprt;
-  // v2: n counts evidence trials only (failed and overran left out of it, and counted apart).
+  // v2: n counts evidence trials only (failed and overran left out of it, and counted apart). v3: per cell
+  // interval95 (valid under the stopping rule), stop, stopped_early, median_unbiased, and the verdict as
+  // stored where the SPRT stopped (verdict_at).
   json j = {{"schema_version", kTableJsonSchemaVersion}, {"run", RunJson(run)}, {"axes", axes}};
   if (run.reference_target) j["note"] = kReferenceNote;
   j["counting"] = {{"crash", {"crashed", "hung"}},
@@ -299,9 +331,18 @@ std::string RenderJson(const RunRecord& run, const std::vector<GridAxis>& axes, 
       e["rate"] = static_cast<double>(c.crashes) / static_cast<double>(c.n);
       e["wilson95"] = {{"lo", iv.lo}, {"hi", iv.hi}};
       e["upper_bound95"] = c.crashes == 0 ? json(ZeroCrashUpperBound(c.n)) : json(nullptr);
-      e["verdict"] = VerdictName(CellSprtVerdict(c.crashes, c.n, c.failed, p));
+      const CellShown s = ShowCell(run, c.key, c.crashes, c.n, !signature.empty(), c.failed);
+      // The interval to read: Wilson only for a fixed n; under --until decided or --refine the one valid
+      // under that stopping rule ("wilson95" stays, as the fixed-n interval it always was).
+      e["interval95"] = {{"lo", s.ci.lo}, {"hi", s.ci.hi}, {"method", IntervalMethodName(s.stop)}};
+      e["stop"] = StopKindName(s.stop);
+      e["stopped_early"] = s.stopped_early;
+      e["median_unbiased"] = s.has_median_unbiased ? json(s.median_unbiased) : json(nullptr);
+      e["verdict"] = s.verdict;
+      e["verdict_at"] = {{"crashes", s.verdict_k}, {"n", s.verdict_n}, {"stored", s.verdict_stored}};
     } else {
       e["rate"] = e["wilson95"] = e["upper_bound95"] = e["verdict"] = nullptr;
+      e["interval95"] = e["stop"] = e["stopped_early"] = e["median_unbiased"] = e["verdict_at"] = nullptr;
     }
     list.push_back(std::move(e));
   }
@@ -331,7 +372,6 @@ bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, co
 
   const TableFormat format = options.format;
   const bool markdown = format == TableFormat::kMarkdown;
-  const SprtParams sprt = RunStoppingSettings(run).sprt;
   std::unordered_map<std::string, const CellCounts*> by_key;
   for (const auto& c : cells) by_key.emplace(c.key, &c);
 
@@ -377,7 +417,7 @@ bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, co
         }
         auto found = by_key.find(CellKey(cell));
         const CellCounts* c = found == by_key.end() ? nullptr : found->second;
-        row.push_back(c ? Escape(CellText(*c, format, sprt), format) : "");
+        row.push_back(c ? Escape(CellText(run, *c, format, !signature.empty()), format) : "");
         if (c && c->could_not_start > 0 && format != TableFormat::kSeed)
           could_not_start.push_back(fmt::format("{} ({})", c->key.empty() ? "the only cell" : c->key,
                                                 c->could_not_start));
@@ -405,7 +445,9 @@ bool RenderStoredTable(Store& store, int64_t run_id, const TableOptions& options
                        std::string* err) {
   RunRecord run;
   std::vector<TrialGroup> groups;
-  if (!store.LoadRun(run_id, &run, err) || !store.LoadTrialGroups(run_id, run.duration_s, &groups, err)) return false;
+  if (!store.LoadRun(run_id, &run, err) || !store.LoadTrialGroups(run_id, run.duration_s, &groups, err) ||
+      !store.LoadCellVerdicts(run_id, &run.verdicts, err))
+    return false;
   return RenderTable(run, groups, options, out, err);
 }
 

@@ -245,9 +245,9 @@ TEST(Table, TransposingSwapsRowsAndColumns) {
   EXPECT_THAT(normal, HasSubstr("threads \\ sessions"));
   EXPECT_THAT(swapped, HasSubstr("sessions \\ threads"));
   EXPECT_NE(normal, swapped);
-  // The same cell text in both: threads=2,sessions=1 has 4 crashes in 9 runs.
-  EXPECT_THAT(normal, HasSubstr("4/9 44%"));
-  EXPECT_THAT(swapped, HasSubstr("4/9 44%"));
+  // The same cell text in both: threads=2,sessions=1 has 4 crashes in 9 runs (stopped there by the SPRT).
+  EXPECT_THAT(normal, HasSubstr("4/9* 44%"));
+  EXPECT_THAT(swapped, HasSubstr("4/9* 44%"));
 }
 
 TEST(Table, OneAxisGivesASingleColumnAndNoAxisASingleCell) {
@@ -354,15 +354,16 @@ Fixture AllFailedFixture() {
 TEST(Table, ACellWhoseTrialsAllFailedIsNeverSafe) {
   Fixture f = AllFailedFixture();
   std::string verdict = Render(f, TableFormat::kVerdict);
-  EXPECT_THAT(verdict, HasSubstr("| broken | 31 failed |\n")) << verdict;
-  EXPECT_THAT(verdict, HasSubstr("| fine   | SAFE 0/31 |\n")) << verdict;
+  EXPECT_THAT(verdict, HasSubstr("| broken | 31 failed  |\n")) << verdict;
+  EXPECT_THAT(verdict, HasSubstr("| fine   | SAFE 0/31* |\n")) << verdict;  // * stopped there by the SPRT
   EXPECT_EQ(verdict.find("SAFE"), verdict.rfind("SAFE")) << "only the clean cell is SAFE:\n" << verdict;
   // No rate, no bound: 31 failures say nothing about crashing.
   std::string percent = Render(f, TableFormat::kPercent);
-  EXPECT_THAT(percent, HasSubstr("| broken | 31 failed  |\n")) << percent;
-  EXPECT_THAT(percent, HasSubstr("| fine   | 0/31 <9.3% |\n")) << percent;
+  EXPECT_THAT(percent, HasSubstr("| broken | 31 failed       |\n")) << percent;
+  // --until decided: the interval exact for the SPRT's rule, two-sided also with no crash.
+  EXPECT_THAT(percent, HasSubstr("| fine   | 0/31* 0% [0-12] |\n")) << percent;
   auto j = nlohmann::json::parse(Render(f, TableFormat::kJson));
-  EXPECT_EQ(j["schema_version"], 2);
+  EXPECT_EQ(j["schema_version"], kTableJsonSchemaVersion);
   const auto& broken = j["cells"][0];
   EXPECT_EQ(broken["key"], "mode=broken");
   EXPECT_EQ(broken["failed"], 31);
@@ -498,4 +499,68 @@ TEST(Cells, ResolvesSignaturePrefixes) {
 }
 
 }  // namespace
+// A cell that stopped CRASHES at 2/12 and was then refined to 2/30: the verdict recomputed from 2/30 is
+// UNDECIDED, which the SPRT never said. The stored verdict is shown, with the later counts beside it.
+Fixture RefinedFixture(bool with_stored_verdict) {
+  Fixture f;
+  f.run.id = 3;
+  f.run.workload = "reference-race";
+  f.run.duration_s = 5;
+  f.run.grid = {{"threads", {"4"}}};
+  f.run.settings = {{"until", "decided"}, {"refine", {{"width", 0.2}}}};
+  Cell c = {{"threads", "4"}};
+  Add(&f.trials, 2, c, Outcome::kCrashed, 11, kSigA, 1);
+  Add(&f.trials, 28, c, Outcome::kClean);
+  if (with_stored_verdict) f.run.verdicts = {{"threads=4", "sprt", "CRASHES", 2, 12, 12}};
+  return f;
+}
+
+TEST(Table, ShowsTheVerdictStoredWhereTheSprtStoppedWithTheLaterEvidenceBesideIt) {
+  std::string verdict = Render(RefinedFixture(true), TableFormat::kVerdict);
+  EXPECT_THAT(verdict, HasSubstr("| CRASHES at 2/12; now 2/30 |")) << verdict;
+  EXPECT_EQ(verdict.find("UNDECIDED"), std::string::npos) << verdict;
+  auto j = nlohmann::json::parse(Render(RefinedFixture(true), TableFormat::kJson));
+  const auto& cell = j["cells"][0];
+  EXPECT_EQ(cell["verdict"], "CRASHES");
+  EXPECT_EQ(cell["verdict_at"]["n"], 12);
+  EXPECT_EQ(cell["verdict_at"]["stored"], true);
+  EXPECT_EQ(cell["stopped_early"], true);
+  // --refine chose the later runs from the data: the always-valid interval, not Wilson.
+  EXPECT_EQ(cell["interval95"]["method"], "always-valid");
+  Interval av = AlwaysValidInterval(2, 30);
+  EXPECT_DOUBLE_EQ(cell["interval95"]["hi"].get<double>(), av.hi);
+  EXPECT_GT(av.hi, cell["wilson95"]["hi"].get<double>());
+  // A run stored before verdicts were (schema v3): recomputed from the final counts, as before.
+  std::string old = Render(RefinedFixture(false), TableFormat::kVerdict);
+  EXPECT_THAT(old, HasSubstr("| UNDECIDED 2/30 |")) << old;
+}
+
+TEST(Table, DecidedCellsShowTheIntervalOfTheStoppingRuleAndAMark) {
+  Fixture f;
+  f.run.id = 4;
+  f.run.workload = "reference-race";
+  f.run.duration_s = 5;
+  f.run.grid = {{"threads", {"4"}}};
+  f.run.settings = {{"until", "decided"}};
+  Cell c = {{"threads", "4"}};
+  Add(&f.trials, 2, c, Outcome::kCrashed, 11, kSigA, 1);  // CRASHES at 2/2
+  std::string percent = Render(f, TableFormat::kPercent);
+  // Wilson would say [34-100]; the exact interval for the SPRT's stopping rule is [15.8-100].
+  Interval iv;
+  ASSERT_TRUE(SprtExactInterval(2, 2, SprtParams{}, 0.05, &iv));
+  EXPECT_THAT(percent, HasSubstr("| 2/2* 100% [15-100] |")) << percent;
+  EXPECT_THAT(percent, HasSubstr("exact for the SPRT's stopping rule")) << percent;
+  EXPECT_THAT(percent, HasSubstr("*: the SPRT stopped the cell at this n")) << percent;
+  auto j = nlohmann::json::parse(Render(f, TableFormat::kJson));
+  EXPECT_EQ(j["cells"][0]["interval95"]["method"], "sprt-exact");
+  EXPECT_DOUBLE_EQ(j["cells"][0]["interval95"]["lo"].get<double>(), iv.lo);
+  EXPECT_EQ(j["cells"][0]["stop"], "sprt-boundary");
+  EXPECT_LT(j["cells"][0]["median_unbiased"].get<double>(), 1.0);
+  // The same counts from a sweep of fixed n read as always: Wilson, no mark, no legend.
+  f.run.settings = {{"until", "runs"}};
+  std::string fixed = Render(f, TableFormat::kPercent);
+  EXPECT_THAT(fixed, HasSubstr("| 2/2 100% [34-100] |")) << fixed;
+  EXPECT_EQ(fixed.find('*'), std::string::npos) << fixed;
+}
+
 }  // namespace cg

@@ -38,16 +38,7 @@ namespace sql {
 class Stmt;
 }
 
-// The verdict a stopping rule reached for a cell, kept as it was when the rule stopped: later trials (a
-// `--refine` pass, a resumed run with a higher cap) are evidence shown beside it, not a new verdict.
-struct CellVerdict {
-  std::string cell_key;
-  std::string rule;          // "sprt" (--until decided) or "refine"
-  std::string verdict;       // VerdictName(): "SAFE", "CRASHES", "UNDECIDED"
-  int64_t crashes = 0;       // crash evidence when the rule stopped
-  int64_t evidence = 0;      // crash + safe evidence (the rule's n) when it stopped
-  int64_t last_trial_id = 0; // the trial whose outcome decided it
-};
+// CellVerdict (the verdict a stopping rule reached for a cell, where it stopped) is in trial/run.h, with the run.
 
 struct StoredTrial {
   int64_t id = 0;

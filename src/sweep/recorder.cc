@@ -93,8 +93,18 @@ bool Recorder::LoadCounts(std::vector<TrialGroup>* groups, std::string* err) {
 }
 
 bool Recorder::Commit(const Cell& cell, int repetition, const TrialResult& result, std::string* err) {
-  int64_t id = 0;
-  return store_->InsertTrial(run_.id, cell, repetition, result, &id, err);
+  return store_->InsertTrial(run_.id, cell, repetition, result, &last_trial_id_, err);
+}
+
+bool Recorder::LoadVerdicts(std::vector<CellVerdict>* verdicts, std::string* err) {
+  verdicts->clear();
+  if (!resumed_) return true;
+  return store_->LoadCellVerdicts(run_.id, verdicts, err);
+}
+
+bool Recorder::SaveVerdict(CellVerdict verdict, std::string* err) {
+  verdict.last_trial_id = last_trial_id_;
+  return store_->SaveCellVerdict(run_.id, verdict, err);
 }
 
 bool Recorder::NoteWorkloadDetail(const std::string& detail, std::string* err) {

@@ -30,6 +30,11 @@ class Recorder {
   [[nodiscard]] bool LoadCounts(std::vector<TrialGroup>* groups, std::string* err);
   // Commits one finished trial.
   [[nodiscard]] bool Commit(const Cell& cell, int repetition, const TrialResult& result, std::string* err);
+  // The verdicts stored for the run where the SPRT decided each cell (empty for a new run).
+  [[nodiscard]] bool LoadVerdicts(std::vector<CellVerdict>* verdicts, std::string* err);
+  // Stores a cell's verdict where its rule decided it (Scheduler::TakeDecision), naming the trial last
+  // committed as the one that decided it.
+  [[nodiscard]] bool SaveVerdict(CellVerdict verdict, std::string* err);
   // The first workload detail a trial reports (e.g. the chosen gst branch) is kept with the run.
   [[nodiscard]] bool NoteWorkloadDetail(const std::string& detail, std::string* err);
   // Marks the run finished (every cell done, not interrupted).
@@ -48,6 +53,7 @@ class Recorder {
   bool resumed_ = false;
   bool refused_ = false;
   std::string note_;
+  int64_t last_trial_id_ = 0;
 };
 
 }  // namespace cg

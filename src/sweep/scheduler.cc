@@ -60,7 +60,24 @@ void Scheduler::Restore(size_t cell, Outcome outcome, int64_t count, double expo
   estimate_valid_ = false;
 }
 
+void Scheduler::RestoreVerdict(size_t cell, Verdict v) {
+  if (v != Verdict::kUndecided) cells_[cell].decided = v;
+}
+
+void Scheduler::SettleRestoredVerdicts() {
+  if (restored_settled_) return;
+  restored_settled_ = true;
+  if (!plan_.stopping.decides()) return;
+  for (CellState& c : cells_) {
+    if (c.decided != Verdict::kUndecided) continue;
+    // Decided by counts recorded before this process: where it first decided is not known any more, and no
+    // verdict is made up for it now.
+    c.decided = SprtDecide(c.progress.crashes, c.progress.n, plan_.stopping.sprt);
+  }
+}
+
 void Scheduler::Record(size_t cell, const TrialResult& r, double exposure_s) {
+  SettleRestoredVerdicts();
   CellState& c = cells_[cell];
   const CellProgress before = c.progress;
   CountTrial(r, exposure_s, &c.progress);
@@ -76,6 +93,23 @@ void Scheduler::Record(size_t cell, const TrialResult& r, double exposure_s) {
     c.unrunnable = true;
     c.unrunnable_reason = r.detail;
   }
+  if (plan_.stopping.decides() && c.decided == Verdict::kUndecided) {
+    c.decided = SprtDecide(c.progress.crashes, c.progress.n, plan_.stopping.sprt);
+    c.decision_pending = c.decided != Verdict::kUndecided;
+  }
+}
+
+std::optional<CellVerdict> Scheduler::TakeDecision(size_t cell) {
+  CellState& c = cells_[cell];
+  if (!c.decision_pending) return std::nullopt;
+  c.decision_pending = false;
+  CellVerdict v;
+  v.cell_key = CellKey(c.progress.cell);
+  v.rule = "sprt";
+  v.verdict = VerdictName(c.decided);
+  v.crashes = c.progress.crashes;
+  v.evidence = c.progress.n;
+  return v;
 }
 
 std::vector<CellProgress> Scheduler::Runnable(std::vector<size_t>* index) const {
@@ -90,6 +124,7 @@ std::vector<CellProgress> Scheduler::Runnable(std::vector<size_t>* index) const 
 }
 
 std::vector<size_t> Scheduler::NextRound() {
+  SettleRestoredVerdicts();
   std::vector<size_t> runnable_index;
   std::vector<CellProgress> runnable = Runnable(&runnable_index);
   std::vector<size_t> round;
@@ -111,6 +146,7 @@ int64_t Scheduler::RemainingEstimate() {
 }
 
 const char* Scheduler::verdict(size_t cell) const {
+  if (cells_[cell].decided != Verdict::kUndecided) return VerdictName(cells_[cell].decided);
   const CellProgress& p = cells_[cell].progress;
   Verdict v = CellSprtVerdict(p.crashes, p.n, p.failed, plan_.stopping.sprt);
   if (v != Verdict::kUndecided) return VerdictName(v);

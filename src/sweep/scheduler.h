@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "stats/stats.h"
 #include "stats/stopping_settings.h"
 #include "sweep/stopping.h"
+#include "trial/run.h"
 #include "trial/trial.h"
 
 namespace cg {
@@ -56,13 +58,23 @@ class Scheduler {
   // The repetition number the next recorded trial of `cell` gets: one past every recorded one.
   int NextRepetition(size_t cell) const { return static_cast<int>(cells_[cell].next_repetition); }
 
+  // Resume: the verdict stored for `cell` where the SPRT decided it (Store::LoadCellVerdicts, rule "sprt").
+  // A restored cell without one whose counts are decided (a run from before stored verdicts) takes the
+  // verdict of its counts; neither is reported again by TakeDecision.
+  void RestoreVerdict(size_t cell, Verdict v);
+
   // A finished trial of `cell`, as recorded. A could-not-start trial makes the cell unrunnable: running it
   // again would only repeat the reason.
   void Record(size_t cell, const TrialResult& r, double exposure_s);
+  // Once per cell, right after the Record that made the SPRT decide it (under `--until decided`, and during
+  // `--refine` for a cell that was still undecided): the verdict with the counts it was reached at, for the
+  // store (rule "sprt"; the caller sets last_trial_id). Later trials never change it.
+  std::optional<CellVerdict> TakeDecision(size_t cell);
 
   const CellProgress& progress(size_t cell) const { return cells_[cell].progress; }
-  // "SAFE" or "CRASHES" once the SPRT of the settings decides; "UNDECIDED" once the cell has run --runs
-  // trials without a decision; "" while it is still open.
+  // "SAFE" or "CRASHES" once the SPRT of the settings decides (under a deciding rule: the first decision,
+  // whatever a --refine pass adds after it); "UNDECIDED" once the cell has run --runs trials without a
+  // decision; "" while it is still open.
   const char* verdict(size_t cell) const;
   bool unrunnable(size_t cell) const { return cells_[cell].unrunnable; }
   const std::string& unrunnable_reason(size_t cell) const { return cells_[cell].unrunnable_reason; }
@@ -80,7 +92,10 @@ class Scheduler {
     CellProgress progress;
     bool unrunnable = false;
     std::string unrunnable_reason;
+    Verdict decided = Verdict::kUndecided;  // the SPRT's first decision (deciding rules only)
+    bool decision_pending = false;          // reached by the last Record, not yet taken
   };
+  void SettleRestoredVerdicts();
   std::vector<CellProgress> Runnable(std::vector<size_t>* index) const;
 
   SweepPlan plan_;
@@ -92,6 +107,7 @@ class Scheduler {
   int64_t estimate_ = 0;
   int64_t recorded_at_estimate_ = 0;  // totals_.recorded when estimate_ was computed
   bool estimate_valid_ = false;
+  bool restored_settled_ = false;  // restored cells' verdicts settled (SettleRestoredVerdicts)
 };
 
 }  // namespace cg

@@ -1,6 +1,7 @@
 // The scheduler on its own: rounds, their order, resume state, verdicts, refinement. No store, no processes.
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -194,4 +195,56 @@ TEST(Scheduler, RefinementBudgetDefaultsToTenTrialsPerCell) {
 }
 
 }  // namespace
+TEST(Scheduler, ReportsEachDecisionOnceWithTheCountsItWasReachedAtAndKeepsItThroughRefinement) {
+  SweepPlan plan = Plan(1, 5);
+  plan.stopping.until = StoppingSettings::Until::kDecided;
+  plan.stopping.refine = true;
+  plan.stopping.refine_budget = 40;
+  Scheduler s(plan);
+  // Two crashes at once: CRASHES at 2/2 (the defaults); then refinement's clean runs, past 2/19 (the last
+  // n at which 2 crashes are CRASHES) until the Wilson interval is narrow enough.
+  RunToEnd(&s, [](size_t, int rep) { return rep < 2 ? Outcome::kCrashed : Outcome::kClean; });
+  EXPECT_GE(s.progress(0).n, 20);
+  EXPECT_EQ(SprtDecide(s.progress(0).crashes, s.progress(0).n, plan.stopping.sprt), Verdict::kUndecided);
+  EXPECT_STREQ(s.verdict(0), "CRASHES");  // the verdict where the SPRT stopped, not that of the final counts
+}
+
+TEST(Scheduler, TakeDecisionGivesTheVerdictOnceRightAfterTheTrialThatDecidedIt) {
+  SweepPlan plan = Plan(2, 50);
+  plan.stopping.until = StoppingSettings::Until::kDecided;
+  Scheduler s(plan);
+  s.NextRound();
+  s.Record(0, Ended(Outcome::kCrashed), 1);
+  EXPECT_FALSE(s.TakeDecision(0));
+  s.Record(0, Ended(Outcome::kCrashed), 1);
+  std::optional<CellVerdict> v = s.TakeDecision(0);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->cell_key, "X=0");
+  EXPECT_EQ(v->rule, "sprt");
+  EXPECT_EQ(v->verdict, "CRASHES");
+  EXPECT_EQ(v->crashes, 2);
+  EXPECT_EQ(v->evidence, 2);
+  EXPECT_FALSE(s.TakeDecision(0));
+  s.Record(0, Ended(Outcome::kClean), 1);  // a later trial (refinement) decides nothing again
+  EXPECT_FALSE(s.TakeDecision(0));
+  EXPECT_FALSE(s.TakeDecision(1));
+}
+
+TEST(Scheduler, RestoredCellsAreNotDecidedAgain) {
+  SweepPlan plan = Plan(2, 50);
+  plan.stopping.until = StoppingSettings::Until::kDecided;
+  plan.stopping.refine = true;
+  Scheduler s(plan);
+  s.Restore(0, Outcome::kCrashed, 2, 2, 1);       // decided by counts stored before verdicts were
+  s.Restore(1, Outcome::kCrashed, 2, 2, 1);
+  s.Restore(1, Outcome::kClean, 30, 30, 31);      // now undecided, but stored as CRASHES where it stopped
+  s.RestoreVerdict(1, Verdict::kCrashes);
+  s.NextRound();
+  s.Record(0, Ended(Outcome::kClean), 1);
+  s.Record(1, Ended(Outcome::kClean), 1);
+  EXPECT_FALSE(s.TakeDecision(0));
+  EXPECT_FALSE(s.TakeDecision(1));
+  EXPECT_STREQ(s.verdict(1), "CRASHES");
+}
+
 }  // namespace cg

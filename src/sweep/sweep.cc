@@ -101,6 +101,16 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
       if (cell < 0) continue;  // not a cell of this grid (a foreign row): ignored as before
       sched.Restore(static_cast<size_t>(cell), g.outcome, g.count, g.exposure_s, g.max_repetition);
     }
+    std::vector<CellVerdict> verdicts;
+    if (!recorder.LoadVerdicts(&verdicts, err)) return false;
+    for (const CellVerdict& v : verdicts) {
+      int64_t cell = sched.CellIndex(v.cell_key);
+      if (cell < 0 || v.rule != "sprt") continue;
+      sched.RestoreVerdict(static_cast<size_t>(cell), v.verdict == VerdictName(Verdict::kSafe) ? Verdict::kSafe
+                                                      : v.verdict == VerdictName(Verdict::kCrashes)
+                                                          ? Verdict::kCrashes
+                                                          : Verdict::kUndecided);
+    }
   }
 
   ProgressState progress(&recorder.run(), &sched, opts.jobs);
@@ -129,6 +139,11 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
         return false;
       }
       sched.Record(ci, r, TrialExposureSeconds(r, opts.duration_s));
+      // The verdict where the SPRT decided, kept: a --refine pass adds evidence beside it, not a new verdict.
+      if (std::optional<CellVerdict> v = sched.TakeDecision(ci); v && !recorder.SaveVerdict(*v, &failure)) {
+        failed = true;
+        return false;
+      }
       outcome->trials_run++;
       progress.Timed(seconds);
       if (!opts.workload.empty() && r.outcome != Outcome::kCouldNotStart) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 
@@ -386,6 +387,49 @@ TEST_F(SweepTest, DecidedSweepStopsEachCellAtItsVerdictAndTheObserverSeesIt) {
   EXPECT_EQ(stored.until, StoppingSettings::Until::kDecided);
   EXPECT_DOUBLE_EQ(stored.sprt.alpha, 0.01);
   EXPECT_DOUBLE_EQ(stored.sprt.beta, 0.20);
+}
+
+// A cell that reached CRASHES at 2/2 and was then refined keeps CRASHES at 2/2 in the store, with the trial
+// that decided it; the final counts (2/12) are evidence beside it, not a new verdict.
+TEST_F(SweepTest, TheVerdictIsStoredWhereTheSprtDecidedAndRefinementDoesNotChangeIt) {
+  auto x1_calls = std::make_shared<int>(0);
+  FakeRunner runner({"X"}, [x1_calls](const std::string& key, int) {
+    TrialResult r;
+    r.outcome = key == "X=1" && (*x1_calls)++ < 2 ? Outcome::kCrashed : Outcome::kClean;
+    return r;
+  });
+  SweepOptions o = Options(2, 40);
+  o.stopping.until = StoppingSettings::Until::kDecided;
+  o.stopping.refine = true;
+  o.stopping.refine_budget = 10;
+  SweepOutcome out;
+  ASSERT_TRUE(Sweep(o, &runner, &out));
+  EXPECT_EQ(runner.ran()["X=0"], 31);  // SAFE at 0/31, settled
+  EXPECT_EQ(runner.ran()["X=1"], 12);  // CRASHES at 2/2, then the whole refinement budget
+  std::vector<CellVerdict> verdicts;
+  std::string err;
+  ASSERT_TRUE(store_->LoadCellVerdicts(out.run_id, &verdicts, &err)) << err;
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[0].cell_key, "X=0");
+  EXPECT_EQ(verdicts[0].verdict, "SAFE");
+  EXPECT_EQ(verdicts[0].evidence, 31);
+  EXPECT_EQ(verdicts[1].cell_key, "X=1");
+  EXPECT_EQ(verdicts[1].rule, "sprt");
+  EXPECT_EQ(verdicts[1].verdict, "CRASHES");
+  EXPECT_EQ(verdicts[1].crashes, 2);
+  EXPECT_EQ(verdicts[1].evidence, 2);
+  // The trial that decided it is X=1's second one.
+  int64_t second = 0;
+  for (const StoredTrial& t : Trials(out.run_id))
+    if (t.cell_key == "X=1" && t.repetition == 1) second = t.id;
+  EXPECT_EQ(verdicts[1].last_trial_id, second);
+
+  // Resuming with a larger budget adds evidence again, and still no second verdict.
+  o.stopping.refine_budget = 20;
+  ASSERT_TRUE(Sweep(o, &runner, &out));
+  ASSERT_TRUE(store_->LoadCellVerdicts(out.run_id, &verdicts, &err)) << err;
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[1].evidence, 2);
 }
 
 TEST_F(SweepTest, TheReferenceTargetFlagComesFromThePlan) {

@@ -21,6 +21,17 @@ struct GridAxis {
 // All cells of the grid, first axis varying slowest. One empty cell for an empty grid.
 std::vector<Cell> ExpandGrid(const std::vector<GridAxis>& axes);
 
+// The verdict a stopping rule reached for a cell, kept as it was when the rule stopped: later trials (a
+// `--refine` pass, a resumed run with a higher cap) are evidence shown beside it, not a new verdict.
+struct CellVerdict {
+  std::string cell_key;
+  std::string rule;          // "sprt" (--until decided) or "refine"
+  std::string verdict;       // VerdictName(): "SAFE", "CRASHES", "UNDECIDED"
+  int64_t crashes = 0;       // crash evidence when the rule stopped
+  int64_t evidence = 0;      // crash + safe evidence (the rule's n) when it stopped
+  int64_t last_trial_id = 0; // the trial whose outcome decided it
+};
+
 struct RunRecord {
   int64_t id = 0;
   double created_at = 0;            // Unix seconds
@@ -46,6 +57,10 @@ struct RunRecord {
   std::string cwd;                            // the working directory --exec programs ran in
   std::map<std::string, std::string> env;     // `--env NAME[=VALUE]` as passed to the program
   std::string identity;  // hash of what must match for a sweep command to resume this run (sweep/fingerprint.h)
+  // The stored verdicts of its cells (Store::LoadCellVerdicts, the cell_verdicts table): not read by
+  // Store::LoadRun; the report commands' loader (cli/common.h OpenRuns) and RenderStoredTable fill it. Empty
+  // for a run stored before schema v4, whose verdicts are recomputed from the final counts.
+  std::vector<CellVerdict> verdicts;
 };
 
 }  // namespace cg

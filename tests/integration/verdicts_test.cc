@@ -51,6 +51,21 @@ TEST(Verdicts, DecidedSweepThenCompareAndMitigationsFindTheCheapestSafePolicy) {
   EXPECT_EQ(SprtDecide(k_none, n_none, SprtParams{}), Verdict::kCrashes) << k_none << "/" << n_none;
   EXPECT_LT(n_none, 10);
 
+  // Each verdict was stored where the SPRT decided; the table shows it with the interval of the SPRT's rule.
+  CmdResult tj = RunCrashgrid({"table", db, "--format", "json"});
+  ASSERT_EQ(tj.exit_code, 0) << tj.err;
+  json table = json::parse(tj.out);
+  ASSERT_EQ(table["cells"].size(), 6u);
+  for (const auto& cell : table["cells"]) {
+    EXPECT_EQ(cell["verdict_at"]["stored"], true) << cell.dump();
+    EXPECT_EQ(cell["verdict_at"]["n"], cell["n"]) << cell.dump();
+    EXPECT_EQ(cell["stopped_early"], true) << cell.dump();
+    EXPECT_EQ(cell["interval95"]["method"], "sprt-exact") << cell.dump();
+  }
+  CmdResult tp = RunCrashgrid({"table", db});
+  EXPECT_NE(tp.out.find("exact for the SPRT's stopping rule"), std::string::npos) << tp.out;
+  EXPECT_NE(tp.out.find("*"), std::string::npos) << tp.out;
+
   // compare --by serialize: none against all differs at threads=4, and only there.
   CmdResult c = RunCrashgrid({"compare", db, "--by", "serialize", "--json"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
