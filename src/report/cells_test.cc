@@ -69,6 +69,52 @@ TEST(Cells, SignatureResolvesFromGroupsByUniquePrefix) {
   EXPECT_NE(err.find("matches no crash"), std::string::npos) << err;
 }
 
+RunRecord RunUntil(const char* until, bool refine = false) {
+  RunRecord run;
+  run.duration_s = 2;
+  run.grid = {{"threads", {"1"}}};
+  run.settings = {{"until", until}};
+  if (refine) run.settings["refine"] = nlohmann::json::object();
+  return run;
+}
+
+TEST(ShowCell, PicksTheIntervalByHowTheCellStopped) {
+  // --until runs: Wilson, and the one-sided bound with no crash.
+  CellShown fixed = ShowCell(RunUntil("runs"), "threads=1", 0, 31);
+  EXPECT_EQ(fixed.stop, StopKind::kFixed);
+  EXPECT_DOUBLE_EQ(fixed.upper_bound, ZeroCrashUpperBound(31));
+  EXPECT_FALSE(fixed.stopped_early);
+  // --until decided: SAFE at 0/31 is a boundary stop; 1/10 undecided at the cap.
+  CellShown safe = ShowCell(RunUntil("decided"), "threads=1", 0, 31);
+  EXPECT_EQ(safe.stop, StopKind::kSprtBoundary);
+  EXPECT_TRUE(safe.stopped_early);
+  EXPECT_EQ(safe.verdict, "SAFE");
+  Interval iv;
+  ASSERT_TRUE(SprtExactInterval(0, 31, SprtParams{}, 0.05, &iv));
+  EXPECT_DOUBLE_EQ(safe.ci.hi, iv.hi);
+  CellShown capped = ShowCell(RunUntil("decided"), "threads=1", 1, 10);
+  EXPECT_EQ(capped.stop, StopKind::kSprtCap);
+  EXPECT_FALSE(capped.stopped_early);
+  EXPECT_TRUE(capped.has_median_unbiased);
+  // --refine, or a signature's share of the crashes: always-valid.
+  EXPECT_EQ(ShowCell(RunUntil("decided", true), "threads=1", 1, 10).stop, StopKind::kAdaptive);
+  EXPECT_EQ(ShowCell(RunUntil("decided"), "threads=1", 1, 10, /*subset=*/true).stop, StopKind::kAdaptive);
+}
+
+TEST(ShowCell, AStoredVerdictStandsAndLaterEvidenceIsAdaptive) {
+  RunRecord run = RunUntil("decided");
+  run.verdicts = {{"threads=1", "sprt", "CRASHES", 2, 12, 40}};
+  CellShown s = ShowCell(run, "threads=1", 2, 30);
+  EXPECT_EQ(s.verdict, "CRASHES");
+  EXPECT_TRUE(s.verdict_stored);
+  EXPECT_EQ(s.verdict_n, 12);
+  EXPECT_TRUE(s.later_evidence());
+  EXPECT_EQ(s.stop, StopKind::kAdaptive);
+  // Another cell of the run has no stored verdict: recomputed.
+  EXPECT_FALSE(ShowCell(run, "threads=2", 2, 30).verdict_stored);
+  EXPECT_EQ(ShowCell(run, "threads=2", 2, 30).verdict, "UNDECIDED");
+}
+
 }  // namespace
 // 31 trials that all exit 1 are no evidence of safety anywhere: no table, JSON or heatmap calls the cell SAFE.
 // And one failed trial among 31 clean runs (SAFE by the SPRT alone) keeps the cell from SAFE everywhere.
@@ -115,50 +161,6 @@ TEST(Cells, FailedTrialsAreNeverEvidenceOfSafety) {
   o.format = TableFormat::kCsv;
   ASSERT_TRUE(RenderTable(run, groups, o, &out, &err)) << err;
   EXPECT_NE(out.find("failed"), std::string::npos) << out;  // the column
-RunRecord RunUntil(const char* until, bool refine = false) {
-  RunRecord run;
-  run.duration_s = 2;
-  run.grid = {{"threads", {"1"}}};
-  run.settings = {{"until", until}};
-  if (refine) run.settings["refine"] = nlohmann::json::object();
-  return run;
-}
-
-TEST(ShowCell, PicksTheIntervalByHowTheCellStopped) {
-  // --until runs: Wilson, and the one-sided bound with no crash.
-  CellShown fixed = ShowCell(RunUntil("runs"), "threads=1", 0, 31);
-  EXPECT_EQ(fixed.stop, StopKind::kFixed);
-  EXPECT_DOUBLE_EQ(fixed.upper_bound, ZeroCrashUpperBound(31));
-  EXPECT_FALSE(fixed.stopped_early);
-  // --until decided: SAFE at 0/31 is a boundary stop; 1/10 undecided at the cap.
-  CellShown safe = ShowCell(RunUntil("decided"), "threads=1", 0, 31);
-  EXPECT_EQ(safe.stop, StopKind::kSprtBoundary);
-  EXPECT_TRUE(safe.stopped_early);
-  EXPECT_EQ(safe.verdict, "SAFE");
-  Interval iv;
-  ASSERT_TRUE(SprtExactInterval(0, 31, SprtParams{}, 0.05, &iv));
-  EXPECT_DOUBLE_EQ(safe.ci.hi, iv.hi);
-  CellShown capped = ShowCell(RunUntil("decided"), "threads=1", 1, 10);
-  EXPECT_EQ(capped.stop, StopKind::kSprtCap);
-  EXPECT_FALSE(capped.stopped_early);
-  EXPECT_TRUE(capped.has_median_unbiased);
-  // --refine, or a signature's share of the crashes: always-valid.
-  EXPECT_EQ(ShowCell(RunUntil("decided", true), "threads=1", 1, 10).stop, StopKind::kAdaptive);
-  EXPECT_EQ(ShowCell(RunUntil("decided"), "threads=1", 1, 10, /*subset=*/true).stop, StopKind::kAdaptive);
-}
-
-TEST(ShowCell, AStoredVerdictStandsAndLaterEvidenceIsAdaptive) {
-  RunRecord run = RunUntil("decided");
-  run.verdicts = {{"threads=1", "sprt", "CRASHES", 2, 12, 40}};
-  CellShown s = ShowCell(run, "threads=1", 2, 30);
-  EXPECT_EQ(s.verdict, "CRASHES");
-  EXPECT_TRUE(s.verdict_stored);
-  EXPECT_EQ(s.verdict_n, 12);
-  EXPECT_TRUE(s.later_evidence());
-  EXPECT_EQ(s.stop, StopKind::kAdaptive);
-  // Another cell of the run has no stored verdict: recomputed.
-  EXPECT_FALSE(ShowCell(run, "threads=2", 2, 30).verdict_stored);
-  EXPECT_EQ(ShowCell(run, "threads=2", 2, 30).verdict, "UNDECIDED");
 }
 
 }  // namespace cg
