@@ -22,6 +22,7 @@
 #include "report/escape.h"
 #include "report/junit.h"
 #include "report/live.h"
+#include "report/output.h"
 #include "report/table.h"
 #include "stats/stats.h"
 #include "stats/stopping_settings.h"
@@ -30,6 +31,32 @@
 
 namespace cg {
 namespace {
+
+// Loads the run's trials and writes the JUnit report to `path`, streamed: a run of a million trials folds into
+// one record per cell. On failure *err names the file or the database problem.
+bool WriteJunitFile(Store& store, int64_t run_id, const std::string& path, std::string* err) {
+  RunRecord run;
+  if (!store.LoadRun(run_id, &run, err)) return false;
+  JunitBuilder junit;
+  if (!store.ForEachTrial(run_id, /*full=*/false, [&](const StoredTrial& t) {
+        junit.Add(t);
+        return true;
+      }, err)) {
+    return false;
+  }
+  return WriteTextFile(path, junit.Render(run), err);
+}
+
+// The run's table as `sweep --format` prints it after the sweep: its groups and stored verdicts, rendered.
+bool RenderStoredTable(Store& store, int64_t run_id, const TableOptions& options, std::string* out,
+                       std::string* err) {
+  RunRecord run;
+  std::vector<TrialGroup> groups;
+  if (!store.LoadRun(run_id, &run, err) || !store.LoadTrialGroups(run_id, run.duration_s, &groups, err) ||
+      !store.LoadCellVerdicts(run_id, &run.verdicts, err))
+    return false;
+  return RenderTable(run, groups, options, out, err);
+}
 
 const char kUsage[] = R"(Runs WORKLOAD (or the program after --exec) over a grid of settings, each trial in its own
 supervised process, and records every trial in an SQLite file.

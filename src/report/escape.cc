@@ -113,30 +113,5 @@ std::string CsvField(std::string_view s) {
   return out;
 }
 
-std::string ShellQuote(std::string_view s) {
-  bool safe = !s.empty();
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("@%+=:,./_-").find(c) != std::string_view::npos;
-    if (!ok) safe = false;
-  }
-  if (safe) return std::string(s);
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
-}
-
-std::string ShellJoin(const std::vector<std::string>& argv) {
-  std::string s;
-  for (size_t i = 0; i < argv.size(); ++i) s += (i ? " " : "") + ShellQuote(argv[i]);
-  return s;
-}
 
 }  // namespace cg

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/strings.h"
+
 namespace cg {
 
 // Valid UTF-8 that is also legal XML 1.0 character data: invalid byte sequences become U+FFFD; C0 control
@@ -23,9 +25,6 @@ inline std::string XmlEscape(std::string_view s) { return HtmlEscape(s); }
 // One RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or leading/trailing space.
 std::string CsvField(std::string_view s);
 
-// A word for a POSIX shell: left bare when it is made of safe characters only, else single-quoted.
-std::string ShellQuote(std::string_view s);
-// Words for a POSIX shell: each ShellQuote'd, joined by spaces. /bin/sh -c parses it back into `argv`.
-std::string ShellJoin(const std::vector<std::string>& argv);
+// ShellQuote and ShellJoin (words for a POSIX shell): util/strings.h.
 
 }  // namespace cg

@@ -145,18 +145,4 @@ std::string RenderJunit(const RunRecord& run, const std::vector<StoredTrial>& tr
   return junit.Render(run);
 }
 
-bool WriteJunitFile(Store& store, int64_t run_id, const std::string& path, std::string* err) {
-  RunRecord run;
-  if (!store.LoadRun(run_id, &run, err)) return false;
-  // Streamed: a run of a million trials folds into one record per cell.
-  JunitBuilder junit;
-  if (!store.ForEachTrial(run_id, /*full=*/false, [&](const StoredTrial& t) {
-        junit.Add(t);
-        return true;
-      }, err)) {
-    return false;
-  }
-  return WriteTextFile(path, junit.Render(run), err);
-}
-
 }  // namespace cg

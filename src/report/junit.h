@@ -37,8 +37,4 @@ class JunitBuilder {
   std::vector<std::string> order_;  // cell keys in the order their first trial came
 };
 
-// Loads the run's trials from `store` and writes RenderJunit to `path`. On failure *err names the file or
-// the database problem.
-bool WriteJunitFile(Store& store, int64_t run_id, const std::string& path, std::string* err);
-
 }  // namespace cg

@@ -441,14 +441,4 @@ bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, co
   return true;
 }
 
-bool RenderStoredTable(Store& store, int64_t run_id, const TableOptions& options, std::string* out,
-                       std::string* err) {
-  RunRecord run;
-  std::vector<TrialGroup> groups;
-  if (!store.LoadRun(run_id, &run, err) || !store.LoadTrialGroups(run_id, run.duration_s, &groups, err) ||
-      !store.LoadCellVerdicts(run_id, &run.verdicts, err))
-    return false;
-  return RenderTable(run, groups, options, out, err);
-}
-
 }  // namespace cg

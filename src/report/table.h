@@ -39,10 +39,6 @@ struct TableOptions {
 bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, const TableOptions& options,
                  std::string* out, std::string* err);
 
-// Loads a run's trial groups from `store` and renders them (what `sweep --format` prints after a sweep).
-bool RenderStoredTable(Store& store, int64_t run_id, const TableOptions& options, std::string* out,
-                       std::string* err);
-
 // Cell texts, exposed for other renderers.
 // "57/68 84% [73-91]"; with no crash "0/69 <4.3%" (upper bound rounded up); "" for n = 0.
 std::string PercentCellText(int64_t k, int64_t n);

@@ -12,7 +12,6 @@
 
 #include <fmt/format.h>
 
-#include "report/escape.h"
 #include "supervisor/spawn.h"
 #include "supervisor/supervisor.h"
 #include "util/fd.h"

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "report/escape.h"
 #include "sweep/fingerprint.h"
 #include "util/clock.h"
 #include "util/strings.h"

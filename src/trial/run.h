@@ -58,7 +58,7 @@ struct RunRecord {
   std::map<std::string, std::string> env;     // `--env NAME[=VALUE]` as passed to the program
   std::string identity;  // hash of what must match for a sweep command to resume this run (sweep/fingerprint.h)
   // The stored verdicts of its cells (Store::LoadCellVerdicts, the cell_verdicts table): not read by
-  // Store::LoadRun; the report commands' loader (cli/common.h OpenRuns) and RenderStoredTable fill it. Empty
+  // Store::LoadRun; the report commands' loader (cli/common.h OpenRuns) and cmd_sweep.cc RenderStoredTable fill it. Empty
   // for a run stored before schema v4, whose verdicts are recomputed from the final counts.
   std::vector<CellVerdict> verdicts;
 };

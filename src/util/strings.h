@@ -41,4 +41,9 @@ class TailBuffer {
   bool truncated_ = false;
 };
 
+// A word for a POSIX shell: left bare when it is made of safe characters only, else single-quoted.
+std::string ShellQuote(std::string_view s);
+// Words for a POSIX shell: each ShellQuote'd, joined by spaces. /bin/sh -c parses it back into `argv`.
+std::string ShellJoin(const std::vector<std::string>& argv);
+
 }  // namespace cg
