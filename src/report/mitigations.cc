@@ -1,4 +1,5 @@
 #include "report/mitigations.h"
+#include "stats/stopping_settings.h"
 
 #include <algorithm>
 #include <climits>
@@ -12,6 +13,12 @@
 
 namespace cg {
 namespace {
+
+Verdict ParseVerdictName(const std::string& name) {
+  for (Verdict v : {Verdict::kSafe, Verdict::kCrashes})
+    if (name == VerdictName(v)) return v;
+  return Verdict::kUndecided;
+}
 
 int PhasesOf(const std::string& policy) {
   if (policy == "none" || policy.empty()) return 0;
@@ -75,6 +82,9 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& g
     s.policies.push_back(p);
   }
   std::vector<double> exposure(s.policies.size(), 0);
+  const SprtParams own = RunStoppingSettings(run).sprt;
+  const bool own_settings =
+      own.p0 == sprt.p0 && own.p1 == sprt.p1 && own.alpha == sprt.alpha && own.beta == sprt.beta;
   for (const CellCounts& c : AggregateCells(run, groups)) {
     std::string policy;
     Cell rest;
@@ -96,7 +106,10 @@ bool BuildMitigationStudy(const RunRecord& run, const std::vector<TrialGroup>& g
     p.failed += c.failed;
     p.overran += c.overran;
     p.could_not_start += c.could_not_start;
-    pc.verdict = CellSprtVerdict(c.crashes, c.n, c.failed, sprt);
+    // With the sweep's own SPRT settings, the verdict stored where the SPRT stopped (ShowCell: later trials,
+    // a --refine pass, do not undo it); with other settings asked for, the verdict those give on these counts.
+    pc.verdict = own_settings ? ParseVerdictName(ShowCell(run, c.key, c.crashes, c.n, false, c.failed).verdict)
+                              : CellSprtVerdict(c.crashes, c.n, c.failed, sprt);
     pc.cp_upper = ClopperPearsonUpper(c.crashes, c.n);
     p.cells.push_back(pc);
     p.k += c.crashes;

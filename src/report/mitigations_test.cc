@@ -256,6 +256,33 @@ TEST(Mitigations, CellsThatCouldNotStartAreUntestedAndNeverMakeACandidate) {
   EXPECT_EQ(j["policies"][0]["could_not_start"], 3);
 }
 
+// A cell the SPRT stopped CRASHES at 2/12 and a --refine pass took on to 2/30 (where the SPRT alone would say
+// UNDECIDED) keeps its verdict: the policy has a CRASHES cell, not an undecided one.
+TEST(Mitigations, UsesTheVerdictStoredWhereTheSprtStopped) {
+  std::vector<StoredTrial> t;
+  AddTrials(&t, "2", "none", 2, 30, 200);
+  AddTrials(&t, "4", "none", 2, 30, 200);
+  AddTrials(&t, "2", "open", 0, 31, 180);
+  AddTrials(&t, "4", "open", 0, 31, 180);
+  RunRecord run = MakeRun({"none", "open"});
+  run.settings = {{"until", "decided"}};
+  ASSERT_EQ(SprtDecide(2, 30, SprtParams{}), Verdict::kUndecided);
+  MitigationStudy s;
+  std::string err;
+  ASSERT_TRUE(BuildMitigationStudy(run, GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err)) << err;
+  EXPECT_EQ(s.policies[0].crashes, 0);  // nothing stored: recomputed from the counts, as before
+  run.verdicts = {{"threads=2,serialize=none", "sprt", "CRASHES", 2, 12, 40},
+                  {"threads=4,serialize=none", "sprt", "CRASHES", 2, 12, 80}};
+  ASSERT_TRUE(BuildMitigationStudy(run, GroupTrials(t, 0), "serialize", SprtParams{}, &s, &err)) << err;
+  EXPECT_EQ(s.policies[0].crashes, 2);
+  EXPECT_EQ(s.policies[0].cells[0].verdict, Verdict::kCrashes);
+  // Other SPRT settings asked for on the command line: their verdict on the counts, not the stored one.
+  SprtParams other;
+  other.p1 = 0.3;
+  ASSERT_TRUE(BuildMitigationStudy(run, GroupTrials(t, 0), "serialize", other, &s, &err)) << err;
+  EXPECT_NE(s.policies[0].cells[0].verdict, Verdict::kCrashes);
+}
+
 TEST(Mitigations, RefusesARunWithoutThePolicyAxis) {
   RunRecord r;
   r.id = 2;
