@@ -346,6 +346,17 @@ TEST_F(AgentTest, SurvivesSeizeAndDetachOfEveryThread) {
   pid_t fault_tid = t.block()->fault_tid;
   double end = Now() + 10;
   while (__atomic_load_n(&t.block()->faults_after_first, __ATOMIC_ACQUIRE) < 1 && Now() < end) usleep(1000);
+#if defined(__x86_64__)
+  // POSTED is set before the agent writes its notice and goes into its futex wait: under load the thread can
+  // still be in that write. Seize it once the kernel shows it blocked in the wait, as the supervisor finds it.
+  auto in_syscall = [&](pid_t tid) {
+    std::ifstream f("/proc/" + std::to_string(t.pid()) + "/task/" + std::to_string(tid) + "/syscall");
+    long nr = -1;
+    f >> nr;
+    return nr;
+  };
+  while (in_syscall(fault_tid) != SYS_futex && Now() < end) usleep(1000);
+#endif
   std::vector<pid_t> tids = Threads(t.pid());
   ASSERT_EQ(tids.size(), 3u);  // main (in pthread_join) and both racers (in the agent)
   for (pid_t tid : tids) {
