@@ -22,6 +22,7 @@
 
 #include "supervisor/supervisor.h"
 #include "util/clock.h"
+#include "util/strings.h"
 
 using namespace cg;
 
@@ -31,13 +32,7 @@ extern char** environ;
 // round: this machine's speed drifts by tens of percent within a minute, so only arms measured side by side
 // compare. "plain" is posix_spawn + waitpid (what forkexec_loop does), the rest RunTrial with that capture.
 static int Spawn(int n, const std::string& program, const std::string& arms_text, int rounds) {
-  std::vector<std::string> arms;
-  for (size_t at = 0; at <= arms_text.size();) {
-    size_t comma = arms_text.find(',', at);
-    if (comma == std::string::npos) comma = arms_text.size();
-    arms.push_back(arms_text.substr(at, comma - at));
-    at = comma + 1;
-  }
+  std::vector<std::string> arms = Split(arms_text, ',');
   std::vector<std::vector<double>> ms(arms.size());
   std::mt19937 rng(20261202);
   std::vector<size_t> order(arms.size());
@@ -121,13 +116,7 @@ static int Workload(const std::string& capture, int repeat, std::vector<std::str
 }
 
 static int Race(int n, const std::string& arms_text, std::vector<std::string> argv) {
-  std::vector<std::string> arms;
-  for (size_t at = 0; at <= arms_text.size();) {
-    size_t comma = arms_text.find(',', at);
-    if (comma == std::string::npos) comma = arms_text.size();
-    arms.push_back(arms_text.substr(at, comma - at));
-    at = comma + 1;
-  }
+  std::vector<std::string> arms = Split(arms_text, ',');
   std::vector<int> crashes(arms.size()), with_stacks(arms.size()), other(arms.size());
   std::vector<char*> cargv;
   for (std::string& a : argv) cargv.push_back(a.data());

@@ -134,4 +134,17 @@ bool WaitUntil(double timeout_s, const std::function<bool()>& pred) {
   return pred();
 }
 
+std::string StripAnsi(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '[') {
+      i += 2;
+      while (i < s.size() && !(s[i] >= '@' && s[i] <= '~')) ++i;
+      continue;
+    }
+    if (s[i] != '\r') out += s[i];
+  }
+  return out;
+}
+
 }  // namespace cg::test

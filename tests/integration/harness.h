@@ -36,4 +36,7 @@ std::vector<pid_t> ProcessesWithMarker(const std::string& marker);
 std::string ReadFile(const std::string& path);
 bool WaitUntil(double timeout_s, const std::function<bool()>& pred);
 
+// Terminal output with its CSI escape sequences and carriage returns removed: what a reader of the screen sees.
+std::string StripAnsi(const std::string& s);
+
 }  // namespace cg::test

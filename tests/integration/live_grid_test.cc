@@ -12,19 +12,6 @@
 namespace cg::test {
 namespace {
 
-std::string StripAnsi(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '[') {
-      i += 2;
-      while (i < s.size() && !(s[i] >= '@' && s[i] <= '~')) ++i;
-      continue;
-    }
-    if (s[i] != '\r') out += s[i];
-  }
-  return out;
-}
-
 // X=1 crashes every time (CRASHES after one crash with p1 = 0.5), X=0 never (SAFE after 5 clean runs:
 // 5 * ln(0.5 / 0.99) < ln(0.05 / 0.95)).
 std::vector<std::string> DecidedSweep(const std::string& db) {
