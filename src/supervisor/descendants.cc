@@ -290,7 +290,7 @@ bool ParseTrialMarker(std::string_view marker, pid_t* crashgrid_pid, uint64_t* s
   return true;
 }
 
-bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline) {
+bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline, bool leader_exited) {
   if (leader <= 0) return true;  // kill(-0) and kill(-1) would hit far more than a trial
   const pid_t self = getpid();
   pid_t owner = 0;
@@ -305,6 +305,7 @@ bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline
   auto kill_tree = [&](pid_t p) {
     kill(p, SIGKILL);
     if (p != leader) dying.insert(p);
+    if (p == leader && leader_exited) return;  // a zombie's children were reparented (to crashgrid: below)
     for (pid_t d : Descendants(p)) {
       kill(d, SIGKILL);
       dying.insert(d);

@@ -94,7 +94,9 @@ class EnvEntryPrefixMatcher {
 // leader) carrying this trial's marker or that of a trial that ended, with their descendants; repeats until
 // a pass finds nothing alive (a process may fork while being killed) and reaps the adopted ones. Never
 // reaps the leader (its trial does) nor a child of crashgrid it cannot tell to be a trial's. False when
-// something it killed was still alive at `deadline` (monotonic seconds).
-[[nodiscard]] bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline);
+// something it killed was still alive at `deadline` (monotonic seconds). `leader_exited`: the leader is known
+// to be a zombie (its last thread exited), so it has no children left to look for (they were reparented).
+[[nodiscard]] bool KillTrialProcesses(pid_t leader, const std::string& marker, double deadline,
+                                      bool leader_exited = false);
 
 }  // namespace cg

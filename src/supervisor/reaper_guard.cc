@@ -145,7 +145,9 @@ bool StartGuardLocked(std::string* err) {
   }
   std::memcpy(g_marker_prefix, prefix.data(), prefix.size());
   g_marker_prefix_len = prefix.size();
-  if (g_table) munmap(g_table, kMaxGroups * sizeof(int32_t));  // an earlier guard's (or our parent's) table
+  // Our parent's table (in a forked child) is unmapped; an earlier guard's of this process is left mapped:
+  // a trial's child may still be about to store its pid into a slot reserved there.
+  if (g_table && g_owner != getpid()) munmap(g_table, kMaxGroups * sizeof(int32_t));
   g_used = 0;
   void* table = mmap(nullptr, kMaxGroups * sizeof(int32_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (table == MAP_FAILED) {
@@ -227,20 +229,21 @@ bool GuardAliveLocked() {
   return poll(&p, 1, 0) == 0 || !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
-void StoreSlotLocked(pid_t pgid) {
+// A slot that is reserved for a child about to store its pid: the guard skips it (it kills groups > 0).
+constexpr int32_t kReserved = -1;
+
+int32_t* StoreSlotLocked(int32_t value) {
   int slot = 0;
   while (slot < g_used && __atomic_load_n(&g_table[slot], __ATOMIC_RELAXED) != 0) ++slot;
   if (slot == g_used) {
-    if (g_used == kMaxGroups) return;  // more groups at once than slots: the marker scan still finds them
+    if (g_used == kMaxGroups) return nullptr;  // more groups at once than slots: the marker scan still finds them
     ++g_used;
   }
-  __atomic_store_n(&g_table[slot], static_cast<int32_t>(pgid), __ATOMIC_RELEASE);
+  __atomic_store_n(&g_table[slot], value, __ATOMIC_RELEASE);
+  return &g_table[slot];
 }
 
-}  // namespace
-
-bool GuardRegisterGroup(pid_t pgid, std::string* err) {
-  std::lock_guard<std::mutex> lock(g_mu);
+bool EnsureGuardLocked(std::string* err) {
   if (g_fd < 0 || g_owner != getpid()) {
     if (!StartGuardLocked(err)) return false;
   }
@@ -249,12 +252,37 @@ bool GuardRegisterGroup(pid_t pgid, std::string* err) {
     // still running trials: register them with the new one too.
     std::vector<int32_t> live;
     for (int i = 0; i < g_used; ++i)
-      if (int32_t g = __atomic_load_n(&g_table[i], __ATOMIC_RELAXED)) live.push_back(g);
+      if (int32_t g = __atomic_load_n(&g_table[i], __ATOMIC_RELAXED); g > 0) live.push_back(g);
     if (!StartGuardLocked(err)) return false;
     for (int32_t g : live) StoreSlotLocked(g);
   }
-  StoreSlotLocked(pgid);
   return true;
+}
+
+}  // namespace
+
+bool GuardRegisterGroup(pid_t pgid, std::string* err) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (!EnsureGuardLocked(err)) return false;
+  StoreSlotLocked(static_cast<int32_t>(pgid));
+  return true;
+}
+
+bool GuardReserveSlot(int32_t** slot, std::string* err) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  *slot = nullptr;
+  if (!EnsureGuardLocked(err)) return false;
+  *slot = StoreSlotLocked(kReserved);
+  return true;
+}
+
+void GuardReleaseSlot(int32_t* slot) {
+  if (!slot) return;
+  std::lock_guard<std::mutex> lock(g_mu);
+  __atomic_store_n(slot, 0, __ATOMIC_RELEASE);
+  if (g_table && slot >= g_table && slot < g_table + kMaxGroups) {
+    while (g_used > 0 && __atomic_load_n(&g_table[g_used - 1], __ATOMIC_RELAXED) == 0) --g_used;
+  }
 }
 
 void GuardUnregisterGroup(pid_t pgid) {

@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 
 namespace cg {
@@ -23,6 +25,13 @@ namespace cg {
 // Unregisters a group. Call it while the group's leader is still an unreaped zombie: until it is reaped its
 // pid (and so the group id) cannot be reused, so a guard that fires later can never hit an unrelated group.
 void GuardUnregisterGroup(pid_t pgid);
+// Reserves a slot for a group about to be made: the trial's child stores its own pid (its group id) into
+// *slot before it execs (SpawnPlan::guard_slot), so the group is registered before the program runs with no
+// hold and no round trip. *slot is null when every slot is taken (the marker scan still finds the
+// processes). False if the guard cannot be started. Release the slot while the group's leader is still an
+// unreaped zombie (see GuardUnregisterGroup).
+[[nodiscard]] bool GuardReserveSlot(int32_t** slot, std::string* err);
+void GuardReleaseSlot(int32_t* slot);
 // The guard's pid, 0 when none was started by this process (for tests).
 pid_t GuardPid();
 

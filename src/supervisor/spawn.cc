@@ -31,38 +31,55 @@ struct ChildSetup {
   char* const* argv;
   char* const* envp;
   pid_t parent;
-  int devnull, out_w, err_w, go_r, exec_err_w;
+  int devnull, out_w, err_w;
+  int go_r;        // held children wait for 'G' here; -1: no hold
+  int exec_err_w;  // the exec errno goes here; -1: into *exec_errno (the vfork path, see Spawn)
   const int* inherit;
   size_t ninherit;
   uint64_t reset_signals;  // bit N-1: signal N is ignored or caught in crashgrid and must be set to SIG_DFL
+  int32_t* guard_slot;     // the reaper guard's slot: the child stores its pid (= its group) there first
+  int* exec_errno;         // the vfork path's exec errno, in crashgrid's memory
 };
 
 // The signals whose disposition is not the default in this process (ignored or caught), from the kernel's
-// SigIgn and SigCgt masks: three system calls here instead of 62 sigaction calls in every child. All signals
-// when the masks cannot be read.
+// sigignore and sigcatch masks: three system calls here instead of 62 sigaction calls in every child. They are
+// fields 33 and 34 of /proc/thread-self/stat, which the kernel writes in about half the time of the status
+// file's SigIgn/SigCgt (bench/results/exec-throughput.md). All signals when the masks cannot be read.
 uint64_t NonDefaultSignals() {
   constexpr uint64_t kAll = ~uint64_t{0};
-  int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+  int fd = open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return kAll;
-  char buf[4096];
+  char buf[2048];
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
   if (n <= 0) return kAll;
   buf[n] = 0;
+  // Field 2 is the command name in parentheses and may hold anything: count the fields after its last ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return kAll;
+  ++p;
   uint64_t mask = 0;
-  int found = 0;
-  for (const char* key : {"\nSigIgn:\t", "\nSigCgt:\t"}) {
-    const char* at = std::strstr(buf, key);
-    if (!at) return kAll;
-    mask |= std::strtoull(at + std::strlen(key), nullptr, 16);
-    ++found;
+  for (int field = 3; field <= 34; ++field) {
+    while (*p == ' ') ++p;
+    if (field < 33) {
+      p = std::strchr(p, ' ');
+      if (!p) return kAll;
+      continue;
+    }
+    char* end = nullptr;
+    uint64_t v = std::strtoull(p, &end, 10);
+    if (end == p) return kAll;
+    mask |= v;
+    p = end;
   }
-  return found == 2 ? mask : kAll;
+  return mask;
 }
 
 // The forked child between fork and exec (CRASHGRID_SPAWN=fork): async-signal-safe calls only.
 [[noreturn]] void ForkChildMain(const ChildSetup& s) {
   setpgid(0, 0);
+  // The table is a shared mapping, so the store reaches the guard from the forked child too.
+  if (s.guard_slot) __atomic_store_n(s.guard_slot, static_cast<int32_t>(getpid()), __ATOMIC_RELEASE);
   // The parent-death signal fires when the *thread* that forked exits; RunTrial does the whole trial on its
   // calling thread, so that thread outlives the child.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -78,11 +95,13 @@ uint64_t NonDefaultSignals() {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  char c = 0;
-  ssize_t r;
-  do r = read(s.go_r, &c, 1);
-  while (r < 0 && errno == EINTR);
-  if (r != 1 || c != 'G') _exit(127);
+  if (s.go_r >= 0) {
+    char c = 0;
+    ssize_t r;
+    do r = read(s.go_r, &c, 1);
+    while (r < 0 && errno == EINTR);
+    if (r != 1 || c != 'G') _exit(127);
+  }
   if (dup2(s.devnull, 0) < 0 || dup2(s.out_w, 1) < 0 || dup2(s.err_w, 2) < 0) {
     int e = errno;
     ssize_t w = write(s.exec_err_w, &e, sizeof e);
@@ -130,15 +149,21 @@ long Sys(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0) {
 
 [[noreturn]] void ReportAndExit(const ChildSetup& s, long neg_errno) {
   int e = static_cast<int>(-neg_errno);
-  Sys(SYS_write, s.exec_err_w, reinterpret_cast<long>(&e), sizeof e);
+  if (s.exec_err_w >= 0) {
+    Sys(SYS_write, s.exec_err_w, reinterpret_cast<long>(&e), sizeof e);
+  } else {
+    *s.exec_errno = e;  // the vfork path: crashgrid's thread is suspended until this child exits
+  }
   SysExit(127);
 }
 
 // The CLONE_VM child between clone and exec, on its own stack in crashgrid's memory: raw system calls only, no
-// writes but to its stack. The same steps as ForkChildMain (see there for why each is needed).
+// writes but to its stack, the guard's slot and (vfork path) the exec errno. The same steps as ForkChildMain
+// (see there for why each is needed).
 int CloneChildMain(void* arg) {
   const ChildSetup& s = *static_cast<const ChildSetup*>(arg);
   Sys(SYS_setpgid, 0, 0);
+  if (s.guard_slot) __atomic_store_n(s.guard_slot, static_cast<int32_t>(Sys(SYS_getpid)), __ATOMIC_RELEASE);
   Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
   if (Sys(SYS_getppid) != s.parent) SysExit(127);
   // The kernel's struct sigaction; all zero is SIG_DFL with no flags and an empty mask. Without CLONE_SIGHAND
@@ -153,11 +178,13 @@ int CloneChildMain(void* arg) {
   }
   unsigned long none = 0;  // every signal was blocked across the clone, so no handler ran here before this
   Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, kSigsetBytes);
-  char c = 0;
   long r;
-  do r = Sys(SYS_read, s.go_r, reinterpret_cast<long>(&c), 1);
-  while (r == -EINTR);
-  if (r != 1 || c != 'G') SysExit(127);
+  if (s.go_r >= 0) {
+    char c = 0;
+    do r = Sys(SYS_read, s.go_r, reinterpret_cast<long>(&c), 1);
+    while (r == -EINTR);
+    if (r != 1 || c != 'G') SysExit(127);
+  }
   if ((r = Sys(SYS_dup3, s.devnull, 0, 0)) < 0 || (r = Sys(SYS_dup3, s.out_w, 1, 0)) < 0 ||
       (r = Sys(SYS_dup3, s.err_w, 2, 0)) < 0) {
     ReportAndExit(s, r);
@@ -182,6 +209,18 @@ bool UseClone() {
 
 // The CLONE_VM child's stack. It only makes system calls; 64 KiB leaves room for whatever the compiler spills.
 constexpr size_t kChildStackBytes = 64 * 1024;
+
+// A vfork child's stack is free again once clone returns: one per spawning thread, kept for its lifetime.
+void* VforkStack() {
+  struct Stack {
+    void* p = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    ~Stack() {
+      if (p != MAP_FAILED) munmap(p, kChildStackBytes);
+    }
+  };
+  static thread_local Stack stack;
+  return stack.p;
+}
 
 bool Pipe(ScopedFd* r, ScopedFd* w, std::string* err) {
   int p[2];
@@ -230,6 +269,7 @@ int FdAbove2(int fd) {
 }
 
 bool SpawnedChild::Go() {
+  if (!go.is_open()) return true;  // not held
   char c = 'G';
   ssize_t w;
   do w = write(go.get(), &c, 1);
@@ -292,41 +332,51 @@ bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, 
     *err = "cannot open /dev/null for the trial's standard input";
     return false;
   }
+  // Without a hold the CLONE_VM child is a vfork child: this thread sleeps until it exec'd or exited, so it
+  // needs neither the go pipe nor the exec-error pipe (it leaves the errno in `exec_errno`), the parent is
+  // woken once instead of three times (go, exec, exit), and its memory and stack are free again at once.
+  const bool vfork = UseClone() && !plan.hold;
   ScopedFd out_w, err_w, go_r, exec_err_w;
-  if (!Pipe(&child->out, &out_w, err) || !Pipe(&child->err, &err_w, err) || !Pipe(&go_r, &child->go, err) ||
-      !Pipe(&child->exec_err, &exec_err_w, err)) {
+  if (!Pipe(&child->out, &out_w, err) || !Pipe(&child->err, &err_w, err) ||
+      (plan.hold && !Pipe(&go_r, &child->go, err)) || (!vfork && !Pipe(&child->exec_err, &exec_err_w, err))) {
     return false;
   }
   fcntl(child->out.get(), F_SETFL, O_NONBLOCK);
   fcntl(child->err.get(), F_SETFL, O_NONBLOCK);
-  fcntl(child->exec_err.get(), F_SETFL, O_NONBLOCK);
+  if (child->exec_err.is_open()) fcntl(child->exec_err.get(), F_SETFL, O_NONBLOCK);
 
-  mem->setup = ChildSetup{mem->path.c_str(), mem->argv.data(),     mem->envp.data(), getpid(),
-                          devnull_fd,     out_w.get(),          err_w.get(),      go_r.get(),
-                          exec_err_w.get(),  mem->inherit.data(),  mem->inherit.size(),
-                          NonDefaultSignals()};
+  int exec_errno = 0;
+  mem->setup = ChildSetup{mem->path.c_str(), mem->argv.data(),    mem->envp.data(), getpid(),
+                          devnull_fd,        out_w.get(),         err_w.get(),      go_r.get(),
+                          exec_err_w.get(),  mem->inherit.data(), mem->inherit.size(), NonDefaultSignals(),
+                          plan.guard_slot,   &exec_errno};
   pid_t pid;
   if (UseClone()) {
-    mem->stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                      -1, 0);
-    if (mem->stack == MAP_FAILED) {
+    void* stack = vfork ? VforkStack() : (mem->stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
+                                                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0));
+    if (stack == MAP_FAILED) {
       *err = fmt::format("mmap of the child's stack: {}", std::strerror(errno));
       return false;
     }
-    child->memory_done.reset(fcntl(child->exec_err.get(), F_DUPFD_CLOEXEC, 3));
+    if (!vfork) child->memory_done.reset(fcntl(child->exec_err.get(), F_DUPFD_CLOEXEC, 3));
     // Every signal blocked across the clone: a handler of crashgrid's run in the child would run in crashgrid's
     // memory. The child unblocks them once their dispositions are the defaults.
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid = clone(CloneChildMain, static_cast<char*>(mem->stack) + kChildStackBytes, CLONE_VM | SIGCHLD, &mem->setup);
+    pid = clone(CloneChildMain, static_cast<char*>(stack) + kChildStackBytes,
+                CLONE_VM | (vfork ? CLONE_VFORK : 0) | SIGCHLD, &mem->setup);
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (pid < 0) {
       *err = fmt::format("clone: {}", std::strerror(e));
       return false;
     }
-    child->memory = std::move(mem);
+    if (vfork) {
+      child->exec_errno = exec_errno;  // the child exec'd (0) or exited after writing it
+    } else {
+      child->memory = std::move(mem);
+    }
   } else {
     pid = fork();
     if (pid < 0) {
@@ -334,7 +384,23 @@ bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, 
       return false;
     }
     if (pid == 0) ForkChildMain(mem->setup);
+    if (!plan.hold) {
+      // As on the vfork path: return once the child exec'd (EOF) or failed to (its errno).
+      exec_err_w.reset();
+      for (;;) {
+        pollfd p{child->exec_err.get(), POLLIN, 0};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+        int e = 0;
+        ssize_t got = read(child->exec_err.get(), &e, sizeof e);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (got == sizeof e) child->exec_errno = e;
+        break;
+      }
+      child->exec_err.reset();
+    }
   }
+  child->out_w = std::move(out_w);
+  child->err_w = std::move(err_w);
   // Before another trial's KillTrialProcesses can find this child among crashgrid's: a live trial's leader
   // is never reaped but by its trial.
   for (const auto& [k, v] : plan.env) {

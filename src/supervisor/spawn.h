@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,12 +28,18 @@ struct SpawnPlan {
   std::vector<std::string> argv;  // argv[0] as given (a name is looked up in PATH)
   std::vector<std::pair<std::string, std::string>> env;  // added to / replacing crashgrid's environment
   std::vector<int> inherit_fds;   // stay open across exec at the same numbers (all >= 3)
+  // Held: the child waits before exec until Go() (so that it can be seized with ptrace first). Otherwise it
+  // execs at once, and Spawn returns once it has (clone(CLONE_VM|CLONE_VFORK)).
+  bool hold = false;
+  // The reaper guard's slot for this trial (GuardReserveSlot): the child stores its pid, which is its process
+  // group, there before anything else, so the group is registered before the program runs. May be null.
+  int32_t* guard_slot = nullptr;
 };
 
 struct SpawnMemory;
 
-// A started child, held before exec until Go(): the supervisor registers its group with the reaper guard
-// and seizes it with ptrace first, so nothing the program does escapes either.
+// A started child. A held one waits before exec until Go(): the supervisor seizes it with ptrace first, so
+// nothing the program does escapes the tracer.
 struct SpawnedChild {
   SpawnedChild();
   // Frees what the child read before exec once it is sure the child is done with it (exec'd or exited: the
@@ -43,8 +51,12 @@ struct SpawnedChild {
   pid_t pid = -1;
   ScopedFd out;       // read ends of the child's stdout and stderr (non-blocking)
   ScopedFd err;
-  ScopedFd exec_err;  // CLOEXEC pipe: EOF once exec succeeded, or the exec errno (an int)
-  ScopedFd go;        // write 'G' to let the child exec; close it to make the child exit 127
+  // crashgrid's own copies of their write ends, kept so that the pipes never hang up: the child's exit closing
+  // them would wake the supervisor once more, just before the exit itself does. Read to EAGAIN, not to EOF.
+  ScopedFd out_w, err_w;
+  ScopedFd exec_err;  // CLOEXEC pipe: EOF once exec succeeded, or the exec errno (an int); not on the vfork path
+  ScopedFd go;        // held: write 'G' to let the child exec; close it to make the child exit 127
+  int exec_errno = 0; // the vfork path: the exec errno, known when Spawn returns
 
   [[nodiscard]] bool Go();
   void Abort();

@@ -205,20 +205,24 @@ bool Trial::Run(TrialResult* r) {
     return true;
   }
   r->capture_method = CaptureMethodName(method_);
-  if (!Spawn(path, plan, &child_, &err)) {
+  // Without the guard a grandchild could outlive crashgrid: refuse to run rather than break the promise.
+  if (!GuardReserveSlot(&guard_slot_, &err)) {
     r->outcome = Outcome::kCouldNotStart;
     AddDetail(r, err);
     return true;
   }
+  plan.guard_slot = guard_slot_;
+  plan.hold = method_ == CaptureMethod::kTrace;  // seized before it execs
   t0_ = MonotonicSeconds();
-  bool go = true;
-  if (!GuardRegisterGroup(child_.pid, &err)) {
-    // Without the guard a grandchild could outlive crashgrid: refuse to run rather than break the promise.
+  if (!Spawn(path, plan, &child_, &err)) {
+    GuardReleaseSlot(guard_slot_);
+    guard_slot_ = nullptr;
+    r->outcome = Outcome::kCouldNotStart;
     AddDetail(r, err);
-    go = false;
-  } else {
-    registered_ = true;
+    return true;
   }
+  exec_errno_ = child_.exec_errno;
+  bool go = true;
   if (go && method_ == CaptureMethod::kTrace) {
     int e = Tracer::Seize(child_.pid);
     if (e != 0) {

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "supervisor/reaper_guard.h"
+#include "supervisor/spawn.h"
 #include "util/clock.h"
 
 namespace cg {
@@ -677,6 +678,88 @@ TEST_F(SupervisorTest, ReaperGuardKillsRegisteredGroupsWhenItsOwnerDies) {
   int st;
   waitpid(owner, &st, 0);
   EXPECT_TRUE(WaitUntilGone(marker, 5));
+}
+
+
+// Without a hold, Spawn returns once the child exec'd (a vfork child), and the child registered its own group
+// in the guard's slot before that: no trial program runs unregistered, with no round trip through crashgrid.
+// The program a process runs: its exe link is switched before exec lets a vfork parent go (its comm later).
+std::string Exe(pid_t pid) {
+  char buf[4096];
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+std::string Sleep() {
+  char* p = realpath("/bin/sleep", nullptr);
+  std::string s = p ? p : "/bin/sleep";
+  free(p);
+  return s;
+}
+
+void KillAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+}
+
+TEST(Spawn, AChildThatIsNotHeldHasExecdAndRegisteredItsGroupWhenSpawnReturns) {
+  std::string err;
+  int32_t* slot = nullptr;
+  ASSERT_TRUE(GuardReserveSlot(&slot, &err)) << err;
+  ASSERT_NE(slot, nullptr);
+  EXPECT_EQ(__atomic_load_n(slot, __ATOMIC_ACQUIRE), -1) << "a reserved slot the guard skips";
+  SpawnPlan plan;
+  plan.argv = {"/bin/sleep", "30"};
+  plan.guard_slot = slot;
+  SpawnedChild child;
+  ASSERT_TRUE(Spawn("/bin/sleep", plan, &child, &err)) << err;
+  EXPECT_EQ(__atomic_load_n(slot, __ATOMIC_ACQUIRE), child.pid);
+  EXPECT_EQ(Exe(child.pid), Sleep()) << "Spawn returned before the exec";
+  EXPECT_EQ(getpgid(child.pid), child.pid);
+  EXPECT_EQ(child.exec_errno, 0);
+  EXPECT_TRUE(child.Go()) << "nothing to let go";
+  KillAndReap(child.pid);
+  child.reaped = true;
+  GuardReleaseSlot(slot);
+  EXPECT_EQ(__atomic_load_n(slot, __ATOMIC_ACQUIRE), 0);
+}
+
+TEST(Spawn, AnExecErrorIsKnownWhenSpawnReturns) {
+  std::string err;
+  SpawnPlan plan;
+  plan.argv = {"/nonexistent/program"};
+  SpawnedChild child;
+  ASSERT_TRUE(Spawn("/nonexistent/program", plan, &child, &err)) << err;
+  EXPECT_EQ(child.exec_errno, ENOENT);
+  int st = 0;
+  ASSERT_EQ(waitpid(child.pid, &st, 0), child.pid);
+  child.reaped = true;
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 127);
+}
+
+TEST(Spawn, AHeldChildRegistersItsGroupAndWaitsForGo) {
+  std::string err;
+  int32_t* slot = nullptr;
+  ASSERT_TRUE(GuardReserveSlot(&slot, &err)) << err;
+  ASSERT_NE(slot, nullptr);
+  SpawnPlan plan;
+  plan.argv = {"/bin/sleep", "30"};
+  plan.guard_slot = slot;
+  plan.hold = true;
+  SpawnedChild child;
+  ASSERT_TRUE(Spawn("/bin/sleep", plan, &child, &err)) << err;
+  double end = MonotonicSeconds() + 20;
+  while (__atomic_load_n(slot, __ATOMIC_ACQUIRE) != child.pid && MonotonicSeconds() < end) usleep(1000);
+  EXPECT_EQ(__atomic_load_n(slot, __ATOMIC_ACQUIRE), child.pid);
+  usleep(50 * 1000);
+  EXPECT_NE(Exe(child.pid), Sleep()) << "a held child must not exec before Go()";
+  ASSERT_TRUE(child.Go());
+  while (Exe(child.pid) != Sleep() && MonotonicSeconds() < end) usleep(1000);
+  EXPECT_EQ(Exe(child.pid), Sleep());
+  KillAndReap(child.pid);
+  child.reaped = true;
+  GuardReleaseSlot(slot);
 }
 
 }  // namespace

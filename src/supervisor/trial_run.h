@@ -116,7 +116,7 @@ class Trial {
   bool hung_ = false;
   bool overran_ = false;
   bool cancelled_ = false;
-  bool registered_ = false;
+  int32_t* guard_slot_ = nullptr;  // the reaper guard's slot for this trial's group (GuardReserveSlot)
   int exec_errno_ = 0;
   WaitStatus final_;
   bool reaped_ = false;

@@ -194,7 +194,10 @@ void Trial::Finish() {
   // Whatever ended the trial, nothing of it may keep running: grandchildren left behind by a clean exit,
   // the whole group of a hung trial. The leader is not reaped yet, so -pid is still this trial's group.
   // orphans: the group, the leader's subtree and the orphans crashgrid adopted from this trial.
-  if (!KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS)) {
+  // Seen through waitid (not the tracer, whose exit events come before the threads are gone), an exited
+  // leader is a zombie whose last thread is gone.
+  if (!KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS,
+                          leader_exited_ && !tracer_)) {
     problems_ += fmt::format("{}some processes of the trial were still alive {:.0f} s after SIGKILL",
                              problems_.empty() ? "" : "; ", kReapTimeoutS);
   }
@@ -210,7 +213,8 @@ void Trial::Finish() {
     problems_ += fmt::format("{}{} thread(s) seized at the capture never stopped nor exited",
                              problems_.empty() ? "" : "; ", still_traced_.size());
   }
-  if (registered_) GuardUnregisterGroup(child_.pid);
+  GuardReleaseSlot(guard_slot_);
+  guard_slot_ = nullptr;
   {
     int raw = 0;
     pid_t got;
@@ -232,9 +236,11 @@ void Trial::Finish() {
                                tracer_->tracee_count());
     }
   }
-  // The group is dead; whatever it wrote is in the pipes (unless an escaped process holds them open).
+  // The group is dead; whatever it wrote is in the pipes (crashgrid holds their write ends: read to EAGAIN).
   Drain(&child_.out, &out_tail_);
   Drain(&child_.err, &err_tail_);
+  child_.out_w.reset();
+  child_.err_w.reset();
   if (child_.exec_err.is_open()) PumpOutput(0);
 }
 
