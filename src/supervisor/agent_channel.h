@@ -34,10 +34,14 @@ class AgentChannel {
   // Lets the faulting thread go: `captured` true -> RELEASED, false -> SELF (the agent writes its own record).
   // False when the agent's wait had already run out (it wrote its own record).
   [[nodiscard]] bool Release(bool captured);
+  // Call once no process of the trial is left that could touch the block or the pipe (all killed and reaped):
+  // the destructor then keeps them, zeroed, for the next trial on this thread instead of closing them.
+  void Recycle() { recycle_ = true; }
 
  private:
   ScopedFd fd_, notify_r_, notify_w_;
   agent_block* block_ = nullptr;
+  bool recycle_ = false;
 };
 
 // Why LD_PRELOAD cannot bring the agent into `path` ("a static executable", "a set-user-ID program"), or "" when

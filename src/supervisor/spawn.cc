@@ -406,8 +406,8 @@ bool Spawn(const std::string& path, const SpawnPlan& plan, SpawnedChild* child, 
   for (const auto& [k, v] : plan.env) {
     if (k == kTrialMarkerEnv) NoteTrialLeader(v, pid);
   }
-  // Both sides set the group, so it exists whichever runs first.
-  setpgid(pid, pid);
+  // Both sides set the group, so it exists whichever runs first (a vfork child has: it exec'd already).
+  if (!vfork) setpgid(pid, pid);
   child->pid = pid;
   return true;
 }

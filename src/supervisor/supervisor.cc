@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
@@ -66,6 +67,25 @@ ScopedFd MakeMemfd(const char* name, std::string* err) {
   int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) *err = fmt::format("memfd_create: {}", std::strerror(errno));
   return ScopedFd(FdAbove2(fd));
+}
+
+namespace {
+thread_local ScopedFd t_spare_handler_file;  // see TakeHandlerFile
+}  // namespace
+
+ScopedFd TakeHandlerFile(std::string* err) {
+  if (t_spare_handler_file.is_open()) return std::move(t_spare_handler_file);
+  return MakeMemfd("crashgrid-handler", err);
+}
+
+void GiveBackHandlerFile(ScopedFd fd) {
+  // Empty, and at offset 0: the agent appends with write() through the same open file. Most trials wrote
+  // nothing, and a file that is still empty needs neither.
+  if (t_spare_handler_file.is_open() || !fd.is_open()) return;
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return;
+  if (st.st_size != 0 && (ftruncate(fd.get(), 0) != 0 || lseek(fd.get(), 0, SEEK_SET) != 0)) return;
+  t_spare_handler_file = std::move(fd);
 }
 
 std::string ReadAll(int fd) {
@@ -139,7 +159,7 @@ bool Trial::PrepareAgent(const std::string& path, TrialResult* r, SpawnPlan* pla
     r->detail = err;
     return false;
   }
-  handler_fd_ = MakeMemfd("crashgrid-handler", &err);
+  handler_fd_ = TakeHandlerFile(&err);
   if (!handler_fd_.is_open()) {
     r->detail = "cannot create the handler file: " + err;
     return false;
@@ -248,6 +268,11 @@ bool Trial::Run(TrialResult* r) {
   r->stderr_tail = err_tail_.str();
   Classify(r);
   AddDetail(r, problems_);
+  if (all_gone_) {
+    // Nothing of the trial is left to write into them: the next trial on this thread reuses them.
+    agent_.Recycle();
+    GiveBackHandlerFile(std::move(handler_fd_));
+  }
   return true;
 }
 

@@ -207,6 +207,29 @@ TEST_P(Supervisor, AbortIsCrashBySigabrt) {
   }
 }
 
+// A thread reuses the agent's block, its pipe and the handler file of its last trial (all of whose processes
+// are gone): nothing of one trial's crash may show in the next one.
+TEST_P(Supervisor, TrialsAfterACrashOnTheSameThreadStartClean) {
+  TrialResult segv = RunTrial(Spec({Fixture("exec_segv_thread")}, GetParam()));
+  ASSERT_EQ(segv.outcome, Outcome::kCrashed) << segv.detail;
+  TrialResult clean = RunTrial(Spec({"true"}, GetParam()));
+  EXPECT_EQ(clean.outcome, Outcome::kClean) << clean.detail;
+  EXPECT_FALSE(clean.report.has_value());
+  EXPECT_TRUE(clean.signature.empty());
+  TrialResult abrt = RunTrial(Spec({Fixture("exec_abort")}, GetParam()));
+  ASSERT_EQ(abrt.outcome, Outcome::kCrashed) << abrt.detail;
+  EXPECT_EQ(abrt.signal, SIGABRT);
+  if (GetParam() != CaptureMethod::kNone) {
+    ASSERT_TRUE(abrt.report.has_value()) << abrt.detail;
+    EXPECT_EQ(abrt.report->signal, SIGABRT) << "the second crash's record, not the first one's";
+    EXPECT_FALSE(abrt.report->has_fault_address);
+    EXPECT_NE(abrt.signature, segv.signature);
+  }
+  TrialResult again = RunTrial(Spec({"true"}, GetParam()));
+  EXPECT_EQ(again.outcome, Outcome::kClean) << again.detail;
+  EXPECT_FALSE(again.report.has_value());
+}
+
 TEST_P(Supervisor, ShellExit139IsCrashBySegvViaShell) {
   std::string script = Fixture("exec_segv_thread") + "; exit $?";
   TrialSpec spec = Spec({"sh", "-c", script}, GetParam());

@@ -50,6 +50,11 @@ constexpr int kMaxPollMs = 50;
 void AddDetail(TrialResult* r, const std::string& s);
 // A close-on-exec memfd above fd 2 (invalid, with *err, on failure).
 ScopedFd MakeMemfd(const char* name, std::string* err);
+// The file for the agent's self-written record: the one the last finished trial on this thread gave back
+// (emptied), or a new memfd.
+ScopedFd TakeHandlerFile(std::string* err);
+// Keeps `fd` for the next trial on this thread; only once no process that inherited it is left.
+void GiveBackHandlerFile(ScopedFd fd);
 // The whole content of a file (a memfd the trial wrote), read from offset 0.
 std::string ReadAll(int fd);
 
@@ -120,6 +125,7 @@ class Trial {
   int exec_errno_ = 0;
   WaitStatus final_;
   bool reaped_ = false;
+  bool all_gone_ = false;  // every process of the trial was killed and reaped (Finish)
   std::string problems_;
 };
 

@@ -196,8 +196,9 @@ void Trial::Finish() {
   // orphans: the group, the leader's subtree and the orphans crashgrid adopted from this trial.
   // Seen through waitid (not the tracer, whose exit events come before the threads are gone), an exited
   // leader is a zombie whose last thread is gone.
-  if (!KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS,
-                          leader_exited_ && !tracer_)) {
+  bool killed_all = KillTrialProcesses(child_.pid, live_.marker(), MonotonicSeconds() + kReapTimeoutS,
+                                       leader_exited_ && !tracer_);
+  if (!killed_all) {
     problems_ += fmt::format("{}some processes of the trial were still alive {:.0f} s after SIGKILL",
                              problems_.empty() ? "" : "; ", kReapTimeoutS);
   }
@@ -236,6 +237,7 @@ void Trial::Finish() {
                                tracer_->tracee_count());
     }
   }
+  all_gone_ = killed_all && reaped_ && still_traced_.empty() && (!tracer_ || tracer_->tracee_count() == 0);
   // The group is dead; whatever it wrote is in the pipes (crashgrid holds their write ends: read to EAGAIN).
   Drain(&child_.out, &out_tail_);
   Drain(&child_.err, &err_tail_);
