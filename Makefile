@@ -2,8 +2,12 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# Sanitizer builds and fuzzing (CI runs them after `make test`; .ci/run).
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test test-asan test-tsan fuzz demo bench clean
 
 all: build
 
@@ -17,6 +21,24 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
+# Every unit and integration test under AddressSanitizer and UndefinedBehaviorSanitizer. The sanitizer options
+# the tests run under are set by the build directory (CMakeLists.txt, sanitizer_env.cmake); tests that cannot
+# run instrumented carry the label no_asan, with the reason beside them (tests/CMakeLists.txt).
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRASHGRID_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900 -LE no_asan
+
+# The supervisor's and the sweep's tests (threads, signals, the watch loop, the executor) under ThreadSanitizer.
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRASHGRID_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target cg_supervisor_test cg_sweep_test
+	cd $(TSAN_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900 -L "cg_(supervisor|sweep)_test" -LE no_tsan
+
+# Each libFuzzer target for FUZZ_SECONDS on its seed corpus (fuzz/README.md).
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash fuzz/run.sh
+
 demo: build
 	@bash scripts/demo.sh $(BUILD)
 
@@ -24,4 +46,4 @@ bench: build
 	@bash bench/run-all.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz

@@ -54,11 +54,17 @@ bool ParseGridAxis(const std::string& text, GridAxis* axis, std::string* err) {
       *err = fmt::format("grid axis '{}': range {}..{} is empty (write the smaller bound first)", text, a, b);
       return false;
     }
-    if ((b - a) / s >= 10000) {
+    // In unsigned arithmetic: b - a and the last v += s overflow a long long near its ends (1..LLONG_MAX).
+    unsigned long long span = static_cast<unsigned long long>(b) - static_cast<unsigned long long>(a);
+    unsigned long long count = span / static_cast<unsigned long long>(s);
+    if (count >= 10000) {
       *err = fmt::format("grid axis '{}' has more than 10000 values", text);
       return false;
     }
-    for (long long v = a; v <= b; v += s) axis->values.push_back(std::to_string(v));
+    for (unsigned long long i = 0; i <= count; ++i) {
+      unsigned long long v = static_cast<unsigned long long>(a) + i * static_cast<unsigned long long>(s);
+      axis->values.push_back(std::to_string(static_cast<long long>(v)));  // a <= v <= b: representable
+    }
     return true;
   }
   for (const auto& raw : Split(spec, ',')) {

@@ -175,7 +175,12 @@ std::string ShellQuote(std::string_view s) {
 
 std::string ShellJoin(const std::vector<std::string>& argv) {
   std::string s;
-  for (size_t i = 0; i < argv.size(); ++i) s += (i ? " " : "") + ShellQuote(argv[i]);
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string word = ShellQuote(argv[i]);
+    // A bare first word NAME=VALUE would be taken for an assignment, not the program: quote it.
+    if (i == 0 && word == argv[i] && word.find('=') != std::string::npos) word = "'" + word + "'";
+    s += (i ? " " : "") + word;
+  }
   return s;
 }
 
