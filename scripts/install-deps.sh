@@ -13,6 +13,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   libegl-dev libffmpeg-nvenc-dev
   gdb procps
+  g++-11 help2man zsh
   chromium
 )
 
