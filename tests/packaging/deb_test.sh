@@ -90,5 +90,10 @@ bash --norc --noprofile -c '
 ' _ "$root/usr/share/bash-completion/completions/crashgrid" || fail "bash completion"
 if command -v zsh >/dev/null; then
   zsh -n "$root/usr/share/zsh/vendor-completions/_crashgrid" || fail "the zsh completion does not parse"
+  # Outside a completion widget compadd does not exist: a stub prints what the script offers.
+  offered=$(zsh -fc 'compadd() { print -r -- "$*" }; _files() { print _files }
+                     words=(crashgrid sweep refer); CURRENT=3; PREFIX=refer; source "$1"' _ \
+            "$root/usr/share/zsh/vendor-completions/_crashgrid")
+  [[ " $offered " == *" reference-race "* ]] || fail "zsh: 'sweep refer<TAB>' offers no reference-race: $offered"
 fi
 echo "packaging test passed"
