@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-asan test-tsan fuzz demo bench clean
+.PHONY: all deps build test test-asan test-tsan fuzz demo bench package clean
 
 all: build
 
@@ -44,6 +44,10 @@ demo: build
 
 bench: build
 	@bash bench/run-all.sh $(BUILD)
+
+# The .deb (cmake/install.cmake): build/crashgrid_VERSION_ARCH.deb.
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz

@@ -14,6 +14,7 @@ packages=(
   libegl-dev libffmpeg-nvenc-dev
   gdb procps
   clang libclang-rt-14-dev
+  g++-11 help2man zsh
   chromium
 )
 

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -64,6 +65,35 @@ json ProbePtrace() {
   return j;
 }
 
+// The container this process runs in, "" when none is seen: `container=` in the environment (podman,
+// systemd-nspawn and LXC set it), then the files docker and podman leave in every container, then PID 1's
+// cgroup. Containers are where ptrace is most often missing (docker without --cap-add SYS_PTRACE under
+// Yama, a seccomp profile of the orchestrator's), so doctor names the flag that gives it back.
+std::string DetectContainer() {
+  if (const char* c = std::getenv("container"); c && *c) return c;
+  if (access("/.dockerenv", F_OK) == 0) return "docker";
+  if (access("/run/.containerenv", F_OK) == 0) return "podman";
+  std::ifstream cgroup("/proc/1/cgroup");
+  std::string line;
+  while (std::getline(cgroup, line)) {
+    if (line.find("/docker") != std::string::npos) return "docker";
+    if (line.find("/kubepods") != std::string::npos) return "kubernetes";
+  }
+  return "";
+}
+
+// What to do when ptrace is not permitted, for this machine.
+std::string PtraceAdvice(const std::string& container, const json& scope) {
+  if (!container.empty())
+    return fmt::format("in a {} container: run it with --cap-add SYS_PTRACE (docker/podman run), or sweep with "
+                       "--capture handler",
+                       container);
+  if (scope.is_number() && scope.get<int>() >= 2)
+    return "kernel.yama.ptrace_scope >= 2 needs CAP_SYS_PTRACE (sudo sysctl kernel.yama.ptrace_scope=1), or sweep "
+           "with --capture handler";
+  return "sweep with --capture handler";
+}
+
 // Can `name` start here? Validate + Init with default parameters and one thread, in a child.
 json ProbeWorkload(const std::string& name, double timeout_s) {
   return InChild(
@@ -90,7 +120,9 @@ json Doctor(const DoctorOptions& o) {
   nv["nvdec"] = InChild(ProbeNvdec, o.timeout_s);
   nv["egl"] = InChild(ProbeEgl, o.timeout_s);
   d["nvidia"] = nv;
-  d["capture"] = {{"ptrace", ProbePtrace()}, {"handler", {{"ok", true}}}};
+  d["capture"] = {{"ptrace", ProbePtrace()}, {"handler", {{"ok", true}}}, {"container", DetectContainer()}};
+  if (!d["capture"]["ptrace"].value("ok", false))
+    d["capture"]["ptrace"]["advice"] = PtraceAdvice(d["capture"]["container"], d["capture"]["ptrace"]["ptrace_scope"]);
   json wl = json::array();
   for (const auto& name : WorkloadNames()) {
     json p = ProbeWorkload(name, o.timeout_s);
@@ -168,14 +200,16 @@ std::string RenderDoctor(const json& d) {
   }
   const json& pt = d["capture"]["ptrace"];
   std::string scope = pt["ptrace_scope"].is_null() ? "no Yama" : fmt::format("ptrace_scope {}", pt["ptrace_scope"].get<int>());
+  std::string container = d["capture"].value("container", "");
+  if (!container.empty()) scope += ", in a " + container + " container";
   if (pt.value("ok", false)) {
     row("capture", fmt::format("attach (default) yes, trace yes, handler yes ({})", scope));
   } else {
     // Without ptrace the default still runs: the agent records the faulting thread itself (no other threads,
     // no stacks at a hang). In a container, --cap-add SYS_PTRACE gives the full capture back.
     row("capture", fmt::format("attach and trace no: {} ({}); crashes are recorded by --capture handler instead "
-                               "(faulting thread only; in a container, run it with --cap-add SYS_PTRACE)",
-                               pt.value("error", ""), scope));
+                               "(faulting thread only; {})",
+                               pt.value("error", ""), scope, pt.value("advice", "")));
   }
   out += "\nworkloads:\n";
   for (const auto& w : d["workloads"]) {

@@ -164,7 +164,9 @@ std::string FindAgentLibrary() {
   std::string dir(exe, static_cast<size_t>(n));
   dir = dir.substr(0, dir.rfind('/'));
   std::string parent = dir.substr(0, dir.rfind('/'));
-  for (const std::string& d : {dir, parent, parent + "/lib"}) {
+  // The build tree keeps it beside the binary; `cmake --install` puts it in $prefix/lib/crashgrid/ (private
+  // to crashgrid, like the reference race library that the binary's RPATH finds there).
+  for (const std::string& d : {dir, parent, parent + "/lib/crashgrid", parent + "/lib"}) {
     std::string p = d + "/" + AGENT_LIB_NAME;
     if (access(p.c_str(), R_OK) == 0) return found = p;
   }

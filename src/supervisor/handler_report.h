@@ -26,7 +26,8 @@ constexpr const char* kHandlerFdEnv = "CRASHGRID_HANDLER_FD";
 [[nodiscard]] bool ParseHandlerRecord(std::string_view data, CrashReport* report, std::string* err);
 
 // Where libcrashgrid_agent.so (AGENT_LIB_NAME) is: $CRASHGRID_AGENT_LIB (AGENT_LIB_ENV), else next to the
-// running executable, its parent directory (test binaries live one level down) or ../lib. "" if not found.
+// running executable, its parent directory (test binaries live one level down), ../lib/crashgrid (the
+// installed layout, cmake/install.cmake) or ../lib. "" if not found.
 std::string FindAgentLibrary();
 
 }  // namespace cg
