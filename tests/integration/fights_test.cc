@@ -18,8 +18,8 @@ namespace {
 
 // The trials of a one-cell sweep of `program`.
 std::vector<StoredTrial> SweepRuns(const std::string& db, const std::vector<std::string>& program, CmdResult* sweep,
-                                   int runs) {
-  std::vector<std::string> args = {"sweep", "--runs", std::to_string(runs), "--duration", "1s", "--grace", "1s",
+                                   int repetitions) {
+  std::vector<std::string> args = {"sweep", "--runs", std::to_string(repetitions), "--duration", "1s", "--grace", "1s",
                                    "--db", db, "--no-live", "--exec", "--"};
   args.insert(args.end(), program.begin(), program.end());
   *sweep = RunCrashgrid(args, 120);
@@ -30,8 +30,9 @@ std::vector<StoredTrial> SweepRuns(const std::string& db, const std::vector<std:
   EXPECT_TRUE(store) << err;
   std::vector<RunRecord> runs;
   std::vector<StoredTrial> trials;
-  if (store && store->LoadRuns(&runs, &err) && !runs.empty()) store->LoadTrials(runs.back().id, true, &trials, &err);
-  EXPECT_EQ(trials.size(), static_cast<size_t>(runs)) << err;
+  if (store && store->LoadRuns(&runs, &err) && !runs.empty())
+    EXPECT_TRUE(store->LoadTrials(runs.back().id, true, &trials, &err)) << err;
+  EXPECT_EQ(trials.size(), static_cast<size_t>(repetitions)) << err;
   return trials;
 }
 
