@@ -30,8 +30,9 @@ std::vector<StoredTrial> SweepRuns(const std::string& db, const std::vector<std:
   EXPECT_TRUE(store) << err;
   std::vector<RunRecord> runs;
   std::vector<StoredTrial> trials;
-  if (store && store->LoadRuns(&runs, &err) && !runs.empty())
+  if (store && store->LoadRuns(&runs, &err) && !runs.empty()) {
     EXPECT_TRUE(store->LoadTrials(runs.back().id, true, &trials, &err)) << err;
+  }
   EXPECT_EQ(trials.size(), static_cast<size_t>(repetitions)) << err;
   return trials;
 }
