@@ -11,6 +11,7 @@
 #include "report/bugreport.h"
 #include "report/output.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace cg {
 
@@ -74,7 +75,7 @@ int CmdBugreport(const Args& args) {
   }
   std::printf("wrote %s/README.md and %s/heatmap.svg%s for run %lld, signature %s\n", output.c_str(), output.c_str(),
               report.threads.empty() ? "" : (" and " + output + "/report.txt").c_str(),
-              static_cast<long long>(chosen->run.id), match.c_str());
+              static_cast<long long>(chosen->run.id), TerminalLine(match).c_str());
   return kExitOk;
 }
 

@@ -61,8 +61,10 @@ int CmdCrashes(const Args& args) {
   for (auto& g : summary.groups)
     if (!fill(g, /*keep_first=*/true)) return kExitDatabase;
   if (summary.overran.count > 0 && !fill(summary.overran, /*keep_first=*/false)) return kExitDatabase;
-  std::string out = json ? CrashesJson(summary).dump(2) + "\n" : RenderCrashes(summary, db);
-  std::fputs(out.c_str(), stdout);
+  // Invalid UTF-8 from a program (thread names, symbols) is replaced in JSON rather than thrown on.
+  std::string out = json ? CrashesJson(summary).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                         : RenderCrashes(summary, db);
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }
 

@@ -239,12 +239,13 @@ int CmdDoctor(const Args& args) {
   if (rc >= 0) return rc;
   if (o.fingerprint) {
     json env = InChild(CollectEnvironment, o.timeout_s);
-    std::string text = env.dump(o.json ? -1 : 2) + "\n";
+    std::string text = env.dump(o.json ? -1 : 2, ' ', false, json::error_handler_t::replace) + "\n";
     std::fputs(text.c_str(), stdout);
     return kExitOk;
   }
   json d = Doctor(o);
-  std::string text = o.json ? d.dump(2) + "\n" : RenderDoctor(d);
+  // Device, driver and element names come from libraries and probes: replaced if not UTF-8, controls visible.
+  std::string text = o.json ? d.dump(2, ' ', false, json::error_handler_t::replace) + "\n" : TerminalText(RenderDoctor(d));
   std::fputs(text.c_str(), stdout);
   return kExitOk;
 }

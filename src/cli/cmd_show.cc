@@ -12,6 +12,7 @@
 #include "report/reproduce.h"
 #include "store/store.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace cg {
 int CmdShow(const Args& args) {
@@ -59,13 +60,15 @@ int CmdShow(const Args& args) {
     nlohmann::json j = TrialReportJson(trial);
     j["labels"] = run.labels;
     j["reproduce"] = repro;
-    out = j.dump(2) + "\n";
+    out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else {
     out = RenderTrialReport(trial);
     if (!run.labels.empty()) out += "\nrun " + std::to_string(run.id) + " labels: " + LabelsText(run.labels) + "\n";
     out += "\nreproduce (one trial of this cell, without crashgrid):\n  " + repro + "\n";
+    // Labels and the command hold what the user and the grid gave: controls made visible like the rest.
+    out = TerminalText(out);
   }
-  std::fputs(out.c_str(), stdout);
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <tuple>
 
 #include <CLI/CLI.hpp>
@@ -100,7 +101,8 @@ struct Flags {
   int64_t runs = 10;
   std::string duration = "5s";
   std::string grace;
-  int threads = 0;
+  static constexpr int kThreadsUnset = std::numeric_limits<int>::min();
+  int threads = kThreadsUnset;  // --threads 0 is given, and refused like --grid threads=0
   std::string serialize;
   int jobs = 1;
   std::string db;
@@ -235,6 +237,32 @@ bool ParseEnv(const std::vector<std::string>& flags, std::map<std::string, std::
 }
 
 // Checks everything about the sweep before anything is run or written.
+// Every {NAME} in the program's arguments must name a grid axis or a --param: a typo would otherwise reach the
+// program as the literal text. ${NAME} is a shell's expansion (sh -c '... ${HOME}'), not a placeholder.
+bool CheckPlaceholders(const std::vector<std::string>& exec_argv, const SweepOptions& o, std::string* err) {
+  std::vector<std::string> known;
+  for (const auto& a : o.grid) known.push_back(a.name);
+  for (const auto& [k, v] : o.params) known.push_back(k);
+  auto ident = [](char c, bool first) { return c == '_' || std::isalpha(static_cast<unsigned char>(c)) ||
+                                               (!first && std::isdigit(static_cast<unsigned char>(c))); };
+  for (size_t i = 1; i < exec_argv.size(); ++i) {
+    const std::string& arg = exec_argv[i];
+    for (size_t open = arg.find('{'); open != std::string::npos; open = arg.find('{', open + 1)) {
+      size_t end = open + 1;
+      while (end < arg.size() && ident(arg[end], end == open + 1)) ++end;
+      if (end == open + 1 || end >= arg.size() || arg[end] != '}') continue;
+      if (open > 0 && arg[open - 1] == '$') continue;
+      std::string name = arg.substr(open + 1, end - open - 1);
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      *err = fmt::format("--exec argument '{}' has the placeholder {{{}}}, which is no grid axis or --param{} "
+                         "(known: {})",
+                         arg, name, DidYouMean(name, known), known.empty() ? "none" : Join(known, ", "));
+      return false;
+    }
+  }
+  return true;
+}
+
 bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, SweepOptions* o, std::string* err) {
   o->workload = f.workload;
   o->exec_argv = exec_argv;
@@ -350,11 +378,12 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
   if (getcwd(cwd, sizeof cwd)) o->cwd = cwd;
 
   if (!exec_argv.empty()) {
-    if (f.threads || !f.serialize.empty()) {
+    if (f.threads != Flags::kThreadsUnset || !f.serialize.empty()) {
       *err = "--threads and --serialize apply to built-in workloads; for --exec use --grid or --param, which "
              "become environment variables";
       return false;
     }
+    if (!CheckPlaceholders(exec_argv, *o, err)) return false;
     return ResolveProgram(exec_argv[0], err);
   }
 
@@ -381,13 +410,13 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
     if (!check_name(k, "--param")) return false;
   if (!is_axis("threads") && !o->params.count("threads")) {
     int threads = f.threads;
-    if (!threads) {
+    if (threads == Flags::kThreadsUnset) {
       long long env_threads = 0;
       const char* e = getenv("THREAD_COUNT");
       threads = (e && ParseInt(e, &env_threads) && env_threads > 0) ? static_cast<int>(env_threads) : 1;
     }
     o->params["threads"] = std::to_string(threads);
-  } else if (f.threads) {
+  } else if (f.threads != Flags::kThreadsUnset) {
     *err = "--threads is given but threads is a grid axis (drop one)";
     return false;
   }
@@ -498,7 +527,7 @@ int CmdSweep(const Args& all_args) {
   io.observer = observer.get();
   io.self_exe = SelfExe();
   io.fingerprint = [&io, &opts]() { return CollectFingerprint(io.self_exe, opts); };
-  io.note = [](const std::string& line) { std::fprintf(stderr, "crashgrid: %s\n", line.c_str()); };
+  io.note = [](const std::string& line) { std::fprintf(stderr, "crashgrid: %s\n", TerminalText(line).c_str()); };
   SweepOutcome outcome;
   bool ok = RunSweep(opts, io, &g_stop, &g_abort, &outcome, &err);
   signal(SIGINT, SIG_DFL);

@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,17 +43,56 @@ int ParseCli(CLI::App& app, const Args& args) {
   return -1;
 }
 
+namespace {
+
+// Why execve would refuse `path`, or "" when it would run it: a directory, a file without execute permission,
+// or a script whose #! interpreter is missing (execve's ENOENT, which would otherwise surface as every trial
+// failing to start, after the database was made).
+std::string ExecProblem(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "does not exist";
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  if (access(path.c_str(), X_OK) != 0) return "is not executable";
+  char head[256] = {};
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";  // execute-only: execve may still run it
+  ssize_t n = read(fd, head, sizeof head - 1);
+  close(fd);
+  if (n < 2 || head[0] != '#' || head[1] != '!') return "";
+  std::string_view line(head + 2, static_cast<size_t>(n) - 2);
+  line = line.substr(0, line.find('\n'));
+  line = Trim(line);
+  std::string interpreter(line.substr(0, line.find_first_of(" \t")));
+  if (interpreter.empty()) return "has an empty #! line";
+  struct stat ist;
+  if (stat(interpreter.c_str(), &ist) != 0 || !S_ISREG(ist.st_mode) || access(interpreter.c_str(), X_OK) != 0)
+    return fmt::format("names the interpreter '{}' in its #! line, which is not an executable file", interpreter);
+  return "";
+}
+
+}  // namespace
+
 bool ResolveProgram(const std::string& program, std::string* err) {
-  auto executable = [](const std::string& p) { return access(p.c_str(), X_OK) == 0; };
   if (program.find('/') != std::string::npos) {
-    if (executable(program)) return true;
-    *err = fmt::format("--exec program '{}' {} (give the path of an executable file)", program,
-                       access(program.c_str(), F_OK) == 0 ? "is not executable" : "does not exist");
+    std::string problem = ExecProblem(program);
+    if (problem.empty()) return true;
+    bool script = problem.find("#!") != std::string::npos;
+    *err = fmt::format("--exec program '{}' {} ({})", program, problem,
+                       script ? "fix its #! line" : "give the path of an executable file");
     return false;
   }
   const char* path = getenv("PATH");
   for (const auto& dir : Split(path ? path : "/usr/bin:/bin", ':')) {
-    if (!dir.empty() && executable(dir + "/" + program)) return true;
+    if (dir.empty()) continue;
+    std::string candidate = dir + "/" + program;
+    struct stat st;
+    // As execvp does: the first executable regular file; a directory of that name is passed over.
+    if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || access(candidate.c_str(), X_OK) != 0) continue;
+    std::string problem = ExecProblem(candidate);
+    if (problem.empty()) return true;
+    *err = fmt::format("--exec program '{}' ({}) {} (fix its #! line)", program, candidate, problem);
+    return false;
   }
   *err = fmt::format("--exec program '{}' is not in PATH (give its path, e.g. ./{})", program, program);
   return false;

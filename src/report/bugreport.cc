@@ -18,12 +18,10 @@
 namespace cg {
 namespace {
 
-// A Markdown code span that shows `s` literally: sanitized, on one line, fenced by more backticks than it
-// contains in a row, and with '|' escaped so it can sit in a table cell.
+// A Markdown code span that shows `s` literally: controls visible (TerminalLine), on one line, fenced by more
+// backticks than it contains in a row, and with '|' escaped so it can sit in a table cell.
 std::string MdCode(std::string_view raw) {
-  std::string s = SanitizeText(raw);
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  std::replace(s.begin(), s.end(), '\r', ' ');
+  std::string s = TerminalLine(raw);
   size_t run = 0, longest = 0;
   for (char c : s) {
     run = c == '`' ? run + 1 : 0;
@@ -44,7 +42,7 @@ std::string MdCode(std::string_view raw) {
 
 // A fenced code block longer than any backtick run inside, so captured text cannot close it.
 std::string MdBlock(std::string_view raw, const std::string& lang = "") {
-  std::string s = SanitizeText(raw);
+  std::string s = TerminalText(raw);
   size_t run = 0, longest = 0;
   for (char c : s) {
     run = c == '`' ? run + 1 : 0;

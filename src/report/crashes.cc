@@ -79,15 +79,16 @@ std::string DescribeOutcome(const TrialResult& r) {
       return s;
     }
     case Outcome::kHung:
-      return "hung: killed by the watchdog" + (r.detail.empty() ? "" : " (" + r.detail + ")");
+      return "hung: killed by the watchdog" + (r.detail.empty() ? "" : " (" + TerminalLine(r.detail) + ")");
     case Outcome::kFailed:
       return fmt::format("failed: exit status {}", r.exit_code);
     case Outcome::kClean:
       return "clean: exit status 0";
     case Outcome::kCouldNotStart:
-      return "could not start" + (r.detail.empty() ? "" : ": " + r.detail);
+      return "could not start" + (r.detail.empty() ? "" : ": " + TerminalLine(r.detail));
     case Outcome::kOverran:
-      return "overran: still making progress past its bound, killed" + (r.detail.empty() ? "" : " (" + r.detail + ")");
+      return "overran: still making progress past its bound, killed" +
+             (r.detail.empty() ? "" : " (" + TerminalLine(r.detail) + ")");
   }
   return OutcomeName(r.outcome);
 }
@@ -119,8 +120,9 @@ std::string ThreadHeading(const ThreadStack& t, const TrialResult& result) {
   std::string phase = PhaseOf(t, result);
   if (!phase.empty()) notes.push_back("phase " + phase);
   std::string api = t.api.empty() ? ThreadApi(t) : t.api;
-  return fmt::format("Thread {} \"{}\"{}{}", t.tid, t.name, api.empty() ? "" : " in " + api,
-                     notes.empty() ? "" : " (" + Join(notes, ", ") + ")");
+  // Names, API entries and phases come from the program: each stays on its line, controls made visible.
+  return fmt::format("Thread {} \"{}\"{}{}", t.tid, TerminalLine(t.name), api.empty() ? "" : " in " + TerminalLine(api),
+                     notes.empty() ? "" : " (" + TerminalLine(Join(notes, ", ")) + ")");
 }
 
 std::string TrialSummary(const TrialResult& result) {
@@ -150,9 +152,9 @@ std::string FormatUtc(double unix_seconds) {
 }
 
 std::string FormatGdbFrame(size_t index, const Frame& f) {
-  std::string where = f.symbol.empty() ? "??" : fmt::format("{}+{:#x}", f.symbol, f.symbol_offset);
+  std::string where = f.symbol.empty() ? "??" : fmt::format("{}+{:#x}", TerminalLine(f.symbol), f.symbol_offset);
   std::string s = fmt::format("#{:<2} {:#018x} in {} ()", index, f.pc, where);
-  if (!f.module.empty()) s += " from " + f.module;
+  if (!f.module.empty()) s += " from " + TerminalLine(f.module);
   // Without a symbol, the module offset is what a later symbolization (or the vendor) needs.
   if (f.symbol.empty() && !f.module.empty()) s += fmt::format(" [+{:#x}]", f.offset);
   return s;
@@ -228,7 +230,8 @@ namespace {
 std::string CellsLine(const SignatureGroup& g) {
   std::vector<std::string> cells;
   for (size_t c = 0; c < g.cells.size() && c < kSummaryCells; ++c)
-    cells.push_back(fmt::format("{} ({})", g.cells[c].first.empty() ? "-" : g.cells[c].first, g.cells[c].second));
+    cells.push_back(
+        fmt::format("{} ({})", g.cells[c].first.empty() ? "-" : TerminalLine(g.cells[c].first), g.cells[c].second));
   if (g.cells.size() > kSummaryCells) cells.push_back(fmt::format("and {} more", g.cells.size() - kSummaryCells));
   return fmt::format("   cells: {}\n", Join(cells, ", "));
 }
@@ -242,7 +245,8 @@ std::string FirstLastLine(const SignatureGroup& g) {
 
 std::string RenderCrashes(const CrashesSummary& s, const std::string& db_path) {
   std::string out = fmt::format("run {}{}: {}{}, {} trials, {} crashed or hung", s.run_id,
-                                s.labels.empty() ? "" : " [" + LabelsText(s.labels) + "]", s.workload,
+                                s.labels.empty() ? "" : " [" + TerminalLine(LabelsText(s.labels)) + "]",
+                                TerminalLine(s.workload),
                                 s.reference_target ? " (reference target)" : "", s.trials, s.crashes);
   if (s.overran.count > 0) out += fmt::format(", {} overran", s.overran.count);
   if (s.crashes == 0 && s.overran.count == 0) return out + "\n";
@@ -251,18 +255,18 @@ std::string RenderCrashes(const CrashesSummary& s, const std::string& db_path) {
   for (size_t i = 0; i < s.groups.size(); ++i) {
     const SignatureGroup& g = s.groups[i];
     out += fmt::format("\n#{} {} trial{} ({:.0f}% of crashes)  {}\n", i + 1, g.count, g.count == 1 ? "" : "s",
-                       100.0 * static_cast<double>(g.count) / static_cast<double>(s.crashes), g.signature);
+                       100.0 * static_cast<double>(g.count) / static_cast<double>(s.crashes), TerminalLine(g.signature));
     out += CellsLine(g);
     out += FirstLastLine(g);
     if (!g.representative) continue;
     const TrialResult& r = g.representative->result;
     if (!r.report || r.report->threads.empty()) {
       out += fmt::format("   trial {}: no stack ({})\n", g.representative->id,
-                         r.report && !r.report->error.empty() ? r.report->error
+                         r.report && !r.report->error.empty() ? TerminalLine(r.report->error)
                                                                : "capture " + (r.capture_method.empty() ? std::string("none") : r.capture_method));
       continue;
     }
-    out += fmt::format("   summary: {}\n", TrialSummary(r));
+    out += fmt::format("   summary: {}\n", TerminalLine(TrialSummary(r)));
     const ThreadStack* t = ShownThread(r);
     out += fmt::format("   trial {}, {}:\n", g.representative->id, ThreadHeading(*t, r));
     for (size_t f = 0; f < t->frames.size() && f < kSummaryFrames; ++f)
@@ -276,8 +280,9 @@ std::string RenderCrashes(const CrashesSummary& s, const std::string& db_path) {
     out += CellsLine(s.overran);
     out += FirstLastLine(s.overran);
   }
-  out += fmt::format("\nWhole report of a trial: crashgrid show {} TRIAL\n", db_path);
-  return out;
+  out += fmt::format("\nWhole report of a trial: crashgrid show {} TRIAL\n", ShellQuote(TerminalLine(db_path)));
+  // Every piece from a program or a user went through TerminalLine above; this keeps it so for any added later.
+  return TerminalText(out);
 }
 
 nlohmann::json CrashesJson(const CrashesSummary& s) {
@@ -316,26 +321,26 @@ nlohmann::json CrashesJson(const CrashesSummary& s) {
 std::string RenderTrialReport(const StoredTrial& t) {
   const TrialResult& r = t.result;
   std::string out = fmt::format("trial {} (run {}, cell {}, repetition {})\n", t.id, t.run_id,
-                                t.cell_key.empty() ? "-" : t.cell_key, t.repetition);
+                                t.cell_key.empty() ? "-" : TerminalLine(t.cell_key), t.repetition);
   out += fmt::format("outcome:   {}\n", DescribeOutcome(r));
   out += fmt::format("exit code: {} (as a shell script would see it)\n", SeedExitCode(r));
   out += fmt::format("started:   {}, outcome after {}, ran {}\n", FormatUtc(r.started_at),
                      FormatDuration(r.time_to_outcome_s), FormatDuration(r.duration_s));
-  if (!r.signature.empty()) out += fmt::format("signature: {}\n", r.signature);
-  if (r.report && !r.report->threads.empty()) out += fmt::format("summary:   {}\n", TrialSummary(r));
+  if (!r.signature.empty()) out += fmt::format("signature: {}\n", TerminalLine(r.signature));
+  if (r.report && !r.report->threads.empty()) out += fmt::format("summary:   {}\n", TerminalLine(TrialSummary(r)));
   std::string method = r.capture_method.empty() ? "none" : r.capture_method;
   if (r.report) {
     out += fmt::format("capture:   {}, {} threads in {:.1f} ms\n", r.report->method.empty() ? method : r.report->method,
                        r.report->threads.size(), r.report->capture_ms);
-    if (!r.report->error.empty()) out += fmt::format("capture problem: {}\n", r.report->error);
+    if (!r.report->error.empty()) out += fmt::format("capture problem: {}\n", TerminalLine(r.report->error));
   } else {
     out += fmt::format("capture:   {}\n", method);
   }
   if (r.iterations || r.errors)
     out += fmt::format("workload:  {} iterations, {} successes, {} errors{}\n", r.iterations, r.successes, r.errors,
-                       r.units_name.empty() ? "" : fmt::format(", {} {}", r.units, r.units_name));
+                       r.units_name.empty() ? "" : fmt::format(", {} {}", r.units, TerminalLine(r.units_name)));
   if (!r.detail.empty() && r.outcome != Outcome::kHung && r.outcome != Outcome::kCouldNotStart)
-    out += fmt::format("detail:    {}\n", r.detail);
+    out += fmt::format("detail:    {}\n", TerminalLine(r.detail));
 
   if (r.report && !r.report->threads.empty()) {
     // Path and build-id of every module on a stack, in order of first appearance: what re-symbolizing the
@@ -351,10 +356,11 @@ std::string RenderTrialReport(const StoredTrial& t) {
         if (!f.module.empty() && seen.insert(f.module).second) modules.emplace_back(f.module, f.build_id);
       }
       if (th.frames.empty()) out += "(no frames)\n";
-      if (!th.error.empty()) out += fmt::format("({})\n", th.error);
+      if (!th.error.empty()) out += fmt::format("({})\n", TerminalLine(th.error));
     }
     out += "\nmodules:\n";
-    for (const auto& [path, id] : modules) out += fmt::format("  {}  {}\n", id.empty() ? "(no build-id)" : id, path);
+    for (const auto& [path, id] : modules)
+      out += fmt::format("  {}  {}\n", id.empty() ? "(no build-id)" : TerminalLine(id), TerminalLine(path));
   } else if (IsCrash(r.outcome)) {
     out += "\nno stacks captured";
     out += method == "none" ? " (sweep with --capture ptrace to get them)\n" : "\n";
@@ -366,7 +372,7 @@ std::string RenderTrialReport(const StoredTrial& t) {
       if (!any) out += "\nworkload threads:\n";
       any = true;
       out += fmt::format("  #{} tid {}: phase {}, {} iterations, {} errors\n", s.index, s.tid,
-                         s.phase.empty() ? "idle" : s.phase, s.iterations, s.errors);
+                         s.phase.empty() ? "idle" : TerminalLine(s.phase), s.iterations, s.errors);
     }
   }
   for (const auto& [name, tail] : {std::pair<const char*, const std::string*>{"stdout", &r.stdout_tail},
@@ -374,11 +380,12 @@ std::string RenderTrialReport(const StoredTrial& t) {
     if (tail->empty()) {
       out += fmt::format("\n{}: (empty)\n", name);
     } else {
+      // The program's own bytes: its lines kept, every control character (NUL too) and invalid byte visible.
       out += fmt::format("\n{} (last {} bytes):\n", name, tail->size());
-      out += Indent(*tail, "  ");
+      out += Indent(TerminalText(*tail), "  ");
     }
   }
-  return out;
+  return TerminalText(out);
 }
 
 nlohmann::json TrialReportJson(const StoredTrial& t) {

@@ -339,5 +339,25 @@ TEST(CrashesReport, TrialWithoutStacksSaysHowToGetThem) {
   EXPECT_NE(out.find("  #0 tid 7: phase encode, 3 iterations, 0 errors\n"), std::string::npos) << out;
 }
 
+TEST(CrashesReport, TrialReportShowsHostileTextVisiblyAndAllOfItPastANul) {
+  StoredTrial t = Trial(9, "M=a\x1b[2Jb", Outcome::kCrashed, "SIGSEGV/SEGV_MAPERR null | evil\x1b]0;x\x07");
+  t.result.report = SegvReport();
+  t.result.report->threads[0].name = "w\x1b[2J\xff\nx";
+  t.result.report->threads[0].frames[0].symbol = "sym\x9b" "2J";
+  t.result.report->threads[0].frames[0].module = "/x/lib\x1b]52;c;QQ==\x07.so";
+  t.result.stdout_tail = std::string("before\x1b]0;title\x07\nnul:\0after-nul\n", 32);
+  t.result.stderr_tail = "all of stderr \xc3(\n";
+  std::string out = RenderTrialReport(t);
+  for (char c : {'\x1b', '\x07', '\0'}) EXPECT_EQ(out.find(c), std::string::npos) << int(c) << "\n" << out;
+  EXPECT_EQ(out.find('\xff'), std::string::npos) << out;
+  EXPECT_NE(out.find("cell M=a\\x1b[2Jb,"), std::string::npos) << out;
+  EXPECT_NE(out.find("signature: SIGSEGV/SEGV_MAPERR null | evil\\x1b]0;x\\x07\n"), std::string::npos) << out;
+  // The thread's name stays on its heading line.
+  EXPECT_NE(out.find("Thread 101 \"w\\x1b[2J\\xff\\x0ax\" (faulting thread"), std::string::npos) << out;
+  EXPECT_NE(out.find(" in sym\\x9b2J+0x14 () from /x/lib\\x1b]52;c;QQ==\\x07.so\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  before\\x1b]0;title\\x07\n  nul:\\x00after-nul\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  all of stderr \\xc3(\n"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace cg

@@ -5,54 +5,7 @@
 namespace cg {
 namespace {
 
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 constexpr uint32_t kReplacement = 0xFFFD;
-
-// Decodes one code point at s[i]; returns its length, or 0 for an invalid sequence (overlong forms,
-// surrogates and values past U+10FFFF are invalid, as a strict decoder must treat them).
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  size_t len;
-  uint32_t min;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2, *cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, *cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, *cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    *cp = (*cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) return 0;
-  return len;
-}
 
 }  // namespace
 
@@ -98,13 +51,22 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
+bool CsvFormulaStart(std::string_view s) {
+  if (s.empty() || std::string_view("=+-@\t\r").find(s.front()) == std::string_view::npos) return false;
+  // A number is read as a number, never evaluated: "-3" and "-0.25" stay numbers (ParseDouble takes the whole
+  // field and no "inf" or "nan").
+  double unused = 0;
+  return !ParseDouble(s, &unused);
+}
+
 std::string CsvField(std::string_view s) {
-  bool quote = !s.empty() && (s.front() == ' ' || s.back() == ' ');
+  const bool formula = CsvFormulaStart(s);
+  bool quote = formula || (!s.empty() && (s.front() == ' ' || s.back() == ' '));
   for (char c : s) {
     if (c == ',' || c == '"' || c == '\n' || c == '\r') quote = true;
   }
   if (!quote) return std::string(s);
-  std::string out = "\"";
+  std::string out = formula ? "\"'" : "\"";
   for (char c : s) {
     if (c == '"') out += '"';
     out += c;
@@ -112,6 +74,5 @@ std::string CsvField(std::string_view s) {
   out += '"';
   return out;
 }
-
 
 }  // namespace cg

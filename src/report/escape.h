@@ -22,8 +22,12 @@ std::string HtmlEscape(std::string_view s);
 // The same rules serve XML (SVG, JUnit): &#39; is valid in both.
 inline std::string XmlEscape(std::string_view s) { return HtmlEscape(s); }
 
-// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or leading/trailing space.
+// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or leading/trailing space. A field that a
+// spreadsheet would take for a formula (it starts with = + - @, tab or CR: OWASP's list) is prefixed with a
+// single quote and quoted (`"'=cmd|' /C calc'!A0"`), unless the whole field is a number: "-3" and "-0.25"
+// (crashgrid's numbers and a grid's negative values) stay numbers.
 std::string CsvField(std::string_view s);
+bool CsvFormulaStart(std::string_view s);
 
 // ShellQuote and ShellJoin (words for a POSIX shell): util/strings.h.
 

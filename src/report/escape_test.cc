@@ -33,6 +33,28 @@ TEST(Escape, CsvQuotesOnlyWhenNeeded) {
   EXPECT_EQ(CsvField(""), "");
 }
 
+TEST(Escape, CsvGuardsFormulasAsOwaspRecommends) {
+  // A spreadsheet evaluates a cell starting with = + - @ (or tab/CR): a single quote makes it text.
+  EXPECT_EQ(CsvField("=cmd|' /C calc'!A0"), "\"'=cmd|' /C calc'!A0\"");
+  EXPECT_EQ(CsvField("+1+2"), "\"'+1+2\"");
+  EXPECT_EQ(CsvField("-2+3"), "\"'-2+3\"");
+  EXPECT_EQ(CsvField("@SUM(A1)"), "\"'@SUM(A1)\"");
+  EXPECT_EQ(CsvField("\tx"), "\"'\tx\"");
+  EXPECT_EQ(CsvField("\rx"), "\"'\rx\"");
+  EXPECT_EQ(CsvField("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+  EXPECT_EQ(CsvField("-inf"), "\"'-inf\"");
+  // Numbers stay numbers: crashgrid's own (an exit code of -1) and a grid's negative values.
+  EXPECT_EQ(CsvField("-1"), "-1");
+  EXPECT_EQ(CsvField("-0.25"), "-0.25");
+  EXPECT_EQ(CsvField("+3"), "+3");
+  EXPECT_EQ(CsvField("-"), "\"'-\"");
+  // Not at the start: nothing to evaluate.
+  EXPECT_EQ(CsvField("a=b"), "a=b");
+  EXPECT_TRUE(CsvFormulaStart("=1"));
+  EXPECT_FALSE(CsvFormulaStart("1e3"));
+  EXPECT_FALSE(CsvFormulaStart(""));
+}
+
 TEST(Escape, ShellQuoteLeavesSafeWordsAndQuotesTheRest) {
   EXPECT_EQ(ShellQuote("threads=4,sessions=4"), "threads=4,sessions=4");
   EXPECT_EQ(ShellQuote("a b"), "'a b'");

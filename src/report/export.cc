@@ -93,7 +93,7 @@ std::string CsvLine(const std::vector<std::string>& fields) {
 
 std::string CsvHeader(const std::vector<std::string>& axes) {
   std::vector<std::string> header = {"trial_id", "run_id", "cell_key"};
-  for (const auto& a : axes) header.push_back(a);
+  for (const auto& a : axes) header.push_back(TerminalText(a));
   for (const char* c : {"repetition", "outcome", "evidence", "seed_exit_code", "exit_code", "signal", "via_shell",
                         "detail", "started_at", "duration_s", "time_to_outcome_s", "setup_s", "teardown_s",
                         "iterations", "successes", "errors", "units", "units_name", "workload_seconds",
@@ -106,20 +106,20 @@ std::string CsvHeader(const std::vector<std::string>& axes) {
 
 std::string CsvRow(const std::vector<std::string>& axes, const StoredTrial& t) {
   const TrialResult& r = t.result;
-  std::vector<std::string> f = {std::to_string(t.id), std::to_string(t.run_id), CellKey(t.cell)};
+  std::vector<std::string> f = {std::to_string(t.id), std::to_string(t.run_id), TerminalText(CellKey(t.cell))};
   for (const auto& a : axes) {
     std::string v;
     for (const auto& [k, val] : t.cell) {
       if (k == a) v = val;
     }
-    f.push_back(v);
+    f.push_back(TerminalText(v));
   }
   nlohmann::json buckets = r.error_buckets, phases = r.phases, threads = r.threads;
   f.insert(f.end(), {std::to_string(t.repetition), OutcomeName(r.outcome), EvidenceName(OutcomeEvidence(r.outcome)),
                      std::to_string(SeedExitCode(r)), std::to_string(r.exit_code), std::to_string(r.signal),
                      r.via_shell ? "true" : "false", SanitizeText(r.detail), Num(r.started_at), Num(r.duration_s),
                      Num(r.time_to_outcome_s), Num(r.setup_s), Num(r.teardown_s), std::to_string(r.iterations),
-                     std::to_string(r.successes), std::to_string(r.errors), std::to_string(r.units), r.units_name,
+                     std::to_string(r.successes), std::to_string(r.errors), std::to_string(r.units), TerminalText(r.units_name),
                      Num(r.workload_seconds), r.capture_method, SanitizeText(r.signature),
                      SanitizeText(r.stdout_tail), SanitizeText(r.stderr_tail), Dump(buckets), Dump(phases),
                      Dump(threads), r.report ? Dump(nlohmann::json(*r.report)) : std::string()});

@@ -139,16 +139,17 @@ GridShape Shape(const SweepProgress& p) {
       if (i > 1) col += ',';
       col += cell.size() > 2 ? cell[i].first + "=" + cell[i].second : cell[i].second;
     }
+    // Grid values are the user's text: shown with controls visible, on one line, before any width is measured.
     auto r = row_index.emplace(row, static_cast<int>(g.rows.size()));
-    if (r.second) g.rows.push_back(row);
+    if (r.second) g.rows.push_back(TerminalLine(row));
     auto c = col_index.emplace(col, static_cast<int>(g.cols.size()));
-    if (c.second) g.cols.push_back(col);
+    if (c.second) g.cols.push_back(TerminalLine(col));
     g.cell_row.push_back(r.first->second);
     g.cell_col.push_back(c.first->second);
   }
   if (!p.cells.empty() && !p.cells[0].empty()) {
-    g.row_axis = p.cells[0][0].first;
-    if (p.cells[0].size() == 2) g.col_title = p.cells[0][1].first;
+    g.row_axis = TerminalLine(p.cells[0][0].first);
+    if (p.cells[0].size() == 2) g.col_title = TerminalLine(p.cells[0][1].first);
   }
   return g;
 }
@@ -292,7 +293,7 @@ std::string RenderPlainLine(const SweepProgress& p, size_t cell, const TrialResu
   std::string s = fmt::format("[{}/{}] {}", p.done, p.total, Clock(p.elapsed_s));
   if (p.eta_s >= 0) s += " eta " + Clock(p.eta_s);
   s += " " + Counts(p);
-  if (cell < p.cells.size()) s += " " + CellKey(p.cells[cell]);
+  if (cell < p.cells.size()) s += " " + TerminalLine(CellKey(p.cells[cell]));
   switch (trial.outcome) {
     case Outcome::kCrashed: s += " crashed " + SignalName(trial.signal); break;
     case Outcome::kHung: s += " hung"; break;
@@ -301,7 +302,7 @@ std::string RenderPlainLine(const SweepProgress& p, size_t cell, const TrialResu
     case Outcome::kOverran: s += " overran (still making progress, killed)"; break;
     case Outcome::kClean: s += " clean"; break;
   }
-  if (!trial.detail.empty() && trial.outcome == Outcome::kCouldNotStart) s += ": " + trial.detail;
+  if (!trial.detail.empty() && trial.outcome == Outcome::kCouldNotStart) s += ": " + TerminalLine(trial.detail);
   return s;
 }
 

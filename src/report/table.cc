@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/cells.h"
+#include "report/escape.h"
 #include "report/number_format.h"
 #include "report/reproduce.h"
 #include "stats/stats.h"
@@ -62,19 +63,32 @@ std::string UtcTime(double unix_seconds) {
   return buf;
 }
 
+// Text that did not come from crashgrid (axis names and values, labels, the command line, a signature): on one
+// line, control characters visible, and in Markdown with its punctuation taken literally.
+std::string Untrusted(const std::string& s, TableFormat format) {
+  std::string line = TerminalLine(s);
+  if (format != TableFormat::kMarkdown) return line;
+  std::string out;
+  for (char c : line) {
+    if (std::string_view("\\`*_[]<>|~").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& signature, TableFormat format) {
-  std::string command = RunCommandLine(run);
+  std::string command = Untrusted(RunCommandLine(run), format);
   std::vector<std::string> lines;
   lines.push_back(fmt::format("run {} ({}, {}{}): {}", run.id, run.workload.empty() ? "?" : run.workload,
                               UtcTime(run.created_at), run.finished ? "" : ", unfinished", command));
-  if (!run.labels.empty()) lines.push_back("labels: " + LabelsText(run.labels));
+  if (!run.labels.empty()) lines.push_back("labels: " + Untrusted(LabelsText(run.labels), format));
   if (run.reference_target) lines.push_back(kReferenceNote);
   // What the workload chose on this machine (the gst pipeline branch, say): part of what the table measured.
-  if (!run.workload_detail.empty()) lines.push_back("workload, as its first trial set up: " + run.workload_detail);
+  if (!run.workload_detail.empty()) lines.push_back("workload, as its first trial set up: " + Untrusted(run.workload_detail, format));
   if (!signature.empty()) {
     lines.push_back(fmt::format("counting only crashes with signature '{}'; crashes with other signatures count "
                                 "as non-crashes{}",
-                                signature, format == TableFormat::kSeed ? " (exit code 0)" : ""));
+                                Untrusted(signature, format), format == TableFormat::kSeed ? " (exit code 0)" : ""));
   }
   const std::vector<std::string> legend = ShownCellsLegend(run);
   if (format == TableFormat::kPercent || format == TableFormat::kMarkdown) {
@@ -190,16 +204,6 @@ std::string Escape(const std::string& s, TableFormat format) {
   return out;
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string ExitCodesText(const CellCounts& c) {
   std::vector<std::string> parts;
   for (const auto& [code, count] : c.exit_codes) parts.push_back(fmt::format("{}:{}", code, count));
@@ -209,7 +213,7 @@ std::string ExitCodesText(const CellCounts& c) {
 std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, const std::vector<CellCounts>& cells,
                       const std::string& signature) {
   std::vector<std::string> header = {"run_id", "reference_target"};
-  for (const auto& a : axes) header.push_back(a.name);
+  for (const auto& a : axes) header.push_back(TerminalText(a.name));
   for (const char* h : {"n", "crashes", "crashed", "hung", "failed", "overran", "clean", "could_not_start", "exit_codes",
                         "wilson_lo", "wilson_hi", "upper_bound_95", "exposure_s", "iterations", "interval95_lo",
                         "interval95_hi", "interval_method", "verdict", "verdict_crashes", "verdict_n", "stopped_early"})
@@ -225,7 +229,7 @@ std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, c
   for (const auto& c : cells) {
     if (c.trials == 0) continue;
     fields = {std::to_string(run.id), run.reference_target ? "true" : "false"};
-    for (const auto& [name, value] : c.cell) fields.push_back(CsvField(value));
+    for (const auto& [name, value] : c.cell) fields.push_back(CsvField(TerminalText(value)));
     std::string lo, hi, upper;
     if (c.n > 0) {
       Interval iv = Wilson(c.crashes, c.n);
@@ -251,7 +255,7 @@ std::string RenderCsv(const RunRecord& run, const std::vector<GridAxis>& axes, c
     }
     fields.insert(fields.end(), shown_fields.begin(), shown_fields.end());
     if (!signature.empty()) {
-      fields.push_back(CsvField(signature));
+      fields.push_back(CsvField(TerminalText(signature)));
       fields.push_back(std::to_string(c.other_crashes));
     }
     out += Join(fields, ",") + "\n";
@@ -388,11 +392,11 @@ bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, co
                                                              : "crashes";
   std::vector<std::string> headers;
   if (layout.row >= 0 && layout.col >= 0)
-    headers.push_back(Escape(row_axis.name + " \\ " + col_axis.name, format));
+    headers.push_back(Untrusted(row_axis.name, format) + " \\ " + Untrusted(col_axis.name, format));
   else
-    headers.push_back(Escape(row_axis.name, format));
+    headers.push_back(Untrusted(row_axis.name, format));
   if (layout.col >= 0) {
-    for (const auto& v : col_axis.values) headers.push_back(Escape(v, format));
+    for (const auto& v : col_axis.values) headers.push_back(Untrusted(v, format));
   } else {
     headers.push_back(value_word);
   }
@@ -401,7 +405,7 @@ bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, co
   for (const Cell& fixed : ExpandGrid(fixed_axes)) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& rv : row_axis.values) {
-      std::vector<std::string> row = {layout.row >= 0 ? Escape(rv, format) : "all"};
+      std::vector<std::string> row = {layout.row >= 0 ? Untrusted(rv, format) : "all"};
       for (const auto& cv : col_axis.values) {
         // The cell's key in axis order, whatever the roles of the axes in this table.
         Cell cell;
@@ -419,16 +423,16 @@ bool RenderTable(const RunRecord& run, const std::vector<TrialGroup>& groups, co
         const CellCounts* c = found == by_key.end() ? nullptr : found->second;
         row.push_back(c ? Escape(CellText(run, *c, format, !signature.empty()), format) : "");
         if (c && c->could_not_start > 0 && format != TableFormat::kSeed)
-          could_not_start.push_back(fmt::format("{} ({})", c->key.empty() ? "the only cell" : c->key,
+          could_not_start.push_back(fmt::format("{} ({})", c->key.empty() ? "the only cell" : Untrusted(c->key, format),
                                                 c->could_not_start));
       }
       rows.push_back(std::move(row));
     }
     if (!fixed.empty()) {
       std::vector<std::string> parts;
-      for (const auto& [name, value] : fixed) parts.push_back(name + "=" + value);
+      for (const auto& [name, value] : fixed) parts.push_back(Untrusted(name, format) + "=" + Untrusted(value, format));
       std::string title = Join(parts, ", ");
-      text += markdown ? "**" + Escape(title, format) + "**\n\n" : "\n" + title + "\n";
+      text += markdown ? "**" + title + "**\n\n" : "\n" + title + "\n";
     }
     text += markdown ? TabulatePipe(headers, rows) + "\n" : TabulateGrid(headers, rows) + "\n";
     if (markdown && !fixed.empty()) text += "\n";

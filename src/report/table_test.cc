@@ -186,6 +186,49 @@ std::string Render(const Fixture& f, TableFormat format, const std::string& rows
   return out;
 }
 
+// Grid names and values are the user's: an escape, a pipe, backticks and a formula.
+Fixture HostileFixture() {
+  Fixture f;
+  f.run.id = 3;
+  f.run.workload = "exec";
+  f.run.command_line = "crashgrid sweep --grid 'M=a\x1b[2Jb|`x`,=1+1' --label who=\x1b]0;t\x07";
+  f.run.labels = {{"who", "\x1b]0;t\x07"}};
+  f.run.grid = {{"M", {"a\x1b[2Jb|`x`_*", "=1+1"}}, {"N\xff", {"-2", "x\ny"}}};
+  f.run.duration_s = 1;
+  for (const auto& m : f.run.grid[0].values)
+    for (const auto& n : f.run.grid[1].values) Add(&f.trials, 2, {{"M", m}, {"N\xff", n}}, Outcome::kCrashed, 11);
+  return f;
+}
+
+TEST(Table, HostileNamesAndValuesAreVisibleAndStayInTheirCells) {
+  Fixture f = HostileFixture();
+  for (auto format : {TableFormat::kSeed, TableFormat::kPercent, TableFormat::kVerdict, TableFormat::kMarkdown}) {
+    std::string out = Render(f, format);
+    EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+    EXPECT_EQ(out.find('\x07'), std::string::npos) << out;
+    EXPECT_EQ(out.find("\xff"), std::string::npos) << out;
+    if (format == TableFormat::kMarkdown) continue;
+    EXPECT_THAT(out, HasSubstr("a\\x1b[2Jb|`x`_*")) << out;
+    EXPECT_THAT(out, HasSubstr("N\\xff")) << out;
+    EXPECT_THAT(out, HasSubstr("x\\x0ay")) << out;  // a value's newline does not start a row
+    EXPECT_THAT(out, HasSubstr("who='\\x1b]0;t\\x07'")) << out;
+  }
+  std::string md = Render(f, TableFormat::kMarkdown);
+  // Markdown punctuation in a value is literal: the pipe does not split the cell, the backticks open no span.
+  EXPECT_THAT(md, HasSubstr("a\\\\x1b\\[2Jb\\|\\`x\\`\\_\\*")) << md;
+  EXPECT_THAT(md, HasSubstr("N\\\\xff")) << md;
+  EXPECT_THAT(md, HasSubstr("x\\\\x0ay")) << md;
+  EXPECT_THAT(md, HasSubstr("who='\\\\x1b\\]0;t\\\\x07'")) << md;
+}
+
+TEST(Table, CsvGuardsFormulaValuesAndKeepsNegativeNumbers) {
+  std::string csv = Render(HostileFixture(), TableFormat::kCsv);
+  EXPECT_THAT(csv, HasSubstr("\n3,false,\"'=1+1\",-2,"));
+  EXPECT_EQ(csv.find(",=1+1"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find('\x1b'), std::string::npos) << csv;
+  EXPECT_THAT(csv, HasSubstr("N\\xff")) << csv;
+}
+
 TEST(Table, PercentFormatMatchesGolden) { ExpectGolden("table_percent.txt", Render(MixedFixture(), TableFormat::kPercent)); }
 TEST(Table, MarkdownFormatMatchesGolden) {
   ExpectGolden("table_markdown.md", Render(MixedFixture(), TableFormat::kMarkdown));

@@ -25,6 +25,51 @@
 
 namespace cg::trial_run {
 
+namespace {
+
+// The scheduler state of a process ('R', 'S', 'T' ...) from /proc/PID/stat, 0 if it is gone.
+char ProcessState(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  ScopedFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return 0;
+  std::string stat = ReadAll(fd.get());
+  size_t paren = stat.rfind(')');  // the name may hold anything, ')' included
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : 0;
+}
+
+}  // namespace
+
+pid_t TracerOf(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+  ScopedFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return 0;
+  std::string status = ReadAll(fd.get());
+  size_t at = status.find("\nTracerPid:");
+  return at == std::string::npos ? 0 : static_cast<pid_t>(std::atoi(status.c_str() + at + 11));
+}
+
+std::string StoppedProcessesNote(pid_t leader, const std::vector<pid_t>& processes) {
+  std::vector<std::string> stopped;
+  int stop_signal = 0;
+  for (pid_t pid : processes) {
+    if (ProcessState(pid) != 'T') continue;  // 't' is a tracer's stop: not the program's doing
+    stopped.push_back(pid == leader ? fmt::format("process {} (the program)", pid) : fmt::format("process {}", pid));
+    if (pid == leader && stop_signal == 0) {
+      // The leader is crashgrid's child: the stop is still waitable, and WNOWAIT leaves it so.
+      siginfo_t info{};
+      if (waitid(P_PID, static_cast<id_t>(pid), &info, WSTOPPED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid &&
+          info.si_code == CLD_STOPPED)
+        stop_signal = info.si_status;
+    }
+  }
+  if (stopped.empty()) return "";
+  const char* name = stop_signal ? sigabbrev_np(stop_signal) : nullptr;
+  return fmt::format("stopped by {} and never continued: {}", name ? "SIG" + std::string(name) : "a stop signal",
+                     Join(stopped, ", "));
+}
+
 void Trial::ReadWorkloadResult(TrialResult* r) {
   if (spec_.builtin_workload) {
     if (double started = status_.started_unix(); started > 0) {
@@ -181,8 +226,17 @@ void Trial::Classify(TrialResult* r) {
   if (overran_ && StartsWith(r->signature, "hang")) r->signature = "overran" + r->signature.substr(4);
   if (crash && (r->outcome == Outcome::kClean || r->outcome == Outcome::kFailed)) {
     const char* name = sigabbrev_np(crash->signal);
-    AddDetail(r, fmt::format("SIG{} was captured, then the program survived it (its own handler ran)",
-                             name ? name : "?"));
+    // The agent names the process that faulted. Another process than the program's (a fork or vfork child
+    // that crashed before or instead of exec) is not the program surviving its own crash.
+    pid_t fault_pid = agent_.is_open() ? agent_.block().fault_pid : 0;
+    if (fault_pid > 0 && fault_pid != child_.pid) {
+      AddDetail(r, fmt::format("SIG{} was captured in process {}, a child of the program (its fork or vfork child), "
+                               "not in the program itself, which then exited with status {}",
+                               name ? name : "?", fault_pid, r->exit_code));
+    } else {
+      AddDetail(r, fmt::format("SIG{} was captured, then the program survived it (its own handler ran)",
+                               name ? name : "?"));
+    }
   }
   if (r->outcome == Outcome::kCrashed && !r->report && agent_.is_open() && agent_.processes_loaded() == 0) {
     AddDetail(r, "no stacks: the agent was not loaded into the program (a static or set-ID executable, or "

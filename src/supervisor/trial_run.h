@@ -65,6 +65,12 @@ std::string ErrnoText(int e);
 
 // The processes of a trial: the leader and everything below it, whatever their group or session.
 std::vector<pid_t> TrialProcesses(pid_t leader);
+// Why a hung trial cannot move, when it is because some of its processes are stopped (state T: a stop signal
+// nobody continued): "stopped by SIGSTOP: process 123 (the program)", "" when none is. Call it before a capture
+// puts the threads into ptrace stops.
+std::string StoppedProcessesNote(pid_t leader, const std::vector<pid_t>& processes);
+// The process that traces `pid` (TracerPid in /proc/PID/status), 0 when none or gone.
+pid_t TracerOf(pid_t pid);
 
 // The state of one running trial; RunTrial drives it from start to reaped.
 class Trial {

@@ -110,6 +110,10 @@ void Trial::Loop() {
         hung_ = v == Watchdog::Verdict::kHung;
         overran_ = v == Watchdog::Verdict::kOverran;
         watchdog_note_ = dog.Note();
+        if (hung_) {
+          std::string stopped = StoppedProcessesNote(child_.pid, TrialProcesses(child_.pid));
+          if (!stopped.empty()) watchdog_note_ = stopped + (watchdog_note_.empty() ? "" : "; " + watchdog_note_);
+        }
         outcome_time_ = now;
         CaptureStall();
         return;
@@ -156,6 +160,15 @@ void Trial::HandleAgentFault() {
                    std::string("the agent stopped waiting before the capture ended (it recorded the faulting thread "
                                "itself too)");
     }
+    return;
+  }
+  // A process the program itself traces (it is its child's debugger) cannot be seized: one tracer per
+  // process. That says nothing about ptrace permission for the trials after this one.
+  if (pid_t tracer = TracerOf(b.fault_pid); e == EPERM && tracer > 0 && tracer != getpid()) {
+    problems_ += fmt::format("{}the faulting process {} is traced by process {} of the program (it debugs its child "
+                             "itself), so crashgrid could not seize it: the agent recorded the faulting thread itself",
+                             problems_.empty() ? "" : "; ", b.fault_pid, tracer);
+    (void)agent_.Release(false);
     return;
   }
   // ptrace is not permitted here: the agent records the faulting thread itself, now and in later trials.

@@ -184,4 +184,93 @@ std::string ShellJoin(const std::vector<std::string>& argv) {
   return s;
 }
 
+size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  size_t len;
+  uint32_t min;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, *cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, *cp = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, *cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    *cp = (*cp << 6) | (b(i + k) & 0x3F);
+  }
+  if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+namespace {
+
+bool ReordersText(uint32_t cp) {
+  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x061C;
+}
+
+std::string EscapeForTerminal(std::string_view s, bool keep_lines) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto hex_byte = [](unsigned char c, std::string* out) {
+    *out += "\\x";
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 0xF]);
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    size_t len = DecodeUtf8(s, i, &cp);
+    if (len == 0) {
+      hex_byte(static_cast<unsigned char>(s[i]), &out);
+      ++i;
+      continue;
+    }
+    if (cp < 0x20 || cp == 0x7F) {
+      if (keep_lines && (cp == '\n' || cp == '\t')) {
+        out.push_back(static_cast<char>(cp));
+      } else {
+        hex_byte(static_cast<unsigned char>(cp), &out);
+      }
+    } else if ((cp >= 0x80 && cp <= 0x9F) || ReordersText(cp)) {
+      out += fmt::format("\\u{:04x}", cp);
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TerminalText(std::string_view s) { return EscapeForTerminal(s, true); }
+std::string TerminalLine(std::string_view s) { return EscapeForTerminal(s, false); }
+
 }  // namespace cg

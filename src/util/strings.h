@@ -1,6 +1,7 @@
 // Small string helpers used across modules.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,5 +46,21 @@ class TailBuffer {
 std::string ShellQuote(std::string_view s);
 // Words for a POSIX shell: each ShellQuote'd, joined by spaces. /bin/sh -c parses it back into `argv`.
 std::string ShellJoin(const std::vector<std::string>& argv);
+
+// Decodes one UTF-8 code point at s[i] (i < s.size()); returns its length in bytes, or 0 for an invalid
+// sequence (truncated, overlong, a surrogate, past U+10FFFF), as a strict decoder must.
+size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp);
+void AppendUtf8(uint32_t cp, std::string* out);
+
+// Text that crashgrid did not make (a program's output, thread and symbol names, grid values, labels, paths)
+// made safe to print on a terminal, a pipe or a Markdown/CSV file: every C0 control character and DEL becomes
+// `\x1b`, `\x00`, `\x7f`; each byte of invalid UTF-8 becomes `\xNN`; C1 controls (U+0080..U+009F, which some
+// terminals obey as CSI/OSC) and the bidirectional overrides and isolates (U+202A..U+202E, U+2066..U+2069,
+// U+061C, which reorder what is shown) become `\u009b`, `\u202e`. Everything else, backslashes included, is
+// left as it is: the result is for reading, not for decoding back. Valid UTF-8, printable, and idempotent.
+// TerminalText keeps newline and tab (for multi-line text: captured output); TerminalLine escapes them too
+// (`\x0a`, `\x09`), for what must stay on its line: names, values, frames.
+std::string TerminalText(std::string_view s);
+std::string TerminalLine(std::string_view s);
 
 }  // namespace cg
