@@ -245,7 +245,8 @@ int CmdDoctor(const Args& args) {
   }
   json d = Doctor(o);
   // Device, driver and element names come from libraries and probes: replaced if not UTF-8, controls visible.
-  std::string text = o.json ? d.dump(2, ' ', false, json::error_handler_t::replace) + "\n" : TerminalText(RenderDoctor(d));
+  std::string text = o.json ? d.dump(2, ' ', false, json::error_handler_t::replace) + "\n"
+                            : TerminalText(RenderDoctor(d));
   std::fputs(text.c_str(), stdout);
   return kExitOk;
 }

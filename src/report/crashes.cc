@@ -255,7 +255,8 @@ std::string RenderCrashes(const CrashesSummary& s, const std::string& db_path) {
   for (size_t i = 0; i < s.groups.size(); ++i) {
     const SignatureGroup& g = s.groups[i];
     out += fmt::format("\n#{} {} trial{} ({:.0f}% of crashes)  {}\n", i + 1, g.count, g.count == 1 ? "" : "s",
-                       100.0 * static_cast<double>(g.count) / static_cast<double>(s.crashes), TerminalLine(g.signature));
+                       100.0 * static_cast<double>(g.count) / static_cast<double>(s.crashes),
+                       TerminalLine(g.signature));
     out += CellsLine(g);
     out += FirstLastLine(g);
     if (!g.representative) continue;

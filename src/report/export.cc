@@ -119,7 +119,8 @@ std::string CsvRow(const std::vector<std::string>& axes, const StoredTrial& t) {
                      std::to_string(SeedExitCode(r)), std::to_string(r.exit_code), std::to_string(r.signal),
                      r.via_shell ? "true" : "false", SanitizeText(r.detail), Num(r.started_at), Num(r.duration_s),
                      Num(r.time_to_outcome_s), Num(r.setup_s), Num(r.teardown_s), std::to_string(r.iterations),
-                     std::to_string(r.successes), std::to_string(r.errors), std::to_string(r.units), TerminalText(r.units_name),
+                     std::to_string(r.successes), std::to_string(r.errors), std::to_string(r.units),
+                     TerminalText(r.units_name),
                      Num(r.workload_seconds), r.capture_method, SanitizeText(r.signature),
                      SanitizeText(r.stdout_tail), SanitizeText(r.stderr_tail), Dump(buckets), Dump(phases),
                      Dump(threads), r.report ? Dump(nlohmann::json(*r.report)) : std::string()});

@@ -84,7 +84,8 @@ std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& si
   if (!run.labels.empty()) lines.push_back("labels: " + Untrusted(LabelsText(run.labels), format));
   if (run.reference_target) lines.push_back(kReferenceNote);
   // What the workload chose on this machine (the gst pipeline branch, say): part of what the table measured.
-  if (!run.workload_detail.empty()) lines.push_back("workload, as its first trial set up: " + Untrusted(run.workload_detail, format));
+  if (!run.workload_detail.empty())
+    lines.push_back("workload, as its first trial set up: " + Untrusted(run.workload_detail, format));
   if (!signature.empty()) {
     lines.push_back(fmt::format("counting only crashes with signature '{}'; crashes with other signatures count "
                                 "as non-crashes{}",
