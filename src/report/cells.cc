@@ -24,7 +24,8 @@ std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<TrialGro
   std::vector<GridAxis> axes = run.grid;
   for (const auto& t : groups) {
     for (const auto& [name, value] : t.cell) {
-      auto axis = std::find_if(axes.begin(), axes.end(), [&](const GridAxis& a) { return a.name == name; });
+      // Captured by name: clang before 16 cannot capture a structured binding (the fuzz build is clang 14).
+      auto axis = std::find_if(axes.begin(), axes.end(), [&name = name](const GridAxis& a) { return a.name == name; });
       if (axis == axes.end()) {
         axes.push_back({name, {}});
         axis = axes.end() - 1;
