@@ -1,0 +1,182 @@
+// `crashgrid repro` through the real binary: the exported reference-race reproduction builds with cmake and
+// make from its directory alone and crashes in the cell crashgrid recorded; an --exec program's run.sh runs
+// it with the recorded environment and arguments and counts its crashes; bad input is refused.
+#include <sys/stat.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace cg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The most frequent stored signature of a database's first run.
+std::string TopSignature(const std::string& db) {
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  EXPECT_TRUE(store) << err;
+  if (!store) return "";
+  std::vector<RunRecord> runs;
+  EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  if (runs.empty()) return "";
+  std::vector<StoredTrial> trials;
+  EXPECT_TRUE(store->LoadTrials(runs.front().id, false, &trials, &err)) << err;
+  std::map<std::string, int> count;
+  for (const auto& t : trials)
+    if (!t.result.signature.empty()) ++count[t.result.signature];
+  std::string best;
+  for (const auto& [s, n] : count)
+    if (best.empty() || n > count[best]) best = s;
+  return best;
+}
+
+// Runs a /bin/sh command line in `dir` under timeout(1); its output is read back from files.
+CmdResult Shell(const std::string& dir, const std::string& line, double timeout_s, const Env& env = {}) {
+  CmdResult r;
+  std::string out = dir + "/.shell.out", err = dir + "/.shell.err";
+  std::string cmd = "timeout -k 5 " + std::to_string(static_cast<int>(timeout_s)) + " sh -c " + ShellQuote("cd " + ShellQuote(dir) + " && " + line) +
+                    " >" + ShellQuote(out) + " 2>" + ShellQuote(err);
+  for (const auto& [k, v] : env) cmd = k + "=" + ShellQuote(v) + " " + cmd;
+  int status = std::system(cmd.c_str());
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.timed_out = r.exit_code == 124;
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+TEST(Repro, ReferenceRaceReproBuildsAndCrashesInItsCell) {
+  std::string dir = TestDir();
+  std::string db = dir + "/ref.db";
+  // threads=1 never crashes; threads=4 with 4 sessions crashes in nearly every trial.
+  CmdResult s = RunCrashgrid({"sweep", "reference-race", "--grid", "threads=1,4", "--param", "sessions=4", "--runs",
+                              "3", "--duration", "1s", "--db", db, "--no-live", "--format", "none"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string sig = TopSignature(db);
+  ASSERT_FALSE(sig.empty()) << "the sweep recorded no crash";
+
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out, "--runs", "6"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The workload's own sources, byte for byte as crashgrid compiled them.
+  for (const char* f : {"lib/refrace.c", "lib/refrace.h", "lib/refrace_iteration.h"}) {
+    std::string name = fs::path(f).filename().string();
+    EXPECT_EQ(ReadFile(out + "/" + name),
+              ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/reference_race/" + f))
+        << name;
+  }
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"sessions\", \"4\"}"), std::string::npos) << cell;
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("threads=4"), std::string::npos);
+  EXPECT_NE(readme.find("Reference target"), std::string::npos);
+  EXPECT_NE(readme.find("Representative report (all threads)"), std::string::npos);
+  EXPECT_NE(readme.find("refrace_session_open"), std::string::npos) << "the all-threads report is missing";
+
+  // Built with CMake from the directory alone (a copy elsewhere: nothing of crashgrid's tree is reachable).
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  // 6 runs of the crashing cell (4 threads, 4 sessions, 1 s): each run crashed in every one of the 3 trials
+  // crashgrid ran there; at least one of 6 must.
+  CmdResult run = Shell(copy, "./build/repro", 240);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find("reference-race: 4 threads, 1000 ms per run, serialize none"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("of 6 runs"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("crashed: "), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("crashed 0 of"), std::string::npos) << run.out;
+  // The cell's mitigation holds in the reproduction too: with `open` serialized nothing can crash.
+  CmdResult safe = Shell(copy, "SERIALIZE=open RUNS=2 DURATION_MS=300 ./build/repro", 120);
+  EXPECT_EQ(safe.exit_code, 0) << safe.out << safe.err;
+  EXPECT_NE(safe.out.find("crashed 0 of 2 runs"), std::string::npos) << safe.out;
+
+  // And with the Makefile.
+  std::string copy2 = dir + "/vendor-make";
+  fs::copy(out, copy2, fs::copy_options::recursive);
+  CmdResult m = Shell(copy2, "make && RUNS=3 ./repro", 240);
+  EXPECT_EQ(m.exit_code, 1) << m.out << m.err;
+  EXPECT_NE(m.out.find("of 3 runs"), std::string::npos) << m.out;
+}
+
+TEST(Repro, ExecRunShRunsTheRecordedCommandAndCountsCrashes) {
+  std::string dir = TestDir();
+  std::string db = dir + "/exec.db";
+  std::string fixture = FixturePath("repro_exec");
+  CmdResult s = RunCrashgrid({"sweep", "--grid", "MODE=crash,clean", "--runs", "2", "--duration", "2s", "--env",
+                              "REPRO_EXTRA=x y", "--db", db, "--no-live", "--format", "none", "--exec", "--",
+                              fixture, "it's \"quoted\""});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string sig = TopSignature(db);
+  ASSERT_FALSE(sig.empty()) << "the fixture did not crash under crashgrid";
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(stat((out + "/run.sh").c_str(), &st), 0);
+  EXPECT_TRUE(st.st_mode & S_IXUSR);
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("MODE=crash"), std::string::npos) << readme;
+  EXPECT_NE(readme.find("REPRO_EXTRA='x y'"), std::string::npos) << readme;
+  EXPECT_NE(readme.find("Modules in the crash stacks"), std::string::npos);
+  EXPECT_NE(readme.find("repro_exec` |"), std::string::npos) << "the fixture's module is not in the table\n" << readme;
+  EXPECT_NE(readme.find("libc.so"), std::string::npos) << readme;
+
+  CmdResult run = Shell(dir, ShellQuote(out + "/run.sh") + " 3", 120);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find("crashed 3 of 3 runs (0 hung, 0 clean, 0 failed)"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("{139: 3}"), std::string::npos) << run.out;
+}
+
+TEST(Repro, RefusesUnknownSignatureNonEmptyDirAndBadDatabase) {
+  std::string dir = TestDir();
+  std::string db = dir + "/exec.db";
+  CmdResult s = RunCrashgrid({"sweep", "--grid", "MODE=crash", "--runs", "1", "--duration", "2s", "--env",
+                              "REPRO_EXTRA=x y", "--db", db, "--no-live", "--format", "none", "--exec", "--",
+                              FixturePath("repro_exec"), "it's \"quoted\""});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string sig = TopSignature(db);
+  ASSERT_FALSE(sig.empty());
+
+  CmdResult unknown = RunCrashgrid({"repro", db, "--signature", "SIGBUS-nothing-like-it", "-o", dir + "/a"});
+  EXPECT_EQ(unknown.exit_code, kExitUsage);
+  EXPECT_NE(unknown.err.find("crashgrid: error: run 1: unknown signature 'SIGBUS-nothing-like-it'"),
+            std::string::npos)
+      << unknown.err;
+  EXPECT_NE(unknown.err.find(sig), std::string::npos) << "the known signatures are not listed: " << unknown.err;
+  EXPECT_FALSE(fs::exists(dir + "/a"));
+
+  fs::create_directories(dir + "/full");
+  { std::ofstream(dir + "/full/keep.txt") << "mine\n"; }
+  CmdResult full = RunCrashgrid({"repro", db, "--signature", sig, "-o", dir + "/full"});
+  EXPECT_EQ(full.exit_code, kExitUsage);
+  EXPECT_NE(full.err.find("crashgrid: error: output directory '" + dir + "/full' is not empty"), std::string::npos)
+      << full.err;
+  EXPECT_FALSE(fs::exists(dir + "/full/run.sh"));
+  CmdResult forced = RunCrashgrid({"repro", db, "--signature", sig, "-o", dir + "/full", "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_TRUE(fs::exists(dir + "/full/run.sh"));
+  EXPECT_EQ(ReadFile(dir + "/full/keep.txt"), "mine\n");
+
+  { std::ofstream(dir + "/junk.db") << "not a database at all, just text\n"; }
+  CmdResult bad = RunCrashgrid({"repro", dir + "/junk.db", "--signature", sig, "-o", dir + "/b"});
+  EXPECT_EQ(bad.exit_code, kExitDatabase) << bad.err;
+  EXPECT_NE(bad.err.find("crashgrid: error:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cg::test
