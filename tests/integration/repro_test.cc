@@ -178,5 +178,42 @@ TEST(Repro, RefusesUnknownSignatureNonEmptyDirAndBadDatabase) {
   EXPECT_NE(bad.err.find("crashgrid: error:"), std::string::npos);
 }
 
+// examples/gst_churn, the GPU run's --exec program, with its software pipeline: every trial is clean under
+// crashgrid, and it builds alone with cc and pkg-config as its header says.
+TEST(GstChurnExample, RunsCleanUnderSweepExecWithSoftwareElementsAndBuildsAlone) {
+  std::string dir = TestDir();
+  std::string db = dir + "/churn.db";
+  std::string prog = std::string(CRASHGRID_BINARY_DIR) + "/examples/gst_churn";
+  CmdResult s = RunCrashgrid({"sweep", "--grid", "THREAD_COUNT=1,2", "--param", "ENCODERS_PER_PIPELINE=2", "--param",
+                              "DURATION=1", "--env", "EXAMPLE_ELEMENTS=software", "--runs", "2", "--duration", "1s",
+                              "--grace", "30s", "--db", db, "--no-live", "--format", "none", "--exec", "--", prog});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  ASSERT_TRUE(store) << err;
+  std::vector<RunRecord> runs;
+  ASSERT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  ASSERT_EQ(runs.size(), 1u);
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(runs[0].id, true, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 4u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.result.outcome, Outcome::kClean) << CellKey(t.cell) << ": " << t.result.stderr_tail;
+    EXPECT_NE(t.result.stdout_tail.find("videotestsrc (software) branches"), std::string::npos) << t.result.stdout_tail;
+    EXPECT_NE(t.result.stdout_tail.find(" started, 0 failed to start"), std::string::npos) << t.result.stdout_tail;
+  }
+  CmdResult b = Shell(dir, "cc -O2 -o gst_churn " + ShellQuote(std::string(CRASHGRID_SOURCE_DIR) + "/examples/gst_churn.c") +
+                               " -I" + ShellQuote(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvdec") +
+                               " $(pkg-config --cflags --libs gstreamer-1.0) -pthread && "
+                               "EXAMPLE_ELEMENTS=nvidia DURATION=1 ./gst_churn",
+                      240);
+  // Built; and asked for the NVIDIA elements on a machine without them, it says so and exits 4.
+  EXPECT_TRUE(b.exit_code == 4 || b.exit_code == 0) << b.out << b.err;
+  if (b.exit_code == 4) {
+    EXPECT_NE(b.err.find("GStreamer has no nvh264dec"), std::string::npos) << b.err;
+  }
+}
+
 }  // namespace
 }  // namespace cg::test
