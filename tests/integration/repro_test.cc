@@ -215,5 +215,56 @@ TEST(GstChurnExample, RunsCleanUnderSweepExecWithSoftwareElementsAndBuildsAlone)
   }
 }
 
+// The nvdec reproduction builds here against the CUDA toolkit's headers (no GPU: compile only; run, it says
+// the driver is missing and exits 2). The database is written through the store, as a GPU sweep would have
+// left it: one crashed nvdec trial in cell threads=4.
+TEST(Repro, NvdecReproBuildsAgainstTheCudaHeaders) {
+  if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
+  std::string dir = TestDir();
+  std::string db = dir + "/nvdec.db";
+  {
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
+    ASSERT_TRUE(store) << err;
+    RunRecord run;
+    run.workload = "nvdec";
+    run.grid = {GridAxis{"threads", {"1", "4"}}};
+    run.params = {{"repeat", "2"}, {"context", "shared"}};
+    run.runs = 1;
+    run.duration_s = 2;
+    run.capture = "attach";
+    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+    TrialResult crashed;
+    crashed.outcome = Outcome::kCrashed;
+    crashed.signal = 11;
+    crashed.signature = "SIGSEGV/SEGV_MAPERR libnvcuvid.so.1@0x17941 via cuvidDestroyDecoder";
+    TrialResult clean;
+    clean.outcome = Outcome::kClean;
+    int64_t id = 0;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "4"}}, 0, crashed, &id, &err)) << err;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}}, 0, clean, &id, &err)) << err;
+  }
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libnvcuvid", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out + "/tiny_h264.inc"),
+            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvdec/tiny_h264.inc"));
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"repeat\", \"2\"}"), std::string::npos) << cell;
+  EXPECT_NE(ReadFile(out + "/README.md").find("C port"), std::string::npos);
+
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build && make CFLAGS='-O2 -Wall -Werror'", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  CmdResult run = Shell(copy, "./repro once", 60);
+  if (!fs::exists("/dev/nvidiactl")) {
+    EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+    EXPECT_NE(run.err.find("could not start: cannot load libcuda.so.1"), std::string::npos) << run.err;
+  }
+}
+
 }  // namespace
 }  // namespace cg::test
