@@ -30,6 +30,7 @@ const Command kCommands[] = {
     {"report", CmdReport, "write a self-contained HTML report (heatmaps, signatures, environment)"},
     {"heatmap", CmdHeatmap, "write a run's crash heatmap (or one signature's) as SVG"},
     {"bugreport", CmdBugreport, "write a bug-report bundle for one crash signature (Markdown + SVG)"},
+    {"repro", CmdRepro, "write a reproduction a vendor builds and runs without crashgrid, for one signature"},
     {"export", CmdExport, "write every trial as JSON lines or CSV"},
     {"doctor", CmdDoctor, "what this machine can run (GPU, driver, NVENC/NVDEC, EGL, GStreamer, capture) and why not"},
 };

@@ -11,14 +11,10 @@
 
 #include "runtime/workload.h"
 #include "workloads/reference_race/lib/refrace.h"
+#include "workloads/reference_race/lib/refrace_iteration.h"
 
 namespace cg {
 namespace {
-
-// The use phase does a fixed amount of work per iteration, shared among the sessions: more sessions per
-// iteration means more time in `open` relative to the rest, which is what makes the crash rate rise with
-// `sessions` (as more encoders per pipeline did in the first report).
-constexpr unsigned kUsePassesPerIteration = 8;
 
 class ReferenceRace final : public Workload {
  public:
@@ -44,7 +40,7 @@ class ReferenceRace final : public Workload {
     long long sessions = 0;
     if (!params.GetInt("sessions", 1, 1, 64, &sessions, err)) return false;
     sessions_ = static_cast<int>(sessions);
-    passes_ = std::max(1u, kUsePassesPerIteration / static_cast<unsigned>(sessions_));
+    passes_ = refrace_iteration_passes(sessions_);
     if (refrace_device_open() != 0) {
       *err = "could not create the refrace device (out of memory?)";
       return false;
@@ -53,32 +49,26 @@ class ReferenceRace final : public Workload {
     return true;
   }
 
+  // The loop body is lib/refrace_iteration.h, which `crashgrid repro` exports as it is.
   void Iterate(IterationContext& ctx) override {
-    std::vector<refrace_session*> open;
-    open.reserve(sessions_);
-    uint64_t owner = (static_cast<uint64_t>(ctx.thread()) << 32) | static_cast<uint32_t>(ctx.iteration());
-    bool opened = ctx.Phase("open", [&](std::string* err) {
-      for (int k = 0; k < sessions_; ++k) {
-        refrace_session* s = refrace_session_open(owner);
-        if (!s) {
-          *err = fmt::format("refrace_session_open failed for session {} of {}", k + 1, sessions_);
-          return false;
-        }
-        open.push_back(s);
-      }
-      return true;
+    std::vector<refrace_session*> open(static_cast<size_t>(sessions_));
+    int opened = 0;
+    uint64_t owner = refrace_iteration_owner(ctx.thread(), ctx.iteration());
+    bool ok = ctx.Phase("open", [&](std::string* err) {
+      opened = refrace_iteration_open(owner, sessions_, open.data());
+      if (opened == sessions_) return true;
+      *err = fmt::format("refrace_session_open failed for session {} of {}", opened + 1, sessions_);
+      return false;
     });
-    if (opened) {
+    if (ok) {
       ctx.Phase("use", [&](std::string*) {
-        uint64_t sink = 0;
-        for (auto* s : open) sink += refrace_session_use(s, passes_);
-        sink_ += sink;  // keeps the work observable
-        ctx.AddUnits(static_cast<int64_t>(open.size()));
+        sink_ += refrace_iteration_use(open.data(), opened, passes_);  // keeps the work observable
+        ctx.AddUnits(opened);
         return true;
       });
     }
     ctx.Phase("close", [&](std::string*) {
-      for (auto* s : open) refrace_session_close(s);
+      refrace_iteration_close(open.data(), opened);
       return true;
     });
   }
@@ -93,7 +83,7 @@ class ReferenceRace final : public Workload {
  private:
   WorkloadInfo info_;
   int sessions_ = 1;
-  unsigned passes_ = kUsePassesPerIteration;
+  unsigned passes_ = REFRACE_USE_PASSES_PER_ITERATION;
   bool device_open_ = false;
   std::atomic<uint64_t> sink_{0};
 };

@@ -1,0 +1,30 @@
+/* The contract between the standalone reproduction's loop (repro_main.c) and one workload (workload.c), as
+ * `crashgrid repro` exports them. The loop is a crashgrid trial without crashgrid: REPRO_THREADS threads set
+ * up, meet at a barrier, repeat iterations until REPRO_DURATION_MS have passed, and tear down; each run is
+ * its own process, and the loop counts the runs that died of a signal. Plain C11 + POSIX threads. */
+#ifndef CRASHGRID_REPRO_H_
+#define CRASHGRID_REPRO_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The cell's value of a workload parameter: the environment variable of that name in upper case when set
+ * (SESSIONS=8 ./repro), else the value `crashgrid repro` wrote into repro_cell.h, else `fallback`. */
+const char* repro_param(const char* name, const char* fallback);
+long repro_param_long(const char* name, long fallback);
+
+/* Brackets a step of an iteration named like the workload's crashgrid phase. When the cell serialized that
+ * phase (crashgrid's --serialize, here SERIALIZE=open,close or all), the step runs under one process-wide
+ * mutex, as it did in crashgrid. */
+void repro_phase_begin(const char* phase);
+void repro_phase_end(const char* phase);
+
+/* What a workload implements (workload.c). Each returns 0, or -1 with a message in err (err_size bytes).
+ * init and shutdown run on the main thread; the others on worker thread `thread` (0-based). */
+int repro_workload_init(char* err, size_t err_size);
+int repro_workload_thread_init(int thread, char* err, size_t err_size);
+int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_size);
+void repro_workload_thread_done(int thread);
+void repro_workload_shutdown(void);
+
+#endif /* CRASHGRID_REPRO_H_ */

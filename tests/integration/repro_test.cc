@@ -1,0 +1,270 @@
+// `crashgrid repro` through the real binary: the exported reference-race reproduction builds with cmake and
+// make from its directory alone and crashes in the cell crashgrid recorded; an --exec program's run.sh runs
+// it with the recorded environment and arguments and counts its crashes; bad input is refused.
+#include <sys/stat.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace cg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The most frequent stored signature of a database's first run.
+std::string TopSignature(const std::string& db) {
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  EXPECT_TRUE(store) << err;
+  if (!store) return "";
+  std::vector<RunRecord> runs;
+  EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  if (runs.empty()) return "";
+  std::vector<StoredTrial> trials;
+  EXPECT_TRUE(store->LoadTrials(runs.front().id, false, &trials, &err)) << err;
+  std::map<std::string, int> count;
+  for (const auto& t : trials)
+    if (!t.result.signature.empty()) ++count[t.result.signature];
+  std::string best;
+  for (const auto& [s, n] : count)
+    if (best.empty() || n > count[best]) best = s;
+  return best;
+}
+
+// Runs a /bin/sh command line in `dir` under timeout(1); its output is read back from files.
+CmdResult Shell(const std::string& dir, const std::string& line, double timeout_s, const Env& env = {}) {
+  CmdResult r;
+  std::string out = dir + "/.shell.out", err = dir + "/.shell.err";
+  std::string cmd = "timeout -k 5 " + std::to_string(static_cast<int>(timeout_s)) + " sh -c " + ShellQuote("cd " + ShellQuote(dir) + " && " + line) +
+                    " >" + ShellQuote(out) + " 2>" + ShellQuote(err);
+  for (const auto& [k, v] : env) cmd = k + "=" + ShellQuote(v) + " " + cmd;
+  int status = std::system(cmd.c_str());
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.timed_out = r.exit_code == 124;
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+TEST(Repro, ReferenceRaceReproBuildsAndCrashesInItsCell) {
+  std::string dir = TestDir();
+  std::string db = dir + "/ref.db";
+  // threads=1 never crashes; threads=4 with 4 sessions crashes in nearly every trial.
+  CmdResult s = RunCrashgrid({"sweep", "reference-race", "--grid", "threads=1,4", "--param", "sessions=4", "--runs",
+                              "3", "--duration", "1s", "--db", db, "--no-live", "--format", "none"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string sig = TopSignature(db);
+  ASSERT_FALSE(sig.empty()) << "the sweep recorded no crash";
+
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out, "--runs", "6"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The workload's own sources, byte for byte as crashgrid compiled them.
+  for (const char* f : {"lib/refrace.c", "lib/refrace.h", "lib/refrace_iteration.h"}) {
+    std::string name = fs::path(f).filename().string();
+    EXPECT_EQ(ReadFile(out + "/" + name),
+              ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/reference_race/" + f))
+        << name;
+  }
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"sessions\", \"4\"}"), std::string::npos) << cell;
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("threads=4"), std::string::npos);
+  EXPECT_NE(readme.find("Reference target"), std::string::npos);
+  EXPECT_NE(readme.find("Representative report (all threads)"), std::string::npos);
+  EXPECT_NE(readme.find("refrace_session_open"), std::string::npos) << "the all-threads report is missing";
+
+  // Built with CMake from the directory alone (a copy elsewhere: nothing of crashgrid's tree is reachable).
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  // 6 runs of the crashing cell (4 threads, 4 sessions, 1 s): each run crashed in every one of the 3 trials
+  // crashgrid ran there; at least one of 6 must.
+  CmdResult run = Shell(copy, "./build/repro", 240);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find("reference-race: 4 threads, 1000 ms per run, serialize none"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("of 6 runs"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("crashed: "), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("crashed 0 of"), std::string::npos) << run.out;
+  // The cell's mitigation holds in the reproduction too: with `open` serialized nothing can crash.
+  CmdResult safe = Shell(copy, "SERIALIZE=open RUNS=2 DURATION_MS=300 ./build/repro", 120);
+  EXPECT_EQ(safe.exit_code, 0) << safe.out << safe.err;
+  EXPECT_NE(safe.out.find("crashed 0 of 2 runs"), std::string::npos) << safe.out;
+
+  // And with the Makefile.
+  std::string copy2 = dir + "/vendor-make";
+  fs::copy(out, copy2, fs::copy_options::recursive);
+  CmdResult m = Shell(copy2, "make && RUNS=3 ./repro", 240);
+  EXPECT_EQ(m.exit_code, 1) << m.out << m.err;
+  EXPECT_NE(m.out.find("of 3 runs"), std::string::npos) << m.out;
+}
+
+TEST(Repro, ExecRunShRunsTheRecordedCommandAndCountsCrashes) {
+  std::string dir = TestDir();
+  std::string db = dir + "/exec.db";
+  std::string fixture = FixturePath("repro_exec");
+  CmdResult s = RunCrashgrid({"sweep", "--grid", "MODE=crash,clean", "--runs", "2", "--duration", "2s", "--env",
+                              "REPRO_EXTRA=x y", "--db", db, "--no-live", "--format", "none", "--exec", "--",
+                              fixture, "it's \"quoted\""});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string sig = TopSignature(db);
+  ASSERT_FALSE(sig.empty()) << "the fixture did not crash under crashgrid";
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(stat((out + "/run.sh").c_str(), &st), 0);
+  EXPECT_TRUE(st.st_mode & S_IXUSR);
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("MODE=crash"), std::string::npos) << readme;
+  EXPECT_NE(readme.find("REPRO_EXTRA='x y'"), std::string::npos) << readme;
+  EXPECT_NE(readme.find("Modules in the crash stacks"), std::string::npos);
+  EXPECT_NE(readme.find("repro_exec` |"), std::string::npos) << "the fixture's module is not in the table\n" << readme;
+  EXPECT_NE(readme.find("libc.so"), std::string::npos) << readme;
+
+  CmdResult run = Shell(dir, ShellQuote(out + "/run.sh") + " 3", 120);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find("crashed 3 of 3 runs (0 hung, 0 clean, 0 failed)"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("{139: 3}"), std::string::npos) << run.out;
+}
+
+TEST(Repro, RefusesUnknownSignatureNonEmptyDirAndBadDatabase) {
+  std::string dir = TestDir();
+  std::string db = dir + "/exec.db";
+  CmdResult s = RunCrashgrid({"sweep", "--grid", "MODE=crash", "--runs", "1", "--duration", "2s", "--env",
+                              "REPRO_EXTRA=x y", "--db", db, "--no-live", "--format", "none", "--exec", "--",
+                              FixturePath("repro_exec"), "it's \"quoted\""});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string sig = TopSignature(db);
+  ASSERT_FALSE(sig.empty());
+
+  CmdResult unknown = RunCrashgrid({"repro", db, "--signature", "SIGBUS-nothing-like-it", "-o", dir + "/a"});
+  EXPECT_EQ(unknown.exit_code, kExitUsage);
+  EXPECT_NE(unknown.err.find("crashgrid: error: run 1: unknown signature 'SIGBUS-nothing-like-it'"),
+            std::string::npos)
+      << unknown.err;
+  EXPECT_NE(unknown.err.find(sig), std::string::npos) << "the known signatures are not listed: " << unknown.err;
+  EXPECT_FALSE(fs::exists(dir + "/a"));
+
+  fs::create_directories(dir + "/full");
+  { std::ofstream(dir + "/full/keep.txt") << "mine\n"; }
+  CmdResult full = RunCrashgrid({"repro", db, "--signature", sig, "-o", dir + "/full"});
+  EXPECT_EQ(full.exit_code, kExitUsage);
+  EXPECT_NE(full.err.find("crashgrid: error: output directory '" + dir + "/full' is not empty"), std::string::npos)
+      << full.err;
+  EXPECT_FALSE(fs::exists(dir + "/full/run.sh"));
+  CmdResult forced = RunCrashgrid({"repro", db, "--signature", sig, "-o", dir + "/full", "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_TRUE(fs::exists(dir + "/full/run.sh"));
+  EXPECT_EQ(ReadFile(dir + "/full/keep.txt"), "mine\n");
+
+  { std::ofstream(dir + "/junk.db") << "not a database at all, just text\n"; }
+  CmdResult bad = RunCrashgrid({"repro", dir + "/junk.db", "--signature", sig, "-o", dir + "/b"});
+  EXPECT_EQ(bad.exit_code, kExitDatabase) << bad.err;
+  EXPECT_NE(bad.err.find("crashgrid: error:"), std::string::npos);
+}
+
+// examples/gst_churn, the GPU run's --exec program, with its software pipeline: every trial is clean under
+// crashgrid, and it builds alone with cc and pkg-config as its header says.
+TEST(GstChurnExample, RunsCleanUnderSweepExecWithSoftwareElementsAndBuildsAlone) {
+  std::string dir = TestDir();
+  std::string db = dir + "/churn.db";
+  std::string prog = std::string(CRASHGRID_BINARY_DIR) + "/examples/gst_churn";
+  CmdResult s = RunCrashgrid({"sweep", "--grid", "THREAD_COUNT=1,2", "--param", "ENCODERS_PER_PIPELINE=2", "--param",
+                              "DURATION=1", "--env", "EXAMPLE_ELEMENTS=software", "--runs", "2", "--duration", "1s",
+                              "--grace", "30s", "--db", db, "--no-live", "--format", "none", "--exec", "--", prog});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  ASSERT_TRUE(store) << err;
+  std::vector<RunRecord> runs;
+  ASSERT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  ASSERT_EQ(runs.size(), 1u);
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(runs[0].id, true, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 4u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.result.outcome, Outcome::kClean) << CellKey(t.cell) << ": " << t.result.stderr_tail;
+    EXPECT_NE(t.result.stdout_tail.find("videotestsrc (software) branches"), std::string::npos) << t.result.stdout_tail;
+    EXPECT_NE(t.result.stdout_tail.find(" started, 0 failed to start"), std::string::npos) << t.result.stdout_tail;
+  }
+  CmdResult b = Shell(dir, "cc -O2 -o gst_churn " + ShellQuote(std::string(CRASHGRID_SOURCE_DIR) + "/examples/gst_churn.c") +
+                               " -I" + ShellQuote(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvdec") +
+                               " $(pkg-config --cflags --libs gstreamer-1.0) -pthread && "
+                               "EXAMPLE_ELEMENTS=nvidia DURATION=1 ./gst_churn",
+                      240);
+  // Built; and asked for the NVIDIA elements on a machine without them, it says so and exits 4.
+  EXPECT_TRUE(b.exit_code == 4 || b.exit_code == 0) << b.out << b.err;
+  if (b.exit_code == 4) {
+    EXPECT_NE(b.err.find("GStreamer has no nvh264dec"), std::string::npos) << b.err;
+  }
+}
+
+// The nvdec reproduction builds here against the CUDA toolkit's headers (no GPU: compile only; run, it says
+// the driver is missing and exits 2). The database is written through the store, as a GPU sweep would have
+// left it: one crashed nvdec trial in cell threads=4.
+TEST(Repro, NvdecReproBuildsAgainstTheCudaHeaders) {
+  if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
+  std::string dir = TestDir();
+  std::string db = dir + "/nvdec.db";
+  {
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
+    ASSERT_TRUE(store) << err;
+    RunRecord run;
+    run.workload = "nvdec";
+    run.grid = {GridAxis{"threads", {"1", "4"}}};
+    run.params = {{"repeat", "2"}, {"context", "shared"}};
+    run.runs = 1;
+    run.duration_s = 2;
+    run.capture = "attach";
+    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+    TrialResult crashed;
+    crashed.outcome = Outcome::kCrashed;
+    crashed.signal = 11;
+    crashed.signature = "SIGSEGV/SEGV_MAPERR libnvcuvid.so.1@0x17941 via cuvidDestroyDecoder";
+    TrialResult clean;
+    clean.outcome = Outcome::kClean;
+    int64_t id = 0;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "4"}}, 0, crashed, &id, &err)) << err;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}}, 0, clean, &id, &err)) << err;
+  }
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libnvcuvid", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out + "/tiny_h264.inc"),
+            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvdec/tiny_h264.inc"));
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"repeat\", \"2\"}"), std::string::npos) << cell;
+  EXPECT_NE(ReadFile(out + "/README.md").find("C port"), std::string::npos);
+
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build && make CFLAGS='-O2 -Wall -Werror'", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  CmdResult run = Shell(copy, "./repro once", 60);
+  if (!fs::exists("/dev/nvidiactl")) {
+    EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+    EXPECT_NE(run.err.find("could not start: cannot load libcuda.so.1"), std::string::npos) << run.err;
+  }
+}
+
+}  // namespace
+}  // namespace cg::test
