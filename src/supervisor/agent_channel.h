@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/agent_block.h"
+#include "trial/trial.h"
 #include "util/fd.h"
 
 namespace cg {
@@ -34,6 +35,12 @@ class AgentChannel {
   // Lets the faulting thread go: `captured` true -> RELEASED, false -> SELF (the agent writes its own record).
   // False when the agent's wait had already run out (it wrote its own record).
   [[nodiscard]] bool Release(bool captured);
+
+  // The threads the agent's API-call table holds now (also after the trial died): the call each is in, its
+  // count. Names are read as identifiers only (the table lives in memory the program can write).
+  std::vector<AgentThreadCall> ApiThreads() const;
+  // Calls of `name` entered so far, all threads and processes together (--progress-api).
+  int64_t ApiCallCount(const std::string& name) const;
 
  private:
   ScopedFd fd_, notify_r_, notify_w_;
