@@ -197,6 +197,7 @@ static uint32_t hook_id(struct hook* h) {
 static __thread struct agent_api_thread* t_slot TLS_IE;
 static __thread int t_no_slot TLS_IE;
 static unsigned g_slot_hint;
+static int g_claimed_here;  // a thread of this process took a slot (so exit has slots to free)
 
 static void release_slot(void* p) {
   struct agent_api_thread* t = p;
@@ -226,6 +227,7 @@ static struct agent_api_thread* thread_slot(void) {
     __atomic_store_n(&s->depth, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
     t_slot = s;
+    __atomic_store_n(&g_claimed_here, 1, __ATOMIC_RELAXED);
     if (g_slot_key_ok) pthread_setspecific(g_slot_key, s);
     return s;
   }
@@ -251,7 +253,7 @@ static void free_own_slots(void) {
 
 __attribute__((destructor)) static void api_fini(void) {
   // Threads still in a call at exit() keep running a little longer: they no longer appear in a report.
-  free_own_slots();
+  if (__atomic_load_n(&g_claimed_here, __ATOMIC_RELAXED)) free_own_slots();
 }
 
 static int64_t mono_ns(void) {
@@ -517,11 +519,14 @@ enum { HOOKS(ENUM) H_COUNT };
 #define ENTRY(n, k) {.name = #n, .kind = k, .serialize = -1},
 static struct hook g_static[H_COUNT] = {HOOKS(ENTRY)};
 #undef ENTRY
-#define DEFINE(n, k) \
-  EXPORT uintptr_t n(A12) { return api_call(&g_static[H_##n], P12); }
+// Each export is an alias of a local function: the tables below then hold link-time addresses (relative
+// relocations, no symbol lookups at load), and a dlsym that finds the export returns the same address.
+#define DEFINE(n, k)                                                                      \
+  static uintptr_t hook_##n(A12) { return api_call(&g_static[H_##n], P12); }              \
+  extern __typeof(hook_##n) n __attribute__((alias("hook_" #n), visibility("default")));
 HOOKS(DEFINE)
 #undef DEFINE
-#define ADDR(n, k) (void*)n,
+#define ADDR(n, k) (void*)hook_##n,
 static void* const g_static_fn[H_COUNT] = {HOOKS(ADDR)};
 #undef ADDR
 
@@ -569,7 +574,9 @@ void cg_api_init(struct agent_block* block) {
   g_serialize = serialize ? serialize : "";
   g_api = (struct agent_api*)((char*)block + AGENT_API_OFFSET);
   g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;
-  free_own_slots();
+  // Slots an image of this process had before exec(); the trial's first process has none (and the scan would
+  // fault in the table's pages at every exec).
+  if (__atomic_load_n(&block->processes_loaded, __ATOMIC_ACQUIRE) > 1) free_own_slots();
   __atomic_store_n(&g_track, 1, __ATOMIC_RELEASE);
 }
 
