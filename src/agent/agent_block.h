@@ -123,7 +123,7 @@ struct agent_api_thread {
   int32_t depth;
   int32_t reserved;
   uint64_t calls;
-  int64_t call_mono_ns;  /* CLOCK_MONOTONIC at entry of `call` */
+  int64_t call_mono_ns;  /* CLOCK_MONOTONIC_COARSE at entry of `call` (same clock, a tick's resolution) */
   int64_t outer_mono_ns; /* and of `outer` */
   uint64_t outer_arg;
   uint64_t reserved2;

@@ -256,9 +256,12 @@ __attribute__((destructor)) static void api_fini(void) {
   if (__atomic_load_n(&g_claimed_here, __ATOMIC_RELAXED)) free_own_slots();
 }
 
+// The entry time of a call, for "in cuvidDestroyDecoder for 12.3 s" in a hang: CLOCK_MONOTONIC_COARSE (a tick's
+// resolution, a few ms) costs a load from the vDSO page; CLOCK_MONOTONIC cost ~300 ns a call on the 2-core VM
+// (bench/results/api-tracking.md), more than the rest of the wrapper together.
 static int64_t mono_ns(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
