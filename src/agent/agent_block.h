@@ -34,8 +34,8 @@
 #include <stdint.h>
 
 #define AGENT_BLOCK_MAGIC 0x41544743u /* "CGTA" */
-#define AGENT_BLOCK_VERSION 1u
-#define AGENT_BLOCK_SIZE 4096u
+#define AGENT_BLOCK_VERSION 2u /* 2: the API-call region (struct agent_api) at AGENT_API_OFFSET */
+#define AGENT_BLOCK_SIZE 65536u
 
 #define AGENT_ENV_FD "CRASHGRID_AGENT_FD"
 #define AGENT_ENV_NOTIFY "CRASHGRID_AGENT_NOTIFY"
@@ -79,6 +79,62 @@ struct agent_block {
   uint64_t fault_context_addr; /* address of that ucontext_t in fault_pid (on the faulting thread's alternate
                                 * stack, valid while it waits): all registers at the fault, for an unwind that
                                 * starts at the fault instead of in the agent's handler */
+};
+
+/* ---- version 2: the API calls each thread is in (src/agent/api_track.c writes it) ----
+ *
+ * At AGENT_API_OFFSET, after the fault record's page. Every field is written with relaxed atomics by the thread
+ * that owns it and read by the supervisor at any time, also after the trial died (torn values are possible
+ * while it runs and harmless: a report names what the threads were doing when they were stopped).
+ *
+ * Names: the process-wide table of tracked calls, by id (index + 1; id 0 is "no call"). An entry is claimed with
+ * fetch_add on names_used, its name written, then `ready` stored (release); readers skip entries not ready.
+ * The processes of a trial share it (a shell and its child); each process keeps its own id cache.
+ *
+ * Threads: one slot per thread that made a tracked call, claimed with a CAS of `tid` from 0, given back (tid 0)
+ * when the thread exits normally. A thread killed with its process keeps its slot: what it was in stays there.
+ * call is the innermost tracked call in flight, outer the outermost (depth counts the nesting), 0 when none.
+ * calls counts the thread's tracked calls (entered); outer_arg is the outer call's second argument as an integer
+ * (gst_element_set_state's GstState), for the report.
+ *
+ * AGENT_ENV_API ("CRASHGRID_API"), set by the supervisor: "off" disables tracking (the interposed functions
+ * then cost one branch); anything else, or unset, tracks.
+ * AGENT_ENV_SERIALIZE ("CRASHGRID_SERIALIZE"): comma-separated groups or globs whose calls the agent runs under
+ * one process-wide lock (see api_track.c for the group names). */
+#define AGENT_API_OFFSET 4096u
+#define AGENT_API_NAMES 256u
+#define AGENT_API_NAME_MAX 48u
+#define AGENT_API_THREADS 512u
+#define AGENT_ENV_API "CRASHGRID_API"
+#define AGENT_ENV_SERIALIZE "CRASHGRID_SERIALIZE"
+
+struct agent_api_name {
+  uint64_t calls;   /* calls entered, all threads and processes together */
+  uint32_t ready;   /* 1 once name is written */
+  uint32_t group;   /* reserved */
+  char name[AGENT_API_NAME_MAX]; /* NUL-terminated */
+};
+
+struct agent_api_thread {
+  int32_t tid;   /* 0: a free slot */
+  int32_t pid;
+  uint32_t call; /* innermost call in flight (name id), 0 when none */
+  uint32_t outer;
+  int32_t depth;
+  int32_t reserved;
+  uint64_t calls;
+  int64_t call_mono_ns;  /* CLOCK_MONOTONIC_COARSE at entry of `call` (same clock, a tick's resolution) */
+  int64_t outer_mono_ns; /* and of `outer` */
+  uint64_t outer_arg;
+  uint64_t reserved2;
+};
+
+struct agent_api {
+  uint32_t names_used;      /* entries claimed (may exceed AGENT_API_NAMES: those calls go untracked) */
+  uint32_t threads_dropped; /* threads that found no free slot */
+  uint32_t reserved[14];
+  struct agent_api_name names[AGENT_API_NAMES];
+  struct agent_api_thread threads[AGENT_API_THREADS];
 };
 
 #endif /* CRASHGRID_AGENT_BLOCK_H_ */

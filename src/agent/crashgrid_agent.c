@@ -36,6 +36,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #include "agent/agent_block.h"
+#include "agent/agent_internal.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -87,7 +89,7 @@ static pthread_create_fn g_real_pthread_create;
 
 static void on_fault(int sig, siginfo_t* si, void* ucv);
 
-static void* next_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
+static void* next_symbol(const char* name) { return cg_next_symbol(name); }
 
 static void resolve_real(void) {
   if (!__atomic_load_n(&g_real_sigaction, __ATOMIC_ACQUIRE)) {
@@ -827,6 +829,7 @@ static void after_fork_parent(void) {
 }
 static void after_fork_child(void) {
   __atomic_store_n(&g_self_written, 0, __ATOMIC_RELEASE);
+  cg_api_after_fork_child();
   pool_unlock();
   chain_unlock(&g_fork_saved_mask);
 }
@@ -897,6 +900,10 @@ __attribute__((constructor)) static void crashgrid_agent_init(void) {
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 
   g_block = b;
+  cg_api_init(b);
+  // The program's output up to a crash is kept: stdout line-buffered (a pipe or file would otherwise hold up
+  // to 4 KiB in the dying process); stderr is unbuffered already. A program's own setvbuf, later, still wins.
+  setvbuf(stdout, NULL, _IOLBF, 0);
   sigset_t saved;
   chain_lock(&saved);
   for (int i = 0; i < NSIG_OURS; ++i) {

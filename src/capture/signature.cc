@@ -287,6 +287,57 @@ std::string ThreadApi(const ThreadStack& t) {
 
 std::string WaitSite(const ThreadStack& t) { return ClassifySite(t).text; }
 
+namespace {
+
+std::string OuterText(const AgentThreadCall& c) {
+  if (c.outer != "gst_element_set_state") return c.outer;
+  static const char* const kStates[] = {"VOID_PENDING", "NULL", "READY", "PAUSED", "PLAYING"};
+  if (c.outer_arg < std::size(kStates)) return c.outer + "(" + kStates[c.outer_arg] + ")";
+  return c.outer;
+}
+
+bool IsAgentFrame(const Frame& f) { return f.module.find("libcrashgrid_agent") != std::string::npos; }
+
+// The frame that made the outermost tracked call: the first one outside the agent, outward of its last frame.
+std::string ApiCaller(const ThreadStack& t) {
+  for (size_t i = t.frames.size(); i-- > 0;) {
+    if (!IsAgentFrame(t.frames[i])) continue;
+    for (size_t k = i + 1; k < t.frames.size(); ++k) {
+      const Frame& f = t.frames[k];
+      if (IsAgentFrame(f)) continue;
+      if (!f.symbol.empty()) return f.symbol;
+      if (!f.module.empty()) return fmt::format("{}@{:#x}", Basename(f.module), f.offset);
+      return "";
+    }
+    return "";
+  }
+  return "";
+}
+
+}  // namespace
+
+bool AnnotateApiCalls(const std::vector<AgentThreadCall>& calls, int64_t stopped_mono_ns, CrashReport* report) {
+  bool any = false;
+  for (ThreadStack& t : report->threads) {
+    for (const AgentThreadCall& c : calls) {
+      if (c.tid != t.tid) continue;
+      any = true;
+      t.api_calls = c.calls;
+      if (c.depth <= 0 || c.call.empty()) break;
+      t.api_call = c.call;
+      t.api = c.call;
+      std::string outer = OuterText(c);
+      if (!outer.empty() && (c.depth > 1 || outer != c.call)) t.api_outer = outer;
+      if (c.call_mono_ns > 0 && stopped_mono_ns > c.call_mono_ns) {
+        t.api_call_s = static_cast<double>(stopped_mono_ns - c.call_mono_ns) / 1e9;
+      }
+      t.api_caller = ApiCaller(t);
+      break;
+    }
+  }
+  return any;
+}
+
 void AnnotateReport(CrashReport* report, bool hang) {
   for (ThreadStack& t : report->threads) t.api = ThreadApi(t);
   if (!hang || report->threads.empty()) return;

@@ -45,6 +45,13 @@ std::string HangSignature(const CrashReport& report);
 // smallest tid is taken for main.
 void AnnotateReport(CrashReport* report, bool hang);
 
+// Adds what the agent's API-call table says (AgentChannel::ApiThreads) to the threads of `report`, by tid:
+// api_call, api_outer (gst_element_set_state shows its state: "gst_element_set_state(NULL)"), api_calls,
+// api_call_s (from the call's entry to `stopped_mono_ns`, CLOCK_MONOTONIC), and api_caller, the first frame
+// outside the agent below its outermost wrapper frame. A thread in a tracked call gets api = api_call, so
+// signatures and tables name the call the agent saw. True when some thread got something.
+bool AnnotateApiCalls(const std::vector<AgentThreadCall>& calls, int64_t stopped_mono_ns, CrashReport* report);
+
 // The API entry a thread called: the innermost run of frames of one foreign shared library (not a runtime
 // library, not an executable, not crashgrid's own; runtime frames inside the run, such as qsort calling
 // back into the library, do not end it), and the outermost exported frame of that run; when the run has

@@ -154,6 +154,51 @@ TEST(Signature, AppendsTheApiEntryOfTheFaultingThread) {
   EXPECT_EQ(CrashSummary(bare), "SIGSEGV");
 }
 
+// The agent's table (AgentThreadCall) names the call each thread is in, the outer call with its state, and the
+// frame below the agent's outermost wrapper; the signature then says `via` the call the agent saw, also where
+// the stack alone shows no exported frame (a stripped library called back into the program).
+TEST(ApiCalls, AnnotatesThreadsFromTheAgentTable) {
+  CrashReport r = Segv(0x8, {Sym(kVendor, "", 0x17941), Sym(kAgent, "tracked_call"), Sym(kAgent, "tramp_003"),
+                             Sym(kApp, "on_sync"), Sym(kLibc, "g_signal_emit"), Sym(kAgent, "tracked_call"),
+                             Sym(kAgent, "gst_element_set_state"), Sym(kApp, "churn_once"), Sym(kApp, "main")});
+  AgentThreadCall c;
+  c.tid = 42;
+  c.call = "cuvidDestroyDecoder";
+  c.outer = "gst_element_set_state";
+  c.outer_arg = 1;
+  c.depth = 2;
+  c.calls = 17;
+  c.call_mono_ns = 1'000'000'000;
+  AgentThreadCall idle;
+  idle.tid = 41;
+  idle.calls = 3;
+  AgentThreadCall other_process;
+  other_process.tid = 99;
+  other_process.call = "cuInit";
+  other_process.depth = 1;
+  EXPECT_TRUE(AnnotateApiCalls({idle, c, other_process}, 3'500'000'000, &r));
+  const ThreadStack& f = r.threads[1];
+  EXPECT_EQ(f.api_call, "cuvidDestroyDecoder");
+  EXPECT_EQ(f.api, "cuvidDestroyDecoder");
+  EXPECT_EQ(f.api_outer, "gst_element_set_state(NULL)");
+  EXPECT_EQ(f.api_caller, "churn_once");
+  EXPECT_EQ(f.api_calls, 17);
+  EXPECT_DOUBLE_EQ(f.api_call_s, 2.5);
+  EXPECT_EQ(r.threads[0].api_call, "") << "in no call";
+  EXPECT_EQ(r.threads[0].api_calls, 3);
+  EXPECT_EQ(r.threads[0].api_outer, "");
+  EXPECT_NE(CrashSignature(r).find(" via cuvidDestroyDecoder"), std::string::npos) << CrashSignature(r);
+  // A call that is its own outer call: no "under" text.
+  CrashReport one = Segv(0x8, {Sym(kVendor, "", 0x10), Sym(kAgent, "tracked_call"), Sym(kApp, "teardown")});
+  c.outer = c.call;
+  c.depth = 1;
+  EXPECT_TRUE(AnnotateApiCalls({c}, 0, &one));
+  EXPECT_EQ(one.threads[1].api_outer, "");
+  EXPECT_EQ(one.threads[1].api_caller, "teardown");
+  EXPECT_EQ(one.threads[1].api_call_s, 0) << "no stop time given";
+  EXPECT_FALSE(AnnotateApiCalls({}, 0, &one));
+}
+
 TEST(Signature, CodeNamesPerSignal) {
   EXPECT_EQ(SignalMacroName(SIGSEGV), "SIGSEGV");
   EXPECT_EQ(SignalMacroName(SIGBUS), "SIGBUS");

@@ -104,6 +104,7 @@ struct Flags {
   static constexpr int kThreadsUnset = std::numeric_limits<int>::min();
   int threads = kThreadsUnset;  // --threads 0 is given, and refused like --grid threads=0
   std::string serialize;
+  std::string progress_api;
   int jobs = 1;
   std::string db;
   bool resume = false;
@@ -156,7 +157,12 @@ void AddFlags(CLI::App& app, Flags& f) {
                                       "(another value starts another run), crashgrid compare DB --by label:KEY")
       ->type_name("KEY=VALUE");
   app.add_flag("--new-run", f.new_run, "start a new run even if one with the same sweep and identity is recorded");
-  app.add_option("--serialize", f.serialize, "none|all|PHASE[,PHASE...] process-wide mutex around phases");
+  app.add_option("--serialize", f.serialize,
+                 "none|all|PHASE[,PHASE...] process-wide mutex around phases; for --exec: API groups (cuvid, "
+                 "nvenc, ctx, egl-stream, gst-state, all) or globs (cuvidCreate*) the agent locks around");
+  app.add_option("--progress-api", f.progress_api,
+                 "for --exec: count calls of this API function (gst_element_set_state) as the program's "
+                 "iterations (mitigations' throughput); default: none");
   app.add_option("--jobs", f.jobs, "trials side by side (GPU trials must not overlap)")
       ->default_val(1)->check(CLI::Range(1, 256));
   app.add_option("--db", f.db, "SQLite file the trials are recorded in (created if missing)");
@@ -378,13 +384,18 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
   if (getcwd(cwd, sizeof cwd)) o->cwd = cwd;
 
   if (!exec_argv.empty()) {
-    if (f.threads != Flags::kThreadsUnset || !f.serialize.empty()) {
-      *err = "--threads and --serialize apply to built-in workloads; for --exec use --grid or --param, which "
-             "become environment variables";
+    if (!f.progress_api.empty()) o->env["CRASHGRID_PROGRESS_API"] = f.progress_api;  // read by the supervisor
+    if (f.threads != Flags::kThreadsUnset) {
+      *err = "--threads applies to built-in workloads; for --exec use --grid or --param, which become "
+             "environment variables";
       return false;
     }
     if (!CheckPlaceholders(exec_argv, *o, err)) return false;
     return ResolveProgram(exec_argv[0], err);
+  }
+  if (!f.progress_api.empty()) {
+    *err = "--progress-api applies to --exec programs (built-in workloads count their own iterations)";
+    return false;
   }
 
   // A built-in workload: names and values are checked against it now, not in the first trial.

@@ -120,8 +120,16 @@ std::string ThreadHeading(const ThreadStack& t, const TrialResult& result) {
   std::string phase = PhaseOf(t, result);
   if (!phase.empty()) notes.push_back("phase " + phase);
   std::string api = t.api.empty() ? ThreadApi(t) : t.api;
+  // What the agent tracked: "in cuvidDestroyDecoder, under gst_element_set_state(NULL) from churn_once".
   // Names, API entries and phases come from the program: each stays on its line, controls made visible.
-  return fmt::format("Thread {} \"{}\"{}{}", t.tid, TerminalLine(t.name), api.empty() ? "" : " in " + TerminalLine(api),
+  std::string where = api.empty() ? "" : " in " + api;
+  if (!t.api_outer.empty()) {
+    if (t.api_outer.rfind(api + "(", 0) == 0) where = " in " + t.api_outer;
+    else where += ", under " + t.api_outer;
+  }
+  if (!t.api_caller.empty()) where += " from " + t.api_caller;
+  if (t.api_calls > 0) notes.push_back(fmt::format("{} API call{}", t.api_calls, t.api_calls == 1 ? "" : "s"));
+  return fmt::format("Thread {} \"{}\"{}{}", t.tid, TerminalLine(t.name), TerminalLine(where),
                      notes.empty() ? "" : " (" + TerminalLine(Join(notes, ", ")) + ")");
 }
 

@@ -359,5 +359,30 @@ TEST(CrashesReport, TrialReportShowsHostileTextVisiblyAndAllOfItPastANul) {
   EXPECT_NE(out.find("  all of stderr \\xc3(\n"), std::string::npos) << out;
 }
 
+// What the agent tracked reads in the heading: the call, the outer call it is under, the caller, the count.
+TEST(ThreadHeading, SaysTheCallInFlightUnderItsOuterCall) {
+  TrialResult r;
+  r.outcome = Outcome::kCrashed;
+  ThreadStack t;
+  t.tid = 32;
+  t.name = "videotestsrc2:s";
+  t.faulting = true;
+  t.api = t.api_call = "cuvidDestroyDecoder";
+  t.api_outer = "gst_element_set_state(NULL)";
+  t.api_caller = "churn_once";
+  t.api_calls = 17;
+  EXPECT_EQ(ThreadHeading(t, r),
+            "Thread 32 \"videotestsrc2:s\" in cuvidDestroyDecoder, under gst_element_set_state(NULL) from churn_once "
+            "(faulting thread, 17 API calls)");
+  t.api = t.api_call = "gst_element_set_state";  // the outer call itself: its state, once
+  EXPECT_EQ(ThreadHeading(t, r),
+            "Thread 32 \"videotestsrc2:s\" in gst_element_set_state(NULL) from churn_once (faulting thread, 17 API "
+            "calls)");
+  ThreadStack plain;  // nothing tracked: as before
+  plain.tid = 7;
+  plain.name = "w";
+  EXPECT_EQ(ThreadHeading(plain, r), "Thread 7 \"w\"");
+}
+
 }  // namespace
 }  // namespace cg

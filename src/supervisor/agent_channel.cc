@@ -8,6 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -121,6 +123,64 @@ bool AgentChannel::Release(bool captured) {
   // A shared futex (not FUTEX_PRIVATE_FLAG): the waiter is another process mapping the same memfd page.
   syscall(SYS_futex, &block_->fault_state, FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
   return in_time;
+}
+
+namespace {
+
+const agent_api& ApiRegion(const agent_block* b) {
+  static_assert(AGENT_API_OFFSET >= sizeof(agent_block), "the API region overlaps the fault record");
+  static_assert(AGENT_API_OFFSET + sizeof(agent_api) <= AGENT_BLOCK_SIZE, "the API region is past the block");
+  return *reinterpret_cast<const agent_api*>(reinterpret_cast<const char*>(b) + AGENT_API_OFFSET);
+}
+
+// Entry `id` of the name table (1-based), "" when unset, not ready or not an identifier.
+std::string ApiName(const agent_api& a, uint32_t id) {
+  if (id == 0 || id > AGENT_API_NAMES) return "";
+  const agent_api_name& e = a.names[id - 1];
+  if (__atomic_load_n(&e.ready, __ATOMIC_ACQUIRE) != 1) return "";
+  char buf[AGENT_API_NAME_MAX];
+  std::memcpy(buf, e.name, sizeof buf);
+  size_t n = strnlen(buf, sizeof buf);
+  for (size_t i = 0; i < n; ++i) {
+    char c = buf[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '?')) return "";
+  }
+  return std::string(buf, n);
+}
+
+}  // namespace
+
+std::vector<AgentThreadCall> AgentChannel::ApiThreads() const {
+  std::vector<AgentThreadCall> out;
+  if (!block_) return out;
+  const agent_api& a = ApiRegion(block_);
+  for (const agent_api_thread& t : a.threads) {
+    AgentThreadCall c;
+    c.tid = __atomic_load_n(&t.tid, __ATOMIC_ACQUIRE);
+    if (c.tid <= 0) continue;
+    c.pid = __atomic_load_n(&t.pid, __ATOMIC_RELAXED);
+    c.depth = __atomic_load_n(&t.depth, __ATOMIC_RELAXED);
+    c.calls = static_cast<int64_t>(__atomic_load_n(&t.calls, __ATOMIC_RELAXED));
+    c.call_mono_ns = __atomic_load_n(&t.call_mono_ns, __ATOMIC_RELAXED);
+    c.outer_arg = __atomic_load_n(&t.outer_arg, __ATOMIC_RELAXED);
+    if (c.depth > 0) {
+      c.call = ApiName(a, __atomic_load_n(&t.call, __ATOMIC_RELAXED));
+      c.outer = ApiName(a, __atomic_load_n(&t.outer, __ATOMIC_RELAXED));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+int64_t AgentChannel::ApiCallCount(const std::string& name) const {
+  if (!block_) return 0;
+  const agent_api& a = ApiRegion(block_);
+  uint32_t used = std::min<uint32_t>(__atomic_load_n(&a.names_used, __ATOMIC_ACQUIRE), AGENT_API_NAMES);
+  int64_t n = 0;
+  for (uint32_t i = 0; i < used; ++i) {
+    if (ApiName(a, i + 1) == name) n += static_cast<int64_t>(__atomic_load_n(&a.names[i].calls, __ATOMIC_RELAXED));
+  }
+  return n;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/agent_block.h"
+#include "trial/trial.h"
 #include "util/fd.h"
 
 namespace cg {
@@ -37,6 +38,12 @@ class AgentChannel {
   // Call once no process of the trial is left that could touch the block or the pipe (all killed and reaped):
   // the destructor then keeps them, zeroed, for the next trial on this thread instead of closing them.
   void Recycle() { recycle_ = true; }
+
+  // The threads the agent's API-call table holds now (also after the trial died): the call each is in, its
+  // count. Names are read as identifiers only (the table lives in memory the program can write).
+  std::vector<AgentThreadCall> ApiThreads() const;
+  // Calls of `name` entered so far, all threads and processes together (--progress-api).
+  int64_t ApiCallCount(const std::string& name) const;
 
  private:
   ScopedFd fd_, notify_r_, notify_w_;

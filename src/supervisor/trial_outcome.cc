@@ -206,6 +206,14 @@ void Trial::Classify(TrialResult* r) {
   }
   if (cancelled_) AddDetail(r, "cancelled");
   ReadWorkloadResult(r);
+  if (!spec_.builtin_workload && agent_.is_open()) {
+    // --progress-api NAME: an --exec program's iterations are its calls of NAME (the agent's count).
+    for (const auto& [k, v] : spec_.env) {
+      if (k != "CRASHGRID_PROGRESS_API" || v.empty()) continue;
+      r->iterations = agent_.ApiCallCount(v);
+      r->workload_seconds = r->time_to_outcome_s;
+    }
+  }
   const CrashReport* crash = nullptr;
   if (tracer_ && tracer_->report()) {
     r->report = tracer_->report();
@@ -222,6 +230,14 @@ void Trial::Classify(TrialResult* r) {
     ReadHandlerRecord(r);
     if (r->report && method_ == CaptureMethod::kAttach) r->capture_method = CaptureMethodName(CaptureMethod::kHandler);
     crash = r->report ? &*r->report : nullptr;
+  }
+  if (r->report && agent_.is_open()) {
+    // The calls each thread was in, from the agent's table (kept after the trial died); the signature then
+    // names the call the agent saw.
+    double stopped = crash_time_ > 0 ? crash_time_ : MonotonicSeconds();
+    if (AnnotateApiCalls(agent_.ApiThreads(), static_cast<int64_t>(stopped * 1e9), &*r->report)) {
+      r->signature = r->report->signal != 0 ? CrashSignature(*r->report) : HangSignature(*r->report);
+    }
   }
   if (overran_ && StartsWith(r->signature, "hang")) r->signature = "overran" + r->signature.substr(4);
   if (crash && (r->outcome == Outcome::kClean || r->outcome == Outcome::kFailed)) {

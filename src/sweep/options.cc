@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/agent_block.h"
 #include "sweep/fingerprint.h"
 #include "trial/trial_command.h"
 #include "trial/trial_json.h"
@@ -36,6 +37,15 @@ TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::s
   spec.argv = std::move(command.argv);
   spec.env = std::move(command.env);
   spec.builtin_workload = !opts.workload.empty();
+  if (!spec.builtin_workload) {
+    // --serialize (or a `serialize` axis) for an --exec program: the agent's lock around API groups.
+    std::string serialize;
+    for (const auto& [k, v] : cell) {
+      if (k == "serialize") serialize = v;
+    }
+    if (serialize.empty() && opts.params.count("serialize")) serialize = opts.params.at("serialize");
+    if (!serialize.empty() && serialize != "none") spec.env.emplace_back(AGENT_ENV_SERIALIZE, serialize);
+  }
   spec.shell_semantics = opts.workload.empty();
   return spec;
 }

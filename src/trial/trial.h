@@ -85,8 +85,27 @@ struct ThreadStack {
   std::string error;  // why unwinding stopped early, if it did
   char state = 0;     // scheduler state from /proc at capture ('R', 'S', 'D', 't'...), 0 if unknown
   // The API entry the program called into the library at the top of the stack: the outermost exported
-  // symbol of the innermost foreign library's run of frames ("cuvidDestroyDecoder"), "" if none.
+  // symbol of the innermost foreign library's run of frames ("cuvidDestroyDecoder"), "" if none. When the
+  // agent tracked the thread's calls, the call it was in (api_call) instead.
   std::string api;
+  // What the agent (src/agent/api_track.c) recorded for this thread, empty/0 when it tracked nothing:
+  std::string api_call;    // the innermost tracked call in flight ("cuvidDestroyDecoder")
+  std::string api_outer;   // the outermost one when calls nest ("gst_element_set_state(NULL)"), else ""
+  std::string api_caller;  // the frame that made the outermost call ("churn_once"), "" if not on the stack
+  int64_t api_calls = 0;   // tracked calls the thread made
+  double api_call_s = 0;   // how long it had been in api_call when it was stopped (0 if unknown)
+};
+
+// One thread's entry in the agent's API-call table, as the supervisor read it (AgentChannel::ApiThreads).
+struct AgentThreadCall {
+  int pid = 0;
+  int tid = 0;
+  std::string call;   // "" when in no tracked call
+  std::string outer;
+  uint64_t outer_arg = 0;
+  int depth = 0;
+  int64_t calls = 0;
+  int64_t call_mono_ns = 0;
 };
 
 // Everything captured at a crash or a hang.

@@ -65,6 +65,11 @@ void to_json(json& j, const ThreadStack& v) {
            {"faulting", v.faulting}, {"frames", v.frames}, {"error", v.error}};
   if (v.state != 0) j["state"] = std::string(1, v.state);
   if (!v.api.empty()) j["api"] = v.api;
+  if (!v.api_call.empty()) j["api_call"] = v.api_call;
+  if (!v.api_outer.empty()) j["api_outer"] = v.api_outer;
+  if (!v.api_caller.empty()) j["api_caller"] = v.api_caller;
+  if (v.api_calls != 0) j["api_calls"] = v.api_calls;
+  if (v.api_call_s != 0) j["api_call_s"] = v.api_call_s;
 }
 void from_json(const json& j, ThreadStack& v) {
   Get(j, "tid", v.tid);
@@ -77,6 +82,11 @@ void from_json(const json& j, ThreadStack& v) {
   Get(j, "state", state);
   v.state = state.empty() ? 0 : state[0];
   Get(j, "api", v.api);
+  Get(j, "api_call", v.api_call);  // the five api_* keys are absent in records written before the agent tracked
+  Get(j, "api_outer", v.api_outer);
+  Get(j, "api_caller", v.api_caller);
+  Get(j, "api_calls", v.api_calls);
+  Get(j, "api_call_s", v.api_call_s);
 }
 
 void to_json(json& j, const CrashReport& v) {

@@ -1,0 +1,17 @@
+/* What the two halves of libcrashgrid_agent.so share: crashgrid_agent.c (the fault notifier, signals, thread
+ * starts, the constructor) and api_track.c (API-call tracking, --serialize). Hidden symbols only. */
+#ifndef CRASHGRID_AGENT_INTERNAL_H_
+#define CRASHGRID_AGENT_INTERNAL_H_
+
+#include "agent/agent_block.h"
+
+/* Called once by the constructor with the mapped block (NULL without one: tracking stays off). Reads
+ * AGENT_ENV_API and AGENT_ENV_SERIALIZE. Cheap: no symbol lookups, no allocation (interposed functions resolve
+ * what they call at their first call). */
+void cg_api_init(struct agent_block* block);
+/* In a fork()ed child: the forking thread's slot belongs to the parent's thread. */
+void cg_api_after_fork_child(void);
+/* Resolves `name` in the objects after the agent, with the real dlsym (the agent interposes dlsym). */
+void* cg_next_symbol(const char* name);
+
+#endif /* CRASHGRID_AGENT_INTERNAL_H_ */
