@@ -140,6 +140,8 @@ bool WriteTextFile(const std::string& path, const std::string& data, std::string
   return true;
 }
 
+StreamWriter::StreamWriter() = default;
+
 StreamWriter::~StreamWriter() {
   if (owns_fd_ && fd_ >= 0) close(fd_);
 }

@@ -20,7 +20,7 @@ class PendingFile;
 
 class StreamWriter {
  public:
-  StreamWriter() = default;
+  StreamWriter();
   ~StreamWriter();
   StreamWriter(const StreamWriter&) = delete;
   StreamWriter& operator=(const StreamWriter&) = delete;
