@@ -93,9 +93,10 @@ TEST(Database, TwoSweepsAtOnceOnOneDbRecordEachTrialOnce) {
   EXPECT_EQ(TrialCount(db), 36) << a.err << "\n---\n" << b.err;
   for (const CmdResult* r : {&a, &b}) {
     EXPECT_TRUE(r->exit_code == 0 || r->exit_code == kExitDatabase) << r->exit_code << ": " << r->err;
-    if (r->exit_code == kExitDatabase)
+    if (r->exit_code == kExitDatabase) {
       EXPECT_NE(r->err.find("another crashgrid sweep is recording into '" + db + "' now"), std::string::npos)
           << r->err;
+    }
   }
   EXPECT_TRUE(a.exit_code == 0 || b.exit_code == 0) << a.err << "\n---\n" << b.err;
 }
