@@ -43,9 +43,10 @@ constexpr size_t kWriteVersionOffset = 18;  // 2: WAL mode
 constexpr size_t kUserVersionOffset = 60;
 constexpr size_t kApplicationIdOffset = 68;
 
-// The most VM steps PRAGMA quick_check may take when a file is opened (checked every kCheckStepGrain): about
-// 1 s on the 2-core VM, which covers a database of some 200,000 trials (bench/results/store-checks.md). A larger
-// file is checked up to there; the rest is read as SQLite meets it (a damaged page then fails that read).
+// The most VM steps PRAGMA quick_check may take when a file is opened (counted every kCheckStepGrain), so that
+// opening a very large file does not cost a full scan. The figure is a first guess, not yet measured against
+// file sizes; a file larger than the budget covers is checked up to there, and a damaged page beyond it fails
+// the read that meets it.
 constexpr int kCheckStepGrain = 1000;
 constexpr int64_t kCheckSteps = 100'000'000;
 
