@@ -76,7 +76,8 @@ Re-running the same command on the same --db continues the sweep (so does --resu
 nothing recorded is run again. It continues only a run of the same machine (host, GPUs, NVIDIA driver),
 crashgrid version, --exec program build (ELF build-id, else the file's hash) and working directory, --label
 and --env values; when one of them changed, a new run starts and the first line says what differs.
---new-run always starts a new run. Ctrl-C stops after the trials in flight; a second Ctrl-C discards them.
+--new-run always starts a new run. Ctrl-C, SIGTERM or SIGHUP stop at once: the trials in flight are killed
+and not recorded, the rest stays recorded, and the exit code is 128 + the signal (130, 143, 129).
 
 Watching: by default (--capture attach) nothing is traced until a crash: the preloaded agent reports the fault,
 then every thread is seized and unwound. A built-in workload's clock starts at its start barrier; set-up and
@@ -85,13 +86,25 @@ a crash), none means hung. Crashes are crashed or hung trials; failed and overra
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_abort{false};
+std::atomic<int> g_signal{0};  // the first SIGINT, SIGTERM or SIGHUP received (0: none)
+static_assert(std::atomic<int>::is_always_lock_free, "g_signal is set from a signal handler");
 
-void OnSignal(int) {
-  if (g_stop.load()) g_abort.store(true);
+// SIGINT, SIGTERM and SIGHUP stop the sweep at once: the trials in flight are cancelled (the supervisor kills
+// their process groups and reaps them, within its 50 ms poll) and discarded, what finished before stays
+// recorded, and crashgrid exits 128 + the signal's number. A second signal exits at once; the trials' processes
+// then die with crashgrid (PR_SET_PDEATHSIG, and the reaper guard for those that left the group).
+void OnSignal(int sig) {
+  int none = 0;
+  if (!g_signal.compare_exchange_strong(none, sig)) {
+    static const char msg[] = "\ncrashgrid: second signal: exiting now\n";
+    (void)!write(2, msg, sizeof(msg) - 1);
+    _exit(128 + sig);
+  }
   g_stop.store(true);
+  g_abort.store(true);
   static const char msg[] =
-      "\ncrashgrid: stopping after the trials in flight (Ctrl-C again to discard them)\n";
-  if (!g_abort.load()) (void)!write(2, msg, sizeof(msg) - 1);
+      "\ncrashgrid: stopping: the trials in flight are killed and not recorded (a second signal exits now)\n";
+  (void)!write(2, msg, sizeof(msg) - 1);
 }
 
 struct Flags {
@@ -292,15 +305,13 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
     *err = "--duration: " + *err;
     return false;
   }
-  if (o->duration_s <= 0) {
-    *err = "--duration must be positive";
-    return false;
-  }
+  if (!CheckTrialBound("--duration", f.duration, o->duration_s, /*positive=*/true, err)) return false;
   if (!f.grace.empty()) {
     if (!ParseDuration(f.grace, &o->grace_s, err)) {
       *err = "--grace: " + *err;
       return false;
     }
+    if (!CheckTrialBound("--grace", f.grace, o->grace_s, /*positive=*/false, err)) return false;
   }
   if (!ParseCaptureMethod(f.capture, &o->capture)) {
     *err = fmt::format("unknown --capture '{}'{} (use attach, trace, handler or none)", f.capture,
@@ -314,10 +325,7 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
       *err = fmt::format("{}: {}", flag, *err);
       return false;
     }
-    if (*out <= 0) {
-      *err = fmt::format("{} must be positive (got '{}')", flag, *text);
-      return false;
-    }
+    if (!CheckTrialBound(flag, *text, *out, /*positive=*/true, err)) return false;
   }
   if (f.until != "runs" && f.until != "decided") {
     *err = fmt::format("unknown --until '{}'{} (use runs or decided)", f.until,
@@ -518,7 +526,7 @@ int CmdSweep(const Args& all_args) {
   }
   int code = 0;
   auto store = Store::Open(f.db, Store::Mode::kCreate, &err, &code);
-  if (!store) {
+  if (!store || !store->LockForSweep(&err, &code)) {
     PrintError(err);
     return code;
   }
@@ -528,8 +536,7 @@ int CmdSweep(const Args& all_args) {
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
 
   SupervisorRunner runner;
   SweepIo io;
@@ -541,8 +548,7 @@ int CmdSweep(const Args& all_args) {
   io.note = [](const std::string& line) { std::fprintf(stderr, "crashgrid: %s\n", TerminalText(line).c_str()); };
   SweepOutcome outcome;
   bool ok = RunSweep(opts, io, &g_stop, &g_abort, &outcome, &err);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, SIG_DFL);
   if (!ok && outcome.refused) {
     PrintError(err);
     return kExitUsage;
@@ -573,7 +579,8 @@ int CmdSweep(const Args& all_args) {
     std::fprintf(stderr, "crashgrid: interrupted with %lld trials recorded in '%s'; resume with: crashgrid sweep "
                  "--resume --db %s\n", static_cast<long long>(outcome.trials_total), f.db.c_str(),
                  ShellQuote(f.db).c_str());
-    return kExitInterrupted;
+    int sig = g_signal.load();
+    return sig ? 128 + sig : kExitInterrupted;
   }
   if (outcome.cells_unrunnable == outcome.cells_total) return kExitCannotRun;
   return kExitOk;

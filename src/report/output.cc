@@ -29,7 +29,83 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
+
+// A file being written for `path`, with no name until Publish: O_TMPFILE, so that a crashgrid killed midway
+// (SIGKILL included) leaves nothing behind. Where the file system has no O_TMPFILE, a `PATH.tmpXXXXXX` file
+// renamed into place (removed on failure, not after a SIGKILL).
+class PendingFile {
+ public:
+  ~PendingFile() {
+    if (!tmp_path_.empty()) unlink(tmp_path_.c_str());
+  }
+  // False with errno set.
+  bool Create(const std::string& path) {
+    path_ = path;
+    mode_t mask = umask(0);
+    umask(mask);
+    fd_.reset(open(DirOf(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666 & ~mask));
+    if (fd_.is_open()) return true;
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return false;
+    tmp_path_ = path + ".tmpXXXXXX";
+    fd_.reset(mkstemp(tmp_path_.data()));
+    if (!fd_.is_open()) {
+      tmp_path_.clear();
+      return false;
+    }
+    fchmod(fd_.get(), 0666 & ~mask);  // mkstemp creates 0600; a report is meant to be shared like any file
+    return true;
+  }
+  int fd() const { return fd_.get(); }
+  // Syncs the data and gives the file its name, replacing what was there. False with errno set.
+  bool Publish() {
+    if (fsync(fd_.get()) != 0) return false;
+    if (!tmp_path_.empty()) {
+      fd_.reset();
+      if (rename(tmp_path_.c_str(), path_.c_str()) != 0) return false;
+      tmp_path_.clear();
+      return true;
+    }
+    std::string self = "/proc/self/fd/" + std::to_string(fd_.get());
+    if (LinkTo(self, path_)) return true;
+    if (errno != EEXIST) return false;
+    // An existing file is replaced by a rename, atomically; the name it has for that instant is the only trace
+    // a kill can leave (a few microseconds).
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string tmp = fmt::format("{}.tmp{:06x}", path_, (static_cast<unsigned>(getpid()) * 2654435761u + attempt) & 0xffffff);
+      if (!LinkTo(self, tmp)) {
+        if (errno == EEXIST) continue;
+        return false;
+      }
+      if (rename(tmp.c_str(), path_.c_str()) != 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        errno = e;
+        return false;
+      }
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  // linkat through /proc/self/fd (any user); without /proc, AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH: root).
+  bool LinkTo(const std::string& self, const std::string& name) {
+    if (linkat(AT_FDCWD, self.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return true;
+    if (errno != ENOENT || access("/proc/self/fd", F_OK) == 0) return false;
+    return linkat(fd_.get(), "", AT_FDCWD, name.c_str(), AT_EMPTY_PATH) == 0;
+  }
+
+  std::string path_, tmp_path_;
+  ScopedFd fd_;
+};
+
 
 bool WriteTextFile(const std::string& path, const std::string& data, std::string* err) {
   if (path == "-") {
@@ -51,34 +127,23 @@ bool WriteTextFile(const std::string& path, const std::string& data, std::string
     }
     return true;
   }
-  std::string tmp_path = path + ".tmpXXXXXX";
-  ScopedFd fd(mkstemp(tmp_path.data()));
-  if (!fd.is_open()) {
+  PendingFile file;
+  if (!file.Create(path)) {
     *err = fmt::format("cannot write '{}': {} (check that its directory exists and is writable)", path,
                        strerror(errno));
     return false;
   }
-  // mkstemp creates 0600; a report is meant to be shared like any other file the user writes.
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd.get(), 0666 & ~mask);
-  if (!WriteAll(fd.get(), data) || fsync(fd.get()) != 0) {
+  if (!WriteAll(file.fd(), data) || !file.Publish()) {
     *err = fmt::format("cannot write '{}': {}", path, strerror(errno));
-    unlink(tmp_path.c_str());
-    return false;
-  }
-  fd.reset();
-  if (rename(tmp_path.c_str(), path.c_str()) != 0) {
-    *err = fmt::format("cannot write '{}': {}", path, strerror(errno));
-    unlink(tmp_path.c_str());
     return false;
   }
   return true;
 }
 
+StreamWriter::StreamWriter() = default;
+
 StreamWriter::~StreamWriter() {
   if (owns_fd_ && fd_ >= 0) close(fd_);
-  if (!tmp_path_.empty()) unlink(tmp_path_.c_str());
 }
 
 bool StreamWriter::Open(const std::string& path, std::string* err) {
@@ -91,21 +156,19 @@ bool StreamWriter::Open(const std::string& path, std::string* err) {
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {  // as in WriteTextFile: never rename over a device
     fd_ = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    owns_fd_ = fd_ >= 0;
   } else {
-    tmp_path_ = path + ".tmpXXXXXX";
-    fd_ = mkstemp(tmp_path_.data());
-    if (fd_ < 0) tmp_path_.clear();
+    file_ = std::make_unique<PendingFile>();
+    if (file_->Create(path)) {
+      fd_ = file_->fd();
+    } else {
+      file_.reset();
+    }
   }
   if (fd_ < 0) {
     *err = fmt::format("cannot write '{}': {} (check that its directory exists and is writable)", path,
                        strerror(errno));
     return false;
-  }
-  owns_fd_ = true;
-  if (!tmp_path_.empty()) {
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd_, 0666 & ~mask);
   }
   return true;
 }
@@ -123,18 +186,11 @@ bool StreamWriter::Write(const std::string& data) {
 
 bool StreamWriter::Close(std::string* err) {
   bool ok = Flush();
-  if (ok && !tmp_path_.empty() && fsync(fd_) != 0) ok = false, errno_ = errno;
+  if (ok && file_ && !file_->Publish()) ok = false, errno_ = errno;
+  file_.reset();
   if (owns_fd_) close(fd_);
   fd_ = -1;
   owns_fd_ = false;
-  if (ok && !tmp_path_.empty()) {
-    if (rename(tmp_path_.c_str(), path_.c_str()) != 0) {
-      ok = false;
-      errno_ = errno;
-    } else {
-      tmp_path_.clear();
-    }
-  }
   if (!ok) {
     *err = path_ == "-" ? fmt::format("cannot write to stdout: {}", strerror(errno_))
                         : fmt::format("cannot write '{}': {}", path_, strerror(errno_));

@@ -2,20 +2,25 @@
 // half-written report where a good one was.
 #pragma once
 
+#include <memory>
 #include <string>
 
 namespace cg {
 
-// Writes `data` to `path` through a temporary file in the same directory and a rename. "-" writes to stdout.
+// Writes `data` to `path` through an unnamed file (O_TMPFILE) linked into place when complete, so that even a
+// SIGKILL midway leaves nothing behind (a temporary file and a rename where O_TMPFILE is unsupported). An
+// existing file is replaced atomically. "-" writes to stdout.
 // On failure *err names the file and the reason.
 bool WriteTextFile(const std::string& path, const std::string& data, std::string* err);
 
 // The same for output written as it is produced (`export` of a million trials): Write buffers and writes
-// through, Close makes the file appear at `path` (rename), so a failure midway still leaves no half file.
-// Destroyed without Close, the temporary file is removed.
+// through, Close makes the file appear at `path`, so a failure or a kill midway leaves no half file and no
+// temporary. Destroyed without Close, nothing appears.
+class PendingFile;
+
 class StreamWriter {
  public:
-  StreamWriter() = default;
+  StreamWriter();
   ~StreamWriter();
   StreamWriter(const StreamWriter&) = delete;
   StreamWriter& operator=(const StreamWriter&) = delete;
@@ -27,9 +32,10 @@ class StreamWriter {
 
  private:
   bool Flush();
-  std::string path_, tmp_path_;  // tmp_path_ empty: writing in place (stdout, a device, a pipe)
+  std::string path_;
+  std::unique_ptr<PendingFile> file_;  // null: writing in place (stdout, a device, a pipe)
   int fd_ = -1;
-  bool owns_fd_ = false;
+  bool owns_fd_ = false;  // fd_ is a device's or a pipe's, opened here
   int errno_ = 0;
   std::string buffer_;
 };

@@ -91,7 +91,9 @@ class Store {
 
   // Opens (or creates) a database. On failure *err is a complete user-facing message (naming the file and
   // the fix) and *exit_code is kExitDatabase or kExitUsage. Never modifies a file that is not a crashgrid
-  // database or is of a newer schema version. A file of an older version is migrated to kStoreSchemaVersion
+  // database, is of a newer schema version, or is damaged (PRAGMA quick_check, bounded, in every mode). A new
+  // file appears complete (built aside and moved into place: store/create.h). Read-only, it leaves no -wal or
+  // -shm file that was not there before. A file of an older version is migrated to kStoreSchemaVersion
   // in one transaction when opened for writing, and read as it is (newer fields at their defaults) when opened
   // read-only.
   [[nodiscard]] static std::unique_ptr<Store> Open(const std::string& path, Mode mode, std::string* err, int* exit_code);
@@ -129,6 +131,11 @@ class Store {
   // merging. Each is (cell, repetition, result) as in InsertTrial.
   [[nodiscard]] bool InsertTrials(int64_t run_id, const std::vector<StoredTrial>& trials, std::string* err);
 
+  // Makes this the only sweep recording into the file until the store is destroyed: false, with *err saying
+  // so and *exit_code = kExitDatabase, when another process holds it (two sweeps on one --db would both run
+  // every trial). Readers are not affected.
+  [[nodiscard]] bool LockForSweep(std::string* err, int* exit_code);
+
   const std::string& path() const { return path_; }
   // The schema version of the open file: kStoreSchemaVersion once opened for writing (older files are
   // migrated then), possibly older when opened read-only.
@@ -145,6 +152,7 @@ class Store {
   std::string path_;
   int64_t version_ = 0;
   std::unique_ptr<sql::Stmt> insert_trial_;  // InsertTrial's statement, prepared once (a sweep inserts per trial)
+  int sweep_lock_fd_ = -1;  // LockForSweep's descriptor, closed after db_
   std::unique_ptr<WalSyncer> syncer_;  // writable stores only; stopped (after a last flush) before db_ closes
 };
 

@@ -24,6 +24,18 @@ std::string SweepKey(const SweepOptions& opts) {
   return fmt::format("{:016x}", Fnv1a64(j.dump()));
 }
 
+bool CheckTrialBound(const char* flag, const std::string& text, double seconds, bool positive, std::string* err) {
+  if (!std::isfinite(seconds) || seconds > kMaxTrialBoundS) {
+    *err = fmt::format("{} '{}' is longer than the limit of 24h (give at most 24h)", flag, text);
+    return false;
+  }
+  if (positive ? !(seconds > 0) : !(seconds >= 0)) {
+    *err = fmt::format("{} must be {} (got '{}')", flag, positive ? "positive" : "zero or more", text);
+    return false;
+  }
+  return true;
+}
+
 TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::string& self_exe) {
   TrialSpec spec;
   spec.duration_s = opts.duration_s;

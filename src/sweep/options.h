@@ -43,6 +43,15 @@ struct SweepOptions {
   bool resume = false;   // --resume: continue a recorded run or fail; never start a new one
 };
 
+// The longest --duration, --grace, --setup-timeout, --teardown-timeout and --stall-window accepted: a day. A
+// trial bound beyond it is a typo (999999999999s), and a sweep that cannot be stopped by its own bounds is not
+// one a user meant to start.
+constexpr double kMaxTrialBoundS = 24 * 3600;
+
+// Checks one of those flags' parsed value: finite, `positive` (> 0) or else >= 0, at most kMaxTrialBoundS. On
+// failure *err names the flag, what it got and the limit.
+bool CheckTrialBound(const char* flag, const std::string& text, double seconds, bool positive, std::string* err);
+
 // What identifies a sweep for resuming: the workload or program, the grid, the fixed parameters, the
 // duration and the grace. Not the number of runs (re-running with a larger --runs extends the same sweep),
 // --jobs, the seed, the capture method or the stopping rule. A run is continued only when its identity

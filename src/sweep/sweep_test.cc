@@ -352,6 +352,53 @@ TEST_F(SweepTest, AbortNowDiscardsTheTrialsInFlight) {
   EXPECT_EQ(details, (std::set<std::string>{"call 0", "call 1"})) << "only trials that ended before the abort";
 }
 
+// A signal (SIGTERM, SIGHUP, Ctrl-C: cmd_sweep sets stop and abort_now together): the trials in flight are
+// cancelled and discarded, those finished stay, the run is not finished, and resuming runs exactly the rest:
+// every cell ends with --runs trials, repetitions 0..runs-1 once each, the discarded ones run again.
+TEST_F(SweepTest, ASignalDiscardsTheTrialsInFlightAndResumeRunsExactlyTheRest) {
+  std::atomic<bool> stop{false}, abort_now{false};
+  std::unique_ptr<FakeRunner> runner;
+  std::atomic<int> cancelled{0};
+  runner = std::make_unique<FakeRunner>(std::vector<std::string>{"X"}, [&](const std::string&, int call) {
+    if (call == 5) {  // the signal, with calls 4 and 5 in flight
+      runner->WaitFor([](int in_flight, int) { return in_flight >= 2; });
+      stop = true;
+      abort_now = true;
+    }
+    if (call == 4 || call == 5) {
+      runner->WaitFor([&](int, int) { return abort_now.load(); });
+      cancelled++;  // what the supervisor returns for a cancelled trial: it is never recorded
+      TrialResult r;
+      r.outcome = Outcome::kHung;
+      return r;
+    }
+    return Clean();
+  });
+  SweepOptions o = Options(3, 4);
+  o.jobs = 2;
+  SweepOutcome out;
+  ASSERT_TRUE(Sweep(o, runner.get(), &out, nullptr, &stop, &abort_now));
+  EXPECT_TRUE(out.interrupted);
+  EXPECT_EQ(cancelled.load(), 2);
+  EXPECT_EQ(out.trials_run, 4);
+  EXPECT_EQ(Trials(out.run_id).size(), 4u);
+  for (const auto& t : Trials(out.run_id)) EXPECT_EQ(t.result.outcome, Outcome::kClean) << "a cancelled trial";
+  EXPECT_FALSE(Runs()[0].finished);
+
+  Reopen();
+  FakeRunner rest({"X"});
+  SweepOutcome resumed;
+  ASSERT_TRUE(Sweep(o, &rest, &resumed));
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.run_id, out.run_id);
+  EXPECT_EQ(rest.calls(), 8) << "12 trials in all, 4 recorded before the signal";
+  std::map<std::string, std::set<int>> reps;
+  for (const auto& t : Trials(out.run_id)) EXPECT_TRUE(reps[t.cell_key].insert(t.repetition).second) << t.cell_key;
+  ASSERT_EQ(reps.size(), 3u);
+  for (const auto& [cell, set] : reps) EXPECT_EQ(set, (std::set<int>{0, 1, 2, 3})) << cell;
+  EXPECT_TRUE(Runs()[0].finished);
+}
+
 // --until decided with alpha = 0.01, beta = 0.2 (see scheduler_test.cc: 17 clean runs to SAFE, 2 crashes to
 // CRASHES; swapped, 46 and 1). The verdicts reach the observer as they are reached, and the settings are stored
 // with alpha and beta in their places.

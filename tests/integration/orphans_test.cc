@@ -181,7 +181,7 @@ TEST(OrphansWithJobs, ATrialsEndSparesTheEscapeesOfATrialStillRunning) {
 
 struct KillCase {
   int signal;
-  int times;  // SIGINT/SIGTERM: once stops after the trial in flight, twice discards it
+  int times;  // SIGINT/SIGTERM/SIGHUP: once kills the trial in flight and exits, twice exits at once
   std::string capture;
 };
 
@@ -194,7 +194,7 @@ class OrphansOfAKilledCrashgrid : public ::testing::TestWithParam<KillCase> {};
 TEST_P(OrphansOfAKilledCrashgrid, AreGoneSoonAfterCrashgridExits) {
   const KillCase& c = GetParam();
   std::string dir = TestDir();
-  // A hanging trial: stopped after it (one SIGINT/SIGTERM), crashgrid exits at its duration + grace.
+  // A hanging trial: killed at the signal (one SIGINT/SIGTERM/SIGHUP), or at once with crashgrid (two).
   pid_t cg = StartCrashgrid({"sweep", "--runs", "3", "--duration", "3s", "--grace", "2s", "--db", dir + "/o.db",
                              "--no-live", "--capture", c.capture, "--exec", "--", FixturePath("orphan_escape"), dir,
                              "hang"},
@@ -224,8 +224,10 @@ TEST_P(OrphansOfAKilledCrashgrid, AreGoneSoonAfterCrashgridExits) {
   std::string survivors = Survivors(e);
   Cleanup(e);
   ASSERT_NE(status, -1) << "crashgrid did not exit\n" << ReadFile(dir + "/log");
-  if (c.signal == SIGKILL || c.signal == SIGHUP) {
+  if (c.signal == SIGKILL) {
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == c.signal) << status;
+  } else {  // SIGINT, SIGTERM and SIGHUP stop the sweep: exit 128 + the signal
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + c.signal) << status;
   }
   EXPECT_TRUE(gone) << survivors << " still alive 5 s after crashgrid exited\n" << ReadFile(dir + "/log");
 }
