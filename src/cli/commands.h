@@ -22,5 +22,6 @@ int CmdExport(const Args& args);
 int CmdDoctor(const Args& args);
 int CmdCrashes(const Args& args);
 int CmdShow(const Args& args);
+int CmdMerge(const Args& args);
 
 }  // namespace cg

@@ -31,6 +31,7 @@ const Command kCommands[] = {
     {"heatmap", CmdHeatmap, "write a run's crash heatmap (or one signature's) as SVG"},
     {"bugreport", CmdBugreport, "write a bug-report bundle for one crash signature (Markdown + SVG)"},
     {"export", CmdExport, "write every trial as JSON lines or CSV"},
+    {"merge", CmdMerge, "combine shards (--shard K/N) and databases from several machines into one file"},
     {"doctor", CmdDoctor, "what this machine can run (GPU, driver, NVENC/NVDEC, EGL, GStreamer, capture) and why not"},
 };
 
