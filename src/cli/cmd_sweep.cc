@@ -478,6 +478,12 @@ int CmdSweep(const Args& all_args) {
   CLI::App app{kUsage, "crashgrid sweep"};
   Flags f;
   AddFlags(app, f);
+  // SplitExec leaves "--exec" among crashgrid's own args when no program follows it (the hidden --exec option
+  // is for --config files' `exec = [...]` only).
+  if (std::find(args.begin(), args.end(), "--exec") != args.end()) {
+    PrintError("--exec needs a program: --exec -- PROGRAM ARGS... (see crashgrid sweep --help)");
+    return kExitUsage;
+  }
   if (int rc = ParseCli(app, args); rc >= 0) return rc;
   if (exec_argv.empty()) exec_argv = f.config_exec;
 
