@@ -24,7 +24,9 @@ std::vector<RunRecord> Runs(const std::string& db) {
   auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
   EXPECT_TRUE(store) << err;
   std::vector<RunRecord> runs;
-  if (store) EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  if (store) {
+    EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  }
   return runs;
 }
 
@@ -33,7 +35,9 @@ std::vector<StoredTrial> Trials(const std::string& db, int64_t run_id) {
   int code = 0;
   auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
   std::vector<StoredTrial> trials;
-  if (store) EXPECT_TRUE(store->LoadTrials(run_id, true, &trials, &err)) << err;
+  if (store) {
+    EXPECT_TRUE(store->LoadTrials(run_id, true, &trials, &err)) << err;
+  }
   return trials;
 }
 
