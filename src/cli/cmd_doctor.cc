@@ -161,6 +161,13 @@ std::string RenderDoctor(const json& d) {
                                  static_cast<double>(g.value("memory_bytes", 0ULL)) / (1ULL << 30)));
     row("driver", fmt::format("NVIDIA {} (NVML); GPUs: {}", nvenv.value("driver_version", "?"),
                               gpus.empty() ? "none" : Join(gpus, ", ")));
+    // One row per GPU, by the index `sweep --gpus` takes, with the UUID each trial records.
+    int index = 0;
+    for (const auto& g : nvenv["gpus"]) {
+      std::string label = fmt::format("GPU {}", index);
+      row(label.c_str(), fmt::format("{} {} (sweep --gpus {})", g.value("name", "?"), g.value("uuid", ""), index));
+      index++;
+    }
   } else {
     row("driver", "none: " + nvenv.value("error", "NVML unavailable"));
   }

@@ -29,6 +29,7 @@
 #include "stats/stopping_settings.h"
 #include "runtime/runner.h"
 #include "runtime/workload.h"
+#include "nvidia/nvml.h"
 
 namespace cg {
 namespace {
@@ -138,6 +139,9 @@ struct Flags {
   std::vector<std::string> labels;
   std::vector<std::string> env;
   bool new_run = false;
+  std::string shard;
+  std::string gpus;
+  std::vector<std::string> config_exec;  // `exec = [...]` of a --config file
 };
 
 void AddFlags(CLI::App& app, Flags& f) {
@@ -202,6 +206,22 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--format", f.format, "table printed at the end: percent|seed|markdown|verdict|none")
       ->default_val("percent");
   app.add_flag("-q,--quiet", f.quiet, "no progress output");
+  app.add_option("--shard", f.shard, "K/N: run only the cells i of the grid (in grid order) with i mod N = K, "
+                                     "K from 0 (a Slurm array task: --shard $SLURM_ARRAY_TASK_ID/N); each shard "
+                                     "its own --db, combined by crashgrid merge")
+      ->type_name("K/N");
+  app.add_option("--gpus", f.gpus, "all|0,2,3: trials side by side, --jobs per GPU (default 1), each round running "
+                                   "every cell once on every GPU; each trial gets CUDA_VISIBLE_DEVICES of its GPU "
+                                   "and records the GPU's index and UUID (table --by gpu). --runs is rounded up "
+                                   "to a multiple of the GPUs")
+      ->type_name("all|LIST");
+  // --config FILE: any option above as `name = value` (TOML or INI; repeatable options as arrays), the workload as
+  // `workload = "gst"` and an --exec program as `exec = ["./run.sh", "arg"]`. The command line wins over the file.
+  app.set_config("--config", "", "TOML/INI file of sweep options (see contrib/sweep.toml); the command line "
+                                 "overrides it")
+      ->type_name("FILE");
+  app.add_option("--exec", f.config_exec, "")->group("")->configurable(true);  // the config file's `exec = [...]`
+  if (CLI::Option* w = app.get_option_no_throw("workload")) w->configurable(true);
 }
 
 bool ParseLabels(const std::vector<std::string>& flags, std::map<std::string, std::string>* labels,
@@ -388,6 +408,7 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
   }
   o->new_run = f.new_run;
   o->resume = f.resume;
+  if (!f.shard.empty() && !ParseShard(f.shard, &o->shard, err)) return false;
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd)) o->cwd = cwd;
 
@@ -460,6 +481,44 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
   return true;
 }
 
+// --gpus all|0,2,3 against what NVML reports. False with *err and *code (kExitCannotRun without NVIDIA GPUs,
+// kExitUsage for a list that is not one of this machine's GPUs).
+bool ResolveGpus(const std::string& spec, std::vector<GpuSlot>* gpus, std::string* err, int* code) {
+  NvmlInfo info;
+  std::string why;
+  if (!QueryNvml(&info, &why) || info.gpus.empty()) {
+    *err = fmt::format("--gpus {}: this machine has no NVIDIA GPU NVML can see ({}); drop --gpus",
+                       spec, why.empty() ? "no GPUs" : why);
+    *code = kExitCannotRun;
+    return false;
+  }
+  *code = kExitUsage;
+  std::vector<int> indexes;
+  if (spec == "all") {
+    for (size_t i = 0; i < info.gpus.size(); ++i) indexes.push_back(static_cast<int>(i));
+  } else {
+    for (const std::string& part : Split(spec, ',')) {
+      long long i = -1;
+      if (!ParseInt(part, &i) || i < 0 || i >= static_cast<long long>(info.gpus.size())) {
+        *err = fmt::format("--gpus '{}': '{}' is not a GPU index of this machine (it has {}: 0 to {}; or use --gpus "
+                           "all)",
+                           spec, part, info.gpus.size(), info.gpus.size() - 1);
+        return false;
+      }
+      if (std::find(indexes.begin(), indexes.end(), static_cast<int>(i)) != indexes.end()) {
+        *err = fmt::format("--gpus '{}': GPU {} is given twice", spec, i);
+        return false;
+      }
+      indexes.push_back(static_cast<int>(i));
+    }
+  }
+  for (int i : indexes) {
+    const NvmlGpu& g = info.gpus[static_cast<size_t>(i)];
+    gpus->push_back(GpuSlot{i, g.uuid, g.name});
+  }
+  return true;
+}
+
 }  // namespace
 
 int CmdSweep(const Args& all_args) {
@@ -467,7 +526,14 @@ int CmdSweep(const Args& all_args) {
   CLI::App app{kUsage, "crashgrid sweep"};
   Flags f;
   AddFlags(app, f);
+  // SplitExec leaves "--exec" among crashgrid's own args when no program follows it (the hidden --exec option
+  // is for --config files' `exec = [...]` only).
+  if (std::find(args.begin(), args.end(), "--exec") != args.end()) {
+    PrintError("--exec needs a program: --exec -- PROGRAM ARGS... (see crashgrid sweep --help)");
+    return kExitUsage;
+  }
   if (int rc = ParseCli(app, args); rc >= 0) return rc;
+  if (exec_argv.empty()) exec_argv = f.config_exec;
 
   // --resume alone: continue the latest sweep of the file with its own command line.
   if (f.resume && f.workload.empty() && exec_argv.empty() && f.grid.empty()) {
@@ -517,6 +583,26 @@ int CmdSweep(const Args& all_args) {
   }
   opts.argv = {"crashgrid", "sweep"};
   opts.argv.insert(opts.argv.end(), all_args.begin(), all_args.end());
+  if (!f.gpus.empty()) {
+    int gpu_code = 0;
+    if (!ResolveGpus(f.gpus, &opts.gpus, &err, &gpu_code)) {
+      PrintError(err);
+      return gpu_code;
+    }
+    for (const char* name : {"CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"}) {
+      if (opts.env.count(name)) {
+        PrintError(fmt::format("--env {} and --gpus both choose the GPU (drop one)", name));
+        return kExitUsage;
+      }
+    }
+    int64_t g = static_cast<int64_t>(opts.gpus.size());
+    if (opts.runs % g) {
+      int64_t rounded = (opts.runs / g + 1) * g;
+      PrintWarning(fmt::format("--runs {} rounded up to {}: each round runs every cell on each of the {} GPUs",
+                               opts.runs, rounded, g));
+      opts.runs = rounded;
+    }
+  }
   if (std::string w = RunsCapWarning(opts.stopping, opts.runs); !w.empty()) PrintWarning(w);
 
   TableOptions table_options;

@@ -1,6 +1,7 @@
 // `crashgrid table DB [--run ID] [--format F] [--rows AXIS] [--cols AXIS] [--signature SIG]`: a run's crash
 // table, from the database a sweep wrote.
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +28,30 @@ examples:
   crashgrid table gst.db --signature 'SIGSEGV|wild|libnvcuvid'   only crashes with that signature (prefix)
 )";
 
+namespace {
+
+// `--by gpu`: the GPU a trial ran on (--gpus) as one more axis of the grid, "gpu" (its NVML index; "none" for a
+// trial without one), so that a faulty GPU shows as its own rows. Stored verdicts are per cell of the sweep, not
+// per GPU: the split table's verdicts are those of its counts.
+bool SplitByGpu(Store& store, ReportRun* rr, std::string* err) {
+  std::vector<StoredTrial> trials;
+  if (!store.LoadTrials(rr->run.id, /*full=*/false, &trials, err)) return false;
+  std::set<int> gpus;
+  for (StoredTrial& t : trials) {
+    gpus.insert(t.result.gpu_index);
+    t.cell.emplace_back("gpu", t.result.gpu_index < 0 ? "none" : std::to_string(t.result.gpu_index));
+    t.cell_key = CellKey(t.cell);
+  }
+  GridAxis axis{"gpu", {}};
+  for (int g : gpus) axis.values.push_back(g < 0 ? "none" : std::to_string(g));
+  rr->run.grid.push_back(std::move(axis));
+  rr->run.verdicts.clear();
+  rr->groups = GroupTrials(trials, rr->run.duration_s);
+  return true;
+}
+
+}  // namespace
+
 int CmdTable(const Args& args) {
   CLI::App app{"Prints a run's crash table: rows and columns are grid axes, one table per combination of the "
                "other axes.",
@@ -43,7 +68,14 @@ int CmdTable(const Args& args) {
   app.add_option("--cols", options.cols, "grid axis for the columns (default: the first other axis)");
   app.add_option("--signature", options.signature,
                  "count only crashes with this signature, or an unambiguous prefix of it");
+  std::string by;
+  app.add_option("--by", by, "gpu: the GPU each trial ran on (sweep --gpus) as one more axis, the rows unless "
+                             "--rows says otherwise");
   if (int rc = ParseCli(app, args); rc >= 0) return rc;
+  if (!by.empty() && by != "gpu") {
+    PrintError(fmt::format("unknown --by '{}' (use gpu)", by));
+    return kExitUsage;
+  }
 
   std::string err;
   if (!ParseTableFormat(format, &options.format, &err)) {
@@ -52,8 +84,16 @@ int CmdTable(const Args& args) {
   }
   int code = kExitFailure;
   std::vector<ReportRun> runs;
-  if (!OpenRuns(db, run_id ? std::vector<int64_t>{run_id} : std::vector<int64_t>{}, RunPick::kLatest, &runs, &code))
-    return code;
+  auto store =
+      OpenRuns(db, run_id ? std::vector<int64_t>{run_id} : std::vector<int64_t>{}, RunPick::kLatest, &runs, &code);
+  if (!store) return code;
+  if (by == "gpu") {
+    if (!SplitByGpu(*store, &runs[0], &err)) {
+      PrintError(err);
+      return kExitDatabase;
+    }
+    if (options.rows.empty()) options.rows = "gpu";
+  }
   std::string out;
   if (!RenderTable(runs[0].run, runs[0].groups, options, &out, &err)) {
     PrintError(err);

@@ -23,5 +23,6 @@ int CmdDoctor(const Args& args);
 int CmdCrashes(const Args& args);
 int CmdShow(const Args& args);
 int CmdRepro(const Args& args);
+int CmdMerge(const Args& args);
 
 }  // namespace cg

@@ -32,6 +32,7 @@ const Command kCommands[] = {
     {"bugreport", CmdBugreport, "write a bug-report bundle for one crash signature (Markdown + SVG)"},
     {"repro", CmdRepro, "write a reproduction a vendor builds and runs without crashgrid, for one signature"},
     {"export", CmdExport, "write every trial as JSON lines or CSV"},
+    {"merge", CmdMerge, "combine shards (--shard K/N) and databases from several machines into one file"},
     {"doctor", CmdDoctor, "what this machine can run (GPU, driver, NVENC/NVDEC, EGL, GStreamer, capture) and why not"},
 };
 

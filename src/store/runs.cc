@@ -1,6 +1,7 @@
 // Run rows: insert, update, load.
 #include <fmt/format.h>
 
+#include "store/schema.h"
 #include "store/sql.h"
 #include "store/store.h"
 #include "trial/trial_json.h"
@@ -17,17 +18,23 @@ using nlohmann::json;
 const char kRunColumns[] =
     "created_at, argv, command_line, workload, exec_argv, reference_target, grid, params, runs, duration_s, "
     "grace_s, capture, crashgrid_version, crashgrid_commit, environment, workload_detail, sweep_key, settings, "
-    "finished, labels, cwd, env, identity";
+    "finished, labels, cwd, env, identity, shard, origin";
 
-// Runs stored before v4 have no labels, cwd, env or identity: read as empty.
-const char kRunColumnsV3[] =
-    "created_at, argv, command_line, workload, exec_argv, reference_target, grid, params, runs, duration_s, "
-    "grace_s, capture, crashgrid_version, crashgrid_commit, environment, workload_detail, sweep_key, settings, "
-    "finished, '{}', '', '{}', ''";
+// Runs stored before v4 have no labels, cwd, env or identity: read as empty; before v5 no shard, and the origin
+// the v5 migration would give them.
+std::string RunColumns(int64_t version) {
+  if (version >= 5) return kRunColumns;
+  return fmt::format(
+      "created_at, argv, command_line, workload, exec_argv, reference_target, grid, params, runs, duration_s, "
+      "grace_s, capture, crashgrid_version, crashgrid_commit, environment, workload_detail, sweep_key, settings, "
+      "finished, {}, '', {}",
+      version >= 4 ? "labels, cwd, env, identity" : "'{}', '', '{}', ''", schema::kLegacyRunOrigin);
+}
 
-const char* RunColumns(int64_t version) { return version >= 4 ? kRunColumns : kRunColumnsV3; }
+// A fresh run's origin: 128 random bits, so runs of different machines never share one.
+std::string NewOrigin() { return sql::NewStoreUid(); }
 
-// Binds every RunRecord field except id to parameters 1..23 (kRunColumns order).
+// Binds every RunRecord field except id to parameters 1..25 (kRunColumns order).
 void BindRun(Stmt* s, const RunRecord& r) {
   s->Bind(1, r.created_at);
   s->Bind(2, Dump(json(r.argv)));
@@ -52,6 +59,8 @@ void BindRun(Stmt* s, const RunRecord& r) {
   s->Bind(21, r.cwd);
   s->Bind(22, Dump(json(r.env)));
   s->Bind(23, r.identity);
+  s->Bind(24, r.shard);
+  s->Bind(25, r.origin);
 }
 
 
@@ -74,6 +83,8 @@ bool ReadRun(const Stmt& s, RunRecord* r, std::string* why) {
   r->finished = s.Int(19) != 0;
   r->cwd = s.Text(21);
   r->identity = s.Text(23);
+  r->shard = s.Text(24);
+  r->origin = s.Text(25);
   return JsonColumn(s, 2, "argv", r->id, &r->argv, why) && JsonColumn(s, 5, "exec_argv", r->id, &r->exec_argv, why) &&
          JsonColumn(s, 7, "grid", r->id, &r->grid, why) && JsonColumn(s, 8, "params", r->id, &r->params, why) &&
          ParseJson(s.Text(15), "environment", r->id, &r->environment, why) &&
@@ -84,7 +95,8 @@ bool ReadRun(const Stmt& s, RunRecord* r, std::string* why) {
 }  // namespace
 
 bool Store::InsertRun(RunRecord* run, std::string* err) {
-  Stmt s(db_, fmt::format("INSERT INTO runs ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns).c_str());
+  if (run->origin.empty()) run->origin = NewOrigin();
+  Stmt s(db_, fmt::format("INSERT INTO runs ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns).c_str());
   BindRun(&s, *run);
   if (s.Step() != SQLITE_DONE) {
     *err = fmt::format("cannot record the run in '{}': {}", path_, sqlite3_errmsg(db_));
@@ -99,9 +111,9 @@ bool Store::UpdateRun(const RunRecord& run, std::string* err) {
          "UPDATE runs SET created_at=?1, argv=?2, command_line=?3, workload=?4, exec_argv=?5, reference_target=?6, "
          "grid=?7, params=?8, runs=?9, duration_s=?10, grace_s=?11, capture=?12, crashgrid_version=?13, "
          "crashgrid_commit=?14, environment=?15, workload_detail=?16, sweep_key=?17, settings=?18, finished=?19, "
-         "labels=?20, cwd=?21, env=?22, identity=?23 WHERE id=?24");
+         "labels=?20, cwd=?21, env=?22, identity=?23, shard=?24, origin=?25 WHERE id=?26");
   BindRun(&s, run);
-  s.Bind(24, run.id);
+  s.Bind(26, run.id);
   if (s.Step() != SQLITE_DONE) {
     *err = fmt::format("cannot update run {} in '{}': {}", run.id, path_, sqlite3_errmsg(db_));
     return false;

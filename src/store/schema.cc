@@ -38,7 +38,9 @@ const char* const kSchema[] = {
   labels TEXT NOT NULL DEFAULT '{}',
   cwd TEXT NOT NULL DEFAULT '',
   env TEXT NOT NULL DEFAULT '{}',
-  identity TEXT NOT NULL DEFAULT ''
+  identity TEXT NOT NULL DEFAULT '',
+  shard TEXT NOT NULL DEFAULT '',
+  origin TEXT NOT NULL DEFAULT ''
 ))",
     R"(CREATE TABLE trials (
   id INTEGER PRIMARY KEY,
@@ -70,6 +72,9 @@ const char* const kSchema[] = {
   report TEXT,
   setup_s REAL NOT NULL DEFAULT 0,
   teardown_s REAL NOT NULL DEFAULT 0,
+  uid TEXT NOT NULL DEFAULT '',
+  gpu_index INTEGER NOT NULL DEFAULT -1,
+  gpu_uuid TEXT NOT NULL DEFAULT '',
   UNIQUE (run_id, cell_key, repetition)
 ))",
     R"(CREATE TABLE cell_verdicts (
@@ -81,6 +86,13 @@ const char* const kSchema[] = {
   evidence INTEGER NOT NULL,
   last_trial_id INTEGER NOT NULL,
   PRIMARY KEY (run_id, cell_key, rule)
+))",
+    R"(CREATE TABLE run_sources (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  origin TEXT NOT NULL,
+  shard TEXT NOT NULL,
+  host TEXT NOT NULL,
+  PRIMARY KEY (run_id, origin)
 ))",
     "CREATE INDEX trials_signature ON trials(signature)",
     "CREATE INDEX runs_sweep_key ON runs(sweep_key)",
@@ -105,6 +117,19 @@ const char* const kMigrations[] = {
     "CREATE TABLE cell_verdicts (run_id INTEGER NOT NULL REFERENCES runs(id), cell_key TEXT NOT NULL, "
     "rule TEXT NOT NULL, verdict TEXT NOT NULL, crashes INTEGER NOT NULL, evidence INTEGER NOT NULL, "
     "last_trial_id INTEGER NOT NULL, PRIMARY KEY (run_id, cell_key, rule));",
+    // v4 -> v5: fleets. A run's shard ("K/N") and stable origin id, each trial's stable id and GPU, and the runs
+    // `crashgrid merge` combined into one (run_sources). Existing runs and trials get the ids a read-only reader
+    // of a v4 file computes for them (kLegacyRunOrigin, kLegacyTrialUid), so a file merged before and after its
+    // migration is recognised as the same.
+    "ALTER TABLE runs ADD COLUMN shard TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE trials ADD COLUMN uid TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE trials ADD COLUMN gpu_index INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE trials ADD COLUMN gpu_uuid TEXT NOT NULL DEFAULT '';"
+    "UPDATE runs SET origin = printf('v4-%.6f-%d', created_at, id);"
+    "UPDATE trials SET uid = printf('v4-%.6f-%d', (SELECT created_at FROM runs WHERE runs.id = trials.run_id), id);"
+    "CREATE TABLE run_sources (run_id INTEGER NOT NULL REFERENCES runs(id), origin TEXT NOT NULL, "
+    "shard TEXT NOT NULL, host TEXT NOT NULL, PRIMARY KEY (run_id, origin));",
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion - 1, "one migration per schema version step");
 

@@ -19,4 +19,10 @@ bool CreateSchema(sqlite3* db, std::string* why);
 // process or a full disk part-way leaves it whole at its old version.
 bool Migrate(sqlite3* db, std::string* why);
 
+// The ids a file older than v5 gives its runs and trials, as SQL expressions over `runs` and `trials`: the v5
+// migration stores exactly these, and a read-only reader of an older file computes them.
+constexpr const char kLegacyRunOrigin[] = "printf('v4-%.6f-%d', created_at, id)";
+constexpr const char kLegacyTrialUid[] =
+    "printf('v4-%.6f-%d', (SELECT created_at FROM runs WHERE runs.id = trials.run_id), trials.id)";
+
 }  // namespace cg::schema

@@ -1,6 +1,20 @@
 #include "store/sql.h"
 
+#include <mutex>
+#include <random>
+
 namespace cg::sql {
+
+std::string NewStoreUid() {
+  // Seeded once from the kernel's entropy: cheap per trial, and two processes (or machines) never share a stream.
+  static std::mutex mu;
+  static std::mt19937_64 rng([] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) ^ rd();
+  }());
+  std::lock_guard<std::mutex> lock(mu);
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
 
 bool Exec(sqlite3* db, const char* sql, std::string* why) {
   char* msg = nullptr;

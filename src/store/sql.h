@@ -91,6 +91,9 @@ class Stmt {
 };
 
 
+// 128 random bits as 32 hex digits: the stable id of a fresh run (runs.origin) or trial (trials.uid).
+std::string NewStoreUid();
+
 // Runs one or more statements without results; on failure *why is SQLite's message.
 bool Exec(sqlite3* db, const char* sql, std::string* why);
 

@@ -19,9 +19,10 @@ namespace cg {
 
 // v1: the first schema. v2: trials.setup_s and trials.teardown_s. v3: no trials_run_id index (the unique
 // index on (run_id, cell_key, repetition) serves run_id lookups). v4: runs.labels, runs.cwd, runs.env,
-// runs.identity and the cell_verdicts table. Older files are migrated in place when opened
+// runs.identity and the cell_verdicts table. v5: runs.shard, runs.origin, trials.uid, trials.gpu_index,
+// trials.gpu_uuid and the run_sources table (fleets: --shard, --gpus, crashgrid merge). Older files are migrated in place when opened
 // for writing and read as they are when opened read-only.
-constexpr int kStoreSchemaVersion = 4;
+constexpr int kStoreSchemaVersion = 5;
 
 // Where a writable store's commits stand against the disk (store/wal_sync.h): commits are durable against a
 // killed crashgrid at once and against a power cut once synced, within about WalSyncer::kSyncDelay.
@@ -34,6 +35,8 @@ struct SyncStats {
 };
 
 class WalSyncer;
+struct MergePolicy;  // store/merge.h
+struct MergeStats;
 namespace sql {
 class Stmt;
 }
@@ -47,6 +50,7 @@ struct StoredTrial {
   std::string cell_key;
   int repetition = 0;  // 0-based
   TrialResult result;
+  std::string uid;  // stable across files (schema v5; computed for older files); InsertTrials makes one if empty
 };
 
 // Trials of one run that agree on every field a count, a table or a statistic depends on, folded while the rows
@@ -147,6 +151,7 @@ class Store {
   [[nodiscard]] bool SyncNow(std::string* err);
 
  private:
+  friend bool MergeStore(Store* out, Store* in, const MergePolicy& policy, MergeStats* stats, std::string* err);  // store/merge.cc: one transaction of OUT's SQL
   Store() = default;
   sqlite3* db_ = nullptr;
   std::string path_;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "store/schema.h"
 #include "trial/trial_json.h"
 
 namespace cg {
@@ -19,7 +20,8 @@ namespace {
 const char kTrialColumns[] =
     "run_id, cell_key, cell, repetition, outcome, exit_code, signal, via_shell, detail, started_at, duration_s, "
     "time_to_outcome_s, iterations, successes, errors, units, units_name, workload_seconds, error_buckets, "
-    "phases, threads, stdout_tail, stderr_tail, capture_method, signature, report, setup_s, teardown_s";
+    "phases, threads, stdout_tail, stderr_tail, capture_method, signature, report, setup_s, teardown_s, uid, gpu_index, "
+    "gpu_uuid";
 
 
 }  // namespace
@@ -30,9 +32,11 @@ std::string TrialSelectColumns(bool full, int64_t version) {
   return fmt::format(
       "run_id, cell_key, cell, repetition, outcome, exit_code, signal, via_shell, detail, started_at, duration_s, "
       "time_to_outcome_s, iterations, successes, errors, units, units_name, workload_seconds, error_buckets, "
-      "phases, threads, {}, capture_method, signature, {}, {}",
+      "phases, threads, {}, capture_method, signature, {}, {}, {}",
       full ? "stdout_tail, stderr_tail" : "'', ''", full ? "report" : "NULL",
-      version >= 2 ? "setup_s, teardown_s" : "0.0, 0.0" /* v1 had neither: unknown */);
+      version >= 2 ? "setup_s, teardown_s" : "0.0, 0.0" /* v1 had neither: unknown */,
+      version >= 5 ? std::string("uid, gpu_index, gpu_uuid")
+                   : fmt::format("{}, -1, ''", schema::kLegacyTrialUid) /* the ids the v5 migration gives */);
 }
 
 // Reads "SELECT id, <TrialSelectColumns>".
@@ -66,6 +70,9 @@ bool ReadTrial(const Stmt& s, StoredTrial* t, std::string* why) {
   r.signature = s.Text(25);
   r.setup_s = s.Double(27);
   r.teardown_s = s.Double(28);
+  t->uid = s.Text(29);
+  r.gpu_index = static_cast<int>(s.Int(30));
+  r.gpu_uuid = s.Text(31);
   if (!ParseCellJson(s.Text(3), t->id, &t->cell, why) ||
       !JsonColumn(s, 19, "error_buckets", t->id, &r.error_buckets, why) ||
       !JsonColumn(s, 20, "phases", t->id, &r.phases, why) || !JsonColumn(s, 21, "threads", t->id, &r.threads, why))
@@ -80,11 +87,9 @@ bool ReadTrial(const Stmt& s, StoredTrial* t, std::string* why) {
 
 
 
-namespace {
-
-// Binds one trial to parameters 1..28 (kTrialColumns order).
+// Binds one trial to parameters 1..31 (kTrialColumns order).
 void BindTrial(Stmt* s, int64_t run_id, const Cell& cell, const std::string& key, int repetition,
-               const TrialResult& r) {
+               const TrialResult& r, const std::string& uid) {
   s->Bind(1, run_id);
   s->Bind(2, key);
   s->Bind(3, CellJson(cell));
@@ -116,14 +121,15 @@ void BindTrial(Stmt* s, int64_t run_id, const Cell& cell, const std::string& key
     s->BindNull(26);
   s->Bind(27, r.setup_s);
   s->Bind(28, r.teardown_s);
+  s->Bind(29, uid.empty() ? sql::NewStoreUid() : uid);
+  s->Bind(30, r.gpu_index);
+  s->Bind(31, r.gpu_uuid);
 }
 
 std::string InsertTrialSql() {
-  return fmt::format("INSERT INTO trials ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  return fmt::format("INSERT INTO trials ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                      kTrialColumns);
 }
-
-}  // namespace
 
 bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const TrialResult& r, int64_t* id,
                         std::string* err) {
@@ -131,7 +137,7 @@ bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const 
   if (!insert_trial_) insert_trial_ = std::make_unique<Stmt>(db_, InsertTrialSql().c_str());
   Stmt& s = *insert_trial_;
   std::string key = CellKey(cell);
-  BindTrial(&s, run_id, cell, key, repetition, r);
+  BindTrial(&s, run_id, cell, key, repetition, r, "");
   if (s.Step() != SQLITE_DONE) {
     if (s.extended_rc() == SQLITE_CONSTRAINT_UNIQUE) {
       *err = fmt::format("'{}' already holds a trial for run {}, cell '{}', repetition {} (not recorded twice)",
@@ -158,7 +164,7 @@ bool Store::InsertTrials(int64_t run_id, const std::vector<StoredTrial>& trials,
   Stmt s(db_, InsertTrialSql().c_str());
   for (const auto& t : trials) {
     s.Reset();
-    BindTrial(&s, run_id, t.cell, CellKey(t.cell), t.repetition, t.result);
+    BindTrial(&s, run_id, t.cell, CellKey(t.cell), t.repetition, t.result, t.uid);
     if (s.Step() != SQLITE_DONE) {
       *err = fmt::format("cannot record trials in '{}' (none was recorded): {}", path_, sqlite3_errmsg(db_));
       sql::Exec(db_, "ROLLBACK", &why);

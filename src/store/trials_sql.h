@@ -16,4 +16,9 @@ std::string TrialSelectColumns(bool full, int64_t version);
 // Reads "SELECT id, <TrialSelectColumns>".
 bool ReadTrial(const sql::Stmt& s, StoredTrial* t, std::string* why);
 
+// The INSERT of one trial row, and its bindings; `uid` "" makes a fresh one.
+std::string InsertTrialSql();
+void BindTrial(sql::Stmt* s, int64_t run_id, const Cell& cell, const std::string& key, int repetition,
+               const TrialResult& r, const std::string& uid);
+
 }  // namespace cg

@@ -32,6 +32,7 @@ class SupervisorRunner final : public TrialRunner {
 struct Job {
   size_t item = 0;
   TrialSpec spec;
+  int slot = -1;  // RunSlotJobs: the slot (a GPU of --gpus) the job runs on
 };
 
 // The executor's calls back into the sweep. All of them are made under one lock, so they may touch the
@@ -49,5 +50,12 @@ struct ExecutorHooks {
 // flight are discarded (never passed to `finished`).
 void RunJobs(TrialRunner* runner, int jobs, const ExecutorHooks& hooks, const std::atomic<bool>* stop,
              const std::atomic<bool>* abort_now);
+
+// The --gpus pool: `slots` slots (GPUs) with `jobs_per_slot` workers each; a worker of slot s asks
+// `next_for_slot(s, job)` and runs only that slot's jobs, so each slot works through its own queue and a slow
+// GPU never takes another's share. `finished`, `stop` and `abort_now` as in RunJobs; job->slot is set.
+void RunSlotJobs(TrialRunner* runner, int slots, int jobs_per_slot,
+                 const std::function<bool(int slot, Job* job)>& next_for_slot, const ExecutorHooks& hooks,
+                 const std::atomic<bool>* stop, const std::atomic<bool>* abort_now);
 
 }  // namespace cg

@@ -21,7 +21,18 @@ std::string SweepKey(const SweepOptions& opts) {
             {"params", opts.params},
             {"duration_ms", std::llround(opts.duration_s * 1000)},
             {"grace_ms", std::llround(opts.grace_s * 1000)}};
-  return fmt::format("{:016x}", Fnv1a64(j.dump()));
+  std::string key = fmt::format("{:016x}", Fnv1a64(j.dump()));
+  if (opts.shard.active()) key += "@shard=" + ShardName(opts.shard);
+  return key;
+}
+
+std::string BaseSweepKey(const std::string& key) { return key.substr(0, key.find("@shard=")); }
+
+std::vector<std::pair<std::string, std::string>> GpuEnvironment(const GpuSlot& gpu) {
+  return {{"CUDA_VISIBLE_DEVICES", std::to_string(gpu.index)},
+          {"CUDA_DEVICE_ORDER", "PCI_BUS_ID"},
+          {"CRASHGRID_GPU_INDEX", std::to_string(gpu.index)},
+          {"CRASHGRID_GPU_UUID", gpu.uuid}};
 }
 
 bool CheckTrialBound(const char* flag, const std::string& text, double seconds, bool positive, std::string* err) {

@@ -9,10 +9,18 @@
 
 #include "stats/stopping_settings.h"
 #include "supervisor/supervisor.h"
+#include "sweep/scheduler.h"
 #include "trial/run.h"
 #include "trial/trial.h"
 
 namespace cg {
+
+// One GPU of `--gpus`: its NVML index (the order of nvidia-smi, PCI bus order) and UUID.
+struct GpuSlot {
+  int index = 0;
+  std::string uuid;
+  std::string name;
+};
 
 struct SweepOptions {
   std::vector<std::string> argv;  // the command line as typed (stored, re-parsed by --resume)
@@ -41,6 +49,10 @@ struct SweepOptions {
   std::string cwd;
   bool new_run = false;  // --new-run: never continue a recorded run
   bool resume = false;   // --resume: continue a recorded run or fail; never start a new one
+  Shard shard;           // --shard K/N: the part of the grid this invocation runs (sweep/scheduler.h)
+  // --gpus: every round runs each of its cells once on every GPU, `jobs` trials side by side per GPU, each trial
+  // with GpuEnvironment of its GPU. Empty: no GPU is assigned (trials see what crashgrid sees).
+  std::vector<GpuSlot> gpus;
 };
 
 // The longest --duration, --grace, --setup-timeout, --teardown-timeout and --stall-window accepted: a day. A
@@ -56,9 +68,20 @@ bool CheckTrialBound(const char* flag, const std::string& text, double seconds, 
 // duration and the grace. Not the number of runs (re-running with a larger --runs extends the same sweep),
 // --jobs, the seed, the capture method or the stopping rule. A run is continued only when its identity
 // (sweep/fingerprint.h: machine, driver, program, labels, --env) matches too.
+// A shard's key is the whole sweep's key with "@shard=K/N" after it: a shard is a run of its own (it never
+// continues another shard's run in the same file), and `crashgrid merge` recognises the shards of one sweep
+// by their BaseSweepKey.
 std::string SweepKey(const SweepOptions& opts);
+// The key of the whole sweep a (shard's) key belongs to: `key` without its "@shard=K/N".
+std::string BaseSweepKey(const std::string& key);
 
 // The argv of one trial of a built-in workload or --exec program at `cell`, and its environment.
 TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::string& self_exe);
+
+// What a trial on `gpu` gets in its environment: CUDA_VISIBLE_DEVICES (the NVML index, with
+// CUDA_DEVICE_ORDER=PCI_BUS_ID so that CUDA counts as NVML and nvidia-smi do), CRASHGRID_GPU_INDEX and
+// CRASHGRID_GPU_UUID. CUDA then shows the process that GPU alone, as device 0: built-in workloads and
+// GStreamer's CUDA elements (cuda-device-id 0, DeepStream's gpu-id 0) use it without being told.
+std::vector<std::pair<std::string, std::string>> GpuEnvironment(const GpuSlot& gpu);
 
 }  // namespace cg

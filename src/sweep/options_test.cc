@@ -84,5 +84,19 @@ TEST(SweepKey, RunsJobsSeedStoppingAndCommandLineDoNotChangeTheKey) {
   EXPECT_EQ(SweepKey(argv), key);
 }
 
+TEST(SweepKey, AShardIsItsOwnSweepWhoseBaseIsTheWholeSweepsKey) {
+  SweepOptions shard0 = Base(), shard1 = Base();
+  shard0.shard = Shard{0, 4};
+  shard1.shard = Shard{1, 4};
+  EXPECT_NE(SweepKey(shard0), SweepKey(Base()));  // never continues the unsharded run (or another shard's)
+  EXPECT_NE(SweepKey(shard0), SweepKey(shard1));
+  EXPECT_EQ(BaseSweepKey(SweepKey(shard0)), SweepKey(Base()));
+  EXPECT_EQ(BaseSweepKey(SweepKey(shard1)), SweepKey(Base()));
+  EXPECT_EQ(BaseSweepKey(SweepKey(Base())), SweepKey(Base()));
+  SweepOptions whole = Base();
+  whole.shard = Shard{0, 1};  // --shard 0/1 is the whole grid: the same sweep as no --shard
+  EXPECT_EQ(SweepKey(whole), SweepKey(Base()));
+}
+
 }  // namespace
 }  // namespace cg

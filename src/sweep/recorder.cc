@@ -28,6 +28,7 @@ static RunRecord NewRun(const SweepOptions& opts, nlohmann::json environment) {
   run.env = opts.env;
   run.cwd = opts.cwd;
   run.identity = RunIdentity(run);
+  run.shard = ShardName(opts.shard);
   return run;
 }
 

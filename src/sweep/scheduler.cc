@@ -4,7 +4,38 @@
 #include <cstdlib>
 #include <cstdio>
 
+#include <fmt/format.h>
+
+#include "util/strings.h"
+
 namespace cg {
+
+std::string ShardName(const Shard& shard) {
+  return shard.active() ? fmt::format("{}/{}", shard.index, shard.count) : "";
+}
+
+bool ParseShard(const std::string& text, Shard* shard, std::string* err) {
+  size_t slash = text.find('/');
+  long long k = -1, n = 0;
+  if (slash == std::string::npos || !ParseInt(text.substr(0, slash), &k) || !ParseInt(text.substr(slash + 1), &n) ||
+      n < 1 || n > 100000 || k < 0 || k >= n) {
+    *err = fmt::format("--shard '{}' is not K/N with 0 <= K < N (e.g. --shard 0/4 ... --shard 3/4; in a Slurm array: "
+                       "--shard $SLURM_ARRAY_TASK_ID/4)",
+                       text);
+    return false;
+  }
+  shard->index = static_cast<int>(k);
+  shard->count = static_cast<int>(n);
+  return true;
+}
+
+std::vector<Cell> ShardCells(const std::vector<Cell>& cells, const Shard& shard) {
+  if (!shard.active()) return cells;
+  std::vector<Cell> part;
+  for (size_t i = static_cast<size_t>(shard.index); i < cells.size(); i += static_cast<size_t>(shard.count))
+    part.push_back(cells[i]);
+  return part;
+}
 
 Scheduler::Scheduler(SweepPlan plan)
     : plan_(std::move(plan)),

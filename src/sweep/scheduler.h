@@ -19,6 +19,22 @@
 
 namespace cg {
 
+// `--shard K/N`: the part of the grid one machine (or one Slurm array task) runs. Cell i of the grid, in grid
+// order (ExpandGrid: first axis slowest), belongs to shard i mod N: whole cells, so `--until decided` stays per
+// cell; the same --grid flags give every task the same assignment, and shards differ in size by one cell at
+// most. K counts from 0, as $SLURM_ARRAY_TASK_ID does. N = 1 is the whole grid.
+struct Shard {
+  int index = 0;  // K
+  int count = 1;  // N
+  bool active() const { return count > 1; }
+};
+// "K/N" ("" for the whole grid).
+std::string ShardName(const Shard& shard);
+// "K/N" with 0 <= K < N <= 100000; false with *err naming the text and the form expected.
+bool ParseShard(const std::string& text, Shard* shard, std::string* err);
+// The cells of `cells` (the whole grid, in grid order) that `shard` runs, in grid order.
+std::vector<Cell> ShardCells(const std::vector<Cell>& cells, const Shard& shard);
+
 // What the scheduler needs to know about a sweep.
 struct SweepPlan {
   std::vector<Cell> cells;     // every cell of the grid, in grid order

@@ -248,3 +248,66 @@ TEST(Scheduler, RestoredCellsAreNotDecidedAgain) {
 }
 
 }  // namespace cg
+
+namespace cg {
+namespace {
+
+TEST(Shard, EveryCellBelongsToExactlyOneShardAndShardsDifferByOneCellAtMost) {
+  std::vector<Cell> all = Cells(10);
+  std::multiset<std::string> seen;
+  size_t smallest = all.size(), largest = 0;
+  for (int k = 0; k < 4; ++k) {
+    std::vector<Cell> part = ShardCells(all, Shard{k, 4});
+    smallest = std::min(smallest, part.size());
+    largest = std::max(largest, part.size());
+    for (const Cell& c : part) seen.insert(CellKey(c));
+  }
+  std::multiset<std::string> expected;
+  for (const Cell& c : all) expected.insert(CellKey(c));
+  EXPECT_EQ(seen, expected);
+  EXPECT_LE(largest - smallest, 1u);
+}
+
+TEST(Shard, TheAssignmentIsCellIndexModuloNInGridOrder) {
+  std::vector<Cell> part = ShardCells(Cells(10), Shard{1, 4});
+  ASSERT_EQ(part.size(), 3u);
+  EXPECT_EQ(part[0], Cells(10)[1]);
+  EXPECT_EQ(part[1], Cells(10)[5]);
+  EXPECT_EQ(part[2], Cells(10)[9]);
+  EXPECT_EQ(ShardCells(Cells(3), Shard{}), Cells(3));  // no shard: the whole grid
+  EXPECT_TRUE(ShardCells(Cells(2), Shard{3, 4}).empty());  // more shards than cells: some run nothing
+}
+
+TEST(Shard, ParsesKOverNAndRefusesWhatIsNot) {
+  Shard s;
+  std::string err;
+  ASSERT_TRUE(ParseShard("3/4", &s, &err)) << err;
+  EXPECT_EQ(s.index, 3);
+  EXPECT_EQ(s.count, 4);
+  EXPECT_EQ(ShardName(s), "3/4");
+  ASSERT_TRUE(ParseShard("0/1", &s, &err));
+  EXPECT_FALSE(s.active());
+  EXPECT_EQ(ShardName(s), "");
+  for (const char* bad : {"4/4", "-1/4", "1", "1/0", "a/4", "1/4x", "", "/4"}) {
+    err.clear();
+    EXPECT_FALSE(ParseShard(bad, &s, &err)) << bad;
+    EXPECT_NE(err.find("--shard"), std::string::npos) << bad;
+  }
+}
+
+TEST(Shard, ASchedulerOfAShardRunsOnlyItsCells) {
+  SweepPlan p;
+  p.cells = ShardCells(Cells(7), Shard{2, 3});
+  p.runs = 2;
+  Scheduler s(std::move(p));
+  auto rounds = RunToEnd(&s, [](size_t, int) { return Outcome::kClean; });
+  ASSERT_EQ(rounds.size(), 2u);
+  EXPECT_EQ(s.cell_count(), 2u);  // cells 2 and 5
+  EXPECT_EQ(s.CellIndex(CellKey(Cells(7)[2])), 0);
+  EXPECT_EQ(s.CellIndex(CellKey(Cells(7)[5])), 1);
+  EXPECT_EQ(s.CellIndex(CellKey(Cells(7)[3])), -1);
+  EXPECT_EQ(s.totals().recorded, 4);
+}
+
+}  // namespace
+}  // namespace cg

@@ -85,10 +85,11 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
   if (io.note && !recorder.note().empty()) io.note(recorder.note());
 
   SweepPlan plan;
-  plan.cells = ExpandGrid(opts.grid);
+  plan.cells = ShardCells(ExpandGrid(opts.grid), opts.shard);
   plan.stopping = opts.stopping;
   plan.runs = opts.runs;
-  plan.jobs = opts.jobs;
+  const int gpus = static_cast<int>(opts.gpus.size());
+  plan.jobs = opts.jobs * std::max(1, gpus);
   plan.seed = opts.seed ? opts.seed : static_cast<uint64_t>(UnixSeconds() * 1e6);
   Scheduler sched(std::move(plan));
 
@@ -113,7 +114,7 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
     }
   }
 
-  ProgressState progress(&recorder.run(), &sched, opts.jobs);
+  ProgressState progress(&recorder.run(), &sched, opts.jobs * std::max(1, gpus));
   if (io.observer) io.observer->OnStart(progress.get());
 
   bool failed = false;
@@ -134,6 +135,10 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
     };
     hooks.finished = [&](const Job& job, TrialResult&& r, double seconds) {
       size_t ci = job.item;
+      if (job.slot >= 0) {
+        r.gpu_index = opts.gpus[static_cast<size_t>(job.slot)].index;
+        r.gpu_uuid = opts.gpus[static_cast<size_t>(job.slot)].uuid;
+      }
       if (!recorder.Commit(sched.plan().cells[ci], sched.NextRepetition(ci), r, &failure)) {
         failed = true;
         return false;
@@ -156,7 +161,23 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
       return true;
     };
     int jobs = std::max(1, std::min<int>(opts.jobs, static_cast<int>(round.size())));
-    RunJobs(io.runner, jobs, hooks, stop, abort_now);
+    if (gpus == 0) {
+      RunJobs(io.runner, jobs, hooks, stop, abort_now);
+      continue;
+    }
+    // --gpus: the round once on every GPU, each GPU through the round's cells in the same order.
+    std::vector<size_t> next_on(static_cast<size_t>(gpus), 0);
+    auto next_for_slot = [&](int slot, Job* job) {
+      size_t& at = next_on[static_cast<size_t>(slot)];
+      if (at >= round.size()) return false;
+      job->item = round[at++];
+      job->spec = MakeTrialSpec(opts, sched.plan().cells[job->item], io.self_exe);
+      for (auto& kv : GpuEnvironment(opts.gpus[static_cast<size_t>(slot)])) job->spec.env.push_back(std::move(kv));
+      progress.SetCurrent(job->item);
+      if (io.observer) io.observer->OnTrialStarted(progress.get());
+      return true;
+    };
+    RunSlotJobs(io.runner, gpus, jobs, next_for_slot, hooks, stop, abort_now);
   }
 
   outcome->interrupted = stop->load() || abort_now->load();

@@ -508,5 +508,67 @@ TEST_F(SweepTest, CellsThatCouldNotStartAreReportedAndNotRetried) {
   EXPECT_EQ(out.unrunnable_reason, "no such device");
 }
 
+TEST_F(SweepTest, GpusRunEachRoundOnEveryGpuWithItsEnvironmentAndRecordTheGpu) {
+  SweepOptions o = Options(3, 4);
+  o.gpus = {GpuSlot{0, "GPU-a", "A"}, GpuSlot{2, "GPU-c", "C"}};
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> seen;  // (cell, CUDA_VISIBLE_DEVICES) in start order
+  FakeRunner runner({"X"}, [](const std::string&, int) { return Clean(); });
+  struct Spy : TrialRunner {
+    TrialRunner* inner;
+    std::mutex* mu;
+    std::vector<std::pair<std::string, std::string>>* seen;
+    TrialResult Run(const TrialSpec& spec, const std::atomic<bool>* a) override {
+      std::string x, dev, uuid;
+      for (const auto& [k, v] : spec.env) {
+        if (k == "X") x = v;
+        if (k == "CUDA_VISIBLE_DEVICES") dev = v;
+        if (k == "CRASHGRID_GPU_UUID") uuid = v;
+      }
+      EXPECT_EQ(uuid, dev == "0" ? "GPU-a" : "GPU-c");
+      {
+        std::lock_guard<std::mutex> lock(*mu);
+        seen->emplace_back(x, dev);
+      }
+      return inner->Run(spec, a);
+    }
+  } spy;
+  spy.inner = &runner;
+  spy.mu = &mu;
+  spy.seen = &seen;
+  SweepOutcome out;
+  ASSERT_TRUE(Sweep(o, &spy, &out));
+  ASSERT_EQ(seen.size(), 12u);  // 4 a cell: 2 rounds x 2 GPUs
+  // Each round (6 trials in start order: a round starts when the last one ended) has every (cell, GPU) once.
+  for (size_t round = 0; round < 2; ++round) {
+    std::set<std::pair<std::string, std::string>> pairs(seen.begin() + round * 6, seen.begin() + round * 6 + 6);
+    EXPECT_EQ(pairs.size(), 6u) << "round " << round;
+  }
+  std::vector<StoredTrial> trials;
+  std::string err;
+  ASSERT_TRUE(store_->LoadTrials(out.run_id, false, &trials, &err)) << err;
+  std::map<std::pair<std::string, int>, int> per;
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.result.gpu_uuid, t.result.gpu_index == 0 ? "GPU-a" : "GPU-c");
+    per[{t.cell_key, t.result.gpu_index}]++;
+  }
+  EXPECT_EQ(per.size(), 6u);
+  for (const auto& [k, n] : per) EXPECT_EQ(n, 2) << k.first << " on " << k.second;
+}
+
+TEST_F(SweepTest, AShardRunsOnlyItsCellsAndRecordsItsShard) {
+  SweepOptions o = Options(5, 2);
+  o.shard = Shard{1, 2};
+  FakeRunner runner({"X"});
+  SweepOutcome out;
+  ASSERT_TRUE(Sweep(o, &runner, &out));
+  EXPECT_EQ(runner.ran(), (std::map<std::string, int>{{"X=1", 2}, {"X=3", 2}}));
+  RunRecord run;
+  std::string err;
+  ASSERT_TRUE(store_->LoadRun(out.run_id, &run, &err)) << err;
+  EXPECT_EQ(run.shard, "1/2");
+  EXPECT_EQ(run.sweep_key, SweepKey(o));
+}
+
 }  // namespace
 }  // namespace cg

@@ -57,6 +57,10 @@ struct RunRecord {
   std::string cwd;                            // the working directory --exec programs ran in
   std::map<std::string, std::string> env;     // `--env NAME[=VALUE]` as passed to the program
   std::string identity;  // hash of what must match for a sweep command to resume this run (sweep/fingerprint.h)
+  // Schema v5: "K/N" for a run of `--shard K/N` ("" otherwise), and the run's stable id across files (set when the
+  // run is first stored; `crashgrid merge` keeps it, so merging a file again finds the run it made before).
+  std::string shard;
+  std::string origin;
   // The stored verdicts of its cells (Store::LoadCellVerdicts, the cell_verdicts table): not read by
   // Store::LoadRun; the report commands' loader (cli/common.h OpenRuns) and cmd_sweep.cc RenderStoredTable fill it. Empty
   // for a run stored before schema v4, whose verdicts are recomputed from the final counts.

@@ -156,6 +156,9 @@ struct TrialResult {
                                // ("ptrace" in databases written before the attach mode existed)
   std::optional<CrashReport> report;  // for crashed and hung trials, when captured
   std::string signature;  // crash/hang signature, "" if none
+  // Schema v5: the GPU the trial ran on under `--gpus` (NVML index and UUID); -1 and "" otherwise.
+  int gpu_index = -1;
+  std::string gpu_uuid;
 };
 
 // The exit code table.py would have seen: 0, N for exit N, 128+N for a signal, 124 for a hang or an
