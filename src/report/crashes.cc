@@ -151,9 +151,11 @@ CrashSite TrialCrashSite(const TrialResult& result) {
 }
 
 std::string FormatUtc(double unix_seconds) {
+  // A damaged database can hold any double (fuzz_db: 1.2e248): out of time_t's range the cast is undefined.
+  if (!(unix_seconds > -1e15 && unix_seconds < 1e15)) return "(no valid time)";
   time_t t = static_cast<time_t>(unix_seconds);
   struct tm tm;
-  gmtime_r(&t, &tm);
+  if (gmtime_r(&t, &tm) == nullptr) return "(no valid time)";
   char buf[32];
   strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
