@@ -103,17 +103,8 @@ int CmdRepro(const Args& args) {
   if (run) ids.push_back(run);
   auto store = OpenRuns(db, ids, RunPick::kAll, &loaded, &code);
   if (!store) return code;
-  // Newest first: without --run the newest run that has the signature is the one to reproduce.
   std::string match, first_err;
-  ReportRun* chosen = nullptr;
-  for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
-    std::string e;
-    if (MatchSignature(CountSignatures(it->groups), signature, &match, &e)) {
-      chosen = &*it;
-      break;
-    }
-    if (first_err.empty()) first_err = fmt::format("run {}: {}", it->run.id, e);
-  }
+  ReportRun* chosen = NewestRunWithSignature(loaded, signature, &match, &first_err);
   if (!chosen) {
     PrintError(first_err);
     return kExitUsage;

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "report/bugreport.h"
+#include "report/heatmap.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -165,6 +167,17 @@ bool LoadShownTrials(Store& store, ReportRun* rr, int* exit_code) {
     rr->shown.emplace(id, std::move(t));
   }
   return true;
+}
+
+ReportRun* NewestRunWithSignature(std::vector<ReportRun>& loaded, const std::string& signature, std::string* match,
+                                  std::string* err) {
+  err->clear();
+  for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
+    std::string e;
+    if (MatchSignature(CountSignatures(it->groups), signature, match, &e)) return &*it;
+    if (err->empty()) *err = fmt::format("run {}: {}", it->run.id, e);
+  }
+  return nullptr;
 }
 
 }  // namespace cg

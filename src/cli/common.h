@@ -39,5 +39,9 @@ std::unique_ptr<Store> OpenRuns(const std::string& db, const std::vector<int64_t
 // Loads rr->shown: the representative trial of each signature (RepresentativeTrialIds), with its tails and
 // report. On failure prints the error and returns false with *exit_code = kExitDatabase.
 bool LoadShownTrials(Store& store, ReportRun* rr, int* exit_code);
+// The newest of `loaded` that has a signature starting with `signature` (bugreport, repro: without --run the
+// newest run that has it), with the whole signature in *match; null with the first run's reason in *err.
+ReportRun* NewestRunWithSignature(std::vector<ReportRun>& loaded, const std::string& signature, std::string* match,
+                                  std::string* err);
 
 }  // namespace cg
