@@ -40,19 +40,6 @@ std::string MdCode(std::string_view raw) {
   return fence + (pad ? " " : "") + out + (pad ? " " : "") + fence;
 }
 
-// A fenced code block longer than any backtick run inside, so captured text cannot close it.
-std::string MdBlock(std::string_view raw, const std::string& lang = "") {
-  std::string s = TerminalText(raw);
-  size_t run = 0, longest = 0;
-  for (char c : s) {
-    run = c == '`' ? run + 1 : 0;
-    longest = std::max(longest, run);
-  }
-  std::string fence(std::max<size_t>(3, longest + 1), '`');
-  if (!s.empty() && s.back() != '\n') s += '\n';
-  return fence + lang + "\n" + s + fence + "\n";
-}
-
 std::string MdTable(const Heatmap& m) {
   std::string s;
   std::string corner = m.row_axis + (m.col_axis.empty() ? "" : " \\ " + m.col_axis);
@@ -80,6 +67,19 @@ bool IsValueOption(const std::string& a) {
 }
 
 }  // namespace
+
+std::string MdBlock(std::string_view raw, const std::string& lang) {
+  std::string s = TerminalText(raw);
+  size_t run = 0, longest = 0;
+  for (char c : s) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  std::string fence(std::max<size_t>(3, longest + 1), '`');
+  if (!s.empty() && s.back() != '\n') s += '\n';
+  return fence + lang + "\n" + s + fence + "\n";
+}
+
 
 bool MatchSignature(const std::vector<SignatureCount>& signatures, const std::string& query, std::string* match,
                     std::string* err) {

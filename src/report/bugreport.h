@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "report/heatmap.h"
@@ -15,6 +16,10 @@ namespace cg {
 
 // Finds the signature `query` names: an exact match, else the only signature it is a prefix of. On failure
 // *err says why (unknown, or ambiguous) and lists the signatures with their counts.
+// A fenced Markdown code block longer than any backtick run inside, so captured text cannot close it; the
+// text escaped for a terminal (TerminalText).
+std::string MdBlock(std::string_view raw, const std::string& lang = "");
+
 bool MatchSignature(const std::vector<SignatureCount>& signatures, const std::string& query, std::string* match,
                     std::string* err);
 

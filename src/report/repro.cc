@@ -18,19 +18,6 @@
 namespace cg {
 namespace {
 
-// Captured and recorded text placed in Markdown: sanitized, and fenced by more backticks than it holds.
-std::string Fenced(std::string_view raw, const std::string& lang = "") {
-  std::string s = SanitizeText(raw);
-  size_t run = 0, longest = 0;
-  for (char c : s) {
-    run = c == '`' ? run + 1 : 0;
-    longest = std::max(longest, run);
-  }
-  std::string fence(std::max<size_t>(3, longest + 1), '`');
-  if (!s.empty() && s.back() != '\n') s += '\n';
-  return fence + lang + "\n" + s + fence + "\n";
-}
-
 std::string JsonText(const nlohmann::json& j) {
   return j.is_string() ? j.get<std::string>() : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -247,12 +234,12 @@ bool RenderRepro(const ReproInput& in, std::vector<ReproFile>* files, std::strin
 
   std::string md = "# Reproduction of `" + SanitizeText(in.signature).substr(0, 200) + "`\n\n";
   // The signature can hold anything; the heading's copy is only a label, the fenced one is exact.
-  md += Fenced(in.signature);
+  md += MdBlock(in.signature);
   if (run.reference_target)
     md += "\n> **Reference target: crashes are deliberate.** This run exercises crashgrid itself; it is not a "
           "driver bug.\n";
   md += fmt::format("\nRun {} recorded it in {} of {} runs (crashes and clean exits) of the cell:\n\n", run.id, k, n);
-  md += Fenced(CellKey(cell));
+  md += MdBlock(CellKey(cell));
 
   if (exec) {
     md += "\nThis directory runs the program as crashgrid's trials ran it, without crashgrid: `./run.sh [RUNS]` runs "
@@ -260,15 +247,15 @@ bool RenderRepro(const ReproInput& in, std::vector<ReproFile>* files, std::strin
           "(`{0: 11, 139: 57}`) and `crashed K of N runs`. crashgrid preloaded its agent "
           "(`libcrashgrid_agent.so`) into the trials; `run.sh` does not.\n\n";
     md += "## The program\n\nOne trial, as /bin/sh runs it (working directory, environment, arguments):\n\n";
-    md += Fenced(ReproductionCommand(run, cell), "sh");
+    md += MdBlock(ReproductionCommand(run, cell), "sh");
     md += "\nCommand:\n\n";
-    md += Fenced(ShellJoin(run.exec_argv), "sh");
+    md += MdBlock(ShellJoin(run.exec_argv), "sh");
     md += "\nWorking directory:\n\n";
-    md += Fenced(run.cwd.empty() ? std::string("(not recorded: the directory crashgrid ran in)") : run.cwd);
+    md += MdBlock(run.cwd.empty() ? std::string("(not recorded: the directory crashgrid ran in)") : run.cwd);
     TrialCommand c = RunTrialCommand(run, cell, "crashgrid");
     std::string env;
     for (const auto& [name, v] : c.env) env += name + "=" + ShellQuote(v) + "\n";
-    md += "\nEnvironment set for it (on top of the caller's):\n\n" + Fenced(env.empty() ? "(none)" : env);
+    md += "\nEnvironment set for it (on top of the caller's):\n\n" + MdBlock(env.empty() ? "(none)" : env);
     md += "\n## Modules in the crash stacks\n\nEvery module named in a captured stack of this signature, with its "
           "build-id (the exact build to look at):\n\n";
     md += ModulesTable(in.modules);
@@ -280,7 +267,7 @@ bool RenderRepro(const ReproInput& in, std::vector<ReproFile>* files, std::strin
           "`workload.c` says whether it runs the code crashgrid compiles (reference-race: the same iteration "
           "source) or is a C port of it (nvdec).\n\n";
     md += "## Build and run\n\n";
-    md += Fenced("cmake -S . -B build && cmake --build build && ./build/repro\n# or\nmake && ./repro\n", "sh");
+    md += MdBlock("cmake -S . -B build && cmake --build build && ./build/repro\n# or\nmake && ./repro\n", "sh");
     md += "\n`./repro` prints each run's end and `crashed K of N runs`; its exit status is 0 when no run crashed, "
           "1 when one did, 2 when the workload could not start. `./repro once` runs one run in its own process "
           "(`gdb --args ./repro once`).\n\n";
@@ -298,7 +285,7 @@ bool RenderRepro(const ReproInput& in, std::vector<ReproFile>* files, std::strin
       md += ModulesTable(in.modules);
     }
   }
-  md += "\n## Environment of the run\n\n" + Fenced(EnvironmentSummary(run));
+  md += "\n## Environment of the run\n\n" + MdBlock(EnvironmentSummary(run));
   md += "\n---\n\n" + bug.markdown;
   files->push_back({"README.md", md, false});
   files->push_back({"heatmap.svg", bug.svg, false});
