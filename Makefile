@@ -25,13 +25,13 @@ test: build
 # the tests run under are set by the build directory (CMakeLists.txt, sanitizer_env.cmake); tests that cannot
 # run instrumented carry the label no_asan, with the reason beside them (tests/CMakeLists.txt).
 test-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRASHGRID_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCRASHGRID_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900 -LE no_asan
 
 # The supervisor's and the sweep's tests (threads, signals, the watch loop, the executor) under ThreadSanitizer.
 test-tsan: deps
-	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRASHGRID_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCRASHGRID_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target cg_supervisor_test cg_sweep_test
 	cd $(TSAN_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900 -L "cg_(supervisor|sweep)_test" -LE no_tsan
 

@@ -15,7 +15,7 @@ if ! command -v clang++ >/dev/null; then
   echo "crashgrid: error: make fuzz needs clang++ (apt-get install clang libclang-rt-14-dev)" >&2
   exit 2
 fi
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRASHGRID_FUZZ=ON \
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCRASHGRID_FUZZ=ON \
   -DCRASHGRID_SANITIZE=address,undefined -DCRASHGRID_WERROR=OFF ${CMAKE_FLAGS:-} >/dev/null
 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 2
 
