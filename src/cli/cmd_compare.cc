@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/common.h"
+#include "report/cells.h"
 #include "report/compare.h"
 #include "report/reproduce.h"
 #include "util/error.h"
@@ -27,7 +28,9 @@ const char kUsage[] =
     "  crashgrid compare A.db B.db\n"
     "  crashgrid compare DB --run 3 --run 5\n"
     "  crashgrid compare DB --by serialize [--run ID] [--baseline none]\n"
-    "  crashgrid compare DB --by label:driver [--baseline 550]   (runs swept with --label driver=...)\n";
+    "  crashgrid compare DB --by label:driver [--baseline 550]   (runs swept with --label driver=...)\n"
+    "  crashgrid compare DB --by gpu [--baseline 0]   (sweep --gpus: each GPU against the baseline GPU)\n"
+    "  crashgrid compare A.db B.db --by gpu           (cells matched per grid cell and GPU)\n";
 
 std::string Describe(const RunRecord& run, const std::string& db) {
   std::string axes;
@@ -35,6 +38,15 @@ std::string Describe(const RunRecord& run, const std::string& db) {
   return fmt::format("run {} of {} ({}{}{}{})", run.id, db, run.workload, run.reference_target ? ", reference target" : "",
                      axes.empty() ? "" : ", grid " + axes,
                      run.labels.empty() ? "" : ", labels " + LabelsText(run.labels));
+}
+
+// `--by gpu`: the GPU each trial ran on as one more axis of rr's grid (rr's groups were loaded per cell and GPU).
+bool AddGpu(ReportRun* rr, int* exit_code) {
+  std::string err;
+  if (AddGpuAxis(&rr->run, &rr->groups, &err)) return true;
+  PrintError(err);
+  *exit_code = kExitUsage;
+  return false;
 }
 
 CompareArm ArmOf(const std::string& label, const std::string& db, ReportRun rr) {
@@ -109,8 +121,10 @@ int CmdCompare(const Args& args) {
   app.add_option("db", dbs, "one database, or two to compare their runs")->required()->expected(1, 2);
   app.add_option("--run", runs, "run id; twice with one database (A then B), or once per database")
       ->check(CLI::PositiveNumber);
-  app.add_option("--by", by, "split one run by this grid axis: each value becomes an arm (e.g. serialize); or "
-                             "label:KEY: compare the runs of one database by their --label KEY=VALUE");
+  app.add_option("--by", by, "split one run by this grid axis: each value becomes an arm (e.g. serialize); "
+                             "label:KEY: compare the runs of one database by their --label KEY=VALUE; or gpu: the "
+                             "GPU each trial ran on (sweep --gpus), one arm per GPU of one run, or with two runs "
+                             "cells matched per grid cell and GPU");
   app.add_option("--baseline", baseline,
                  "with --by: the value the others are compared against (default: none if present, else the "
                  "first value)");
@@ -122,18 +136,34 @@ int CmdCompare(const Args& args) {
   std::string err;
   int exit_code = kExitUsage;
   std::vector<std::pair<CompareArm, CompareArm>> pairs;
+  // --by gpu: the store groups trials per cell and GPU. One run is split into one arm per GPU, as by a grid axis;
+  // two runs are compared with the GPU as one more axis of each, so cells match per grid cell and GPU.
+  const bool by_gpu = by == "gpu";
+  const bool two_runs = dbs.size() == 2 || runs.size() == 2;
+  const GroupBy group_by = by_gpu ? GroupBy::kCellAndGpu : GroupBy::kCell;
+  if (by_gpu && two_runs && !baseline.empty()) {
+    PrintError("--baseline picks the GPU the others are compared against within one run; with two runs --by gpu "
+               "compares each GPU's cells of A with the same GPU's of B (drop --baseline)");
+    return kExitUsage;
+  }
   if (StartsWith(by, "label:")) {
     if (!LabelArms(dbs, runs, by.substr(6), baseline, &pairs, &exit_code)) return exit_code;
-  } else if (!by.empty()) {
+  } else if (!by.empty() && !(by_gpu && two_runs)) {
     if (dbs.size() != 1 || runs.size() > 1) {
       PrintError("--by splits one run: give one database and at most one --run (e.g. crashgrid compare DB --by "
                  "serialize --run 3)");
       return kExitUsage;
     }
     std::vector<ReportRun> loaded;
-    if (!OpenRuns(dbs[0], runs, RunPick::kLatest, &loaded, &exit_code)) return exit_code;
+    if (!OpenRuns(dbs[0], runs, RunPick::kLatest, &loaded, &exit_code, group_by)) return exit_code;
+    if (by_gpu && !AddGpu(&loaded[0], &exit_code)) return exit_code;
     std::vector<CompareArm> arms;
     if (!SplitRunByAxis(loaded[0].run, loaded[0].groups, by, &arms, &err)) {
+      // The gpu axis is always there: what is missing is a second GPU.
+      if (by_gpu)
+        err = fmt::format("run {} of '{}' has trials on {} GPU(s); --by gpu needs two (sweep with --gpus all or "
+                          "--gpus 0,1)",
+                          loaded[0].run.id, dbs[0], arms.size());
       PrintError(err);
       return kExitUsage;
     }
@@ -163,7 +193,8 @@ int CmdCompare(const Args& args) {
       std::vector<int64_t> ids;
       if (!runs.empty()) ids.push_back(runs[i]);
       std::vector<ReportRun> loaded;
-      if (!OpenRuns(dbs[i], ids, RunPick::kLatest, &loaded, &exit_code)) return exit_code;
+      if (!OpenRuns(dbs[i], ids, RunPick::kLatest, &loaded, &exit_code, group_by)) return exit_code;
+      if (by_gpu && !AddGpu(&loaded[0], &exit_code)) return exit_code;
       arms.push_back(ArmOf(i == 0 ? "A" : "B", dbs[i], std::move(loaded[0])));
     }
     pairs.emplace_back(arms[0], arms[1]);
@@ -173,7 +204,9 @@ int CmdCompare(const Args& args) {
       return kExitUsage;
     }
     std::vector<ReportRun> loaded;
-    if (!OpenRuns(dbs[0], runs, RunPick::kAll, &loaded, &exit_code)) return exit_code;
+    if (!OpenRuns(dbs[0], runs, RunPick::kAll, &loaded, &exit_code, group_by)) return exit_code;
+    for (ReportRun& rr : loaded)
+      if (by_gpu && !AddGpu(&rr, &exit_code)) return exit_code;
     pairs.emplace_back(ArmOf("A", dbs[0], std::move(loaded[0])), ArmOf("B", dbs[0], std::move(loaded[1])));
   }
 

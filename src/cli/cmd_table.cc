@@ -1,7 +1,6 @@
-// `crashgrid table DB [--run ID] [--format F] [--rows AXIS] [--cols AXIS] [--signature SIG]`: a run's crash
-// table, from the database a sweep wrote.
+// `crashgrid table DB [--run ID] [--format F] [--rows AXIS] [--cols AXIS] [--signature SIG] [--by gpu]`: a
+// run's crash table, from the database a sweep wrote.
 #include <cstdio>
-#include <set>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "report/cells.h"
 #include "report/table.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -27,30 +27,6 @@ examples:
   crashgrid table gst.db --rows serialize --cols threads one table per value of the other axes
   crashgrid table gst.db --signature 'SIGSEGV|wild|libnvcuvid'   only crashes with that signature (prefix)
 )";
-
-namespace {
-
-// `--by gpu`: the GPU a trial ran on (--gpus) as one more axis of the grid, "gpu" (its NVML index; "none" for a
-// trial without one), so that a faulty GPU shows as its own rows. Stored verdicts are per cell of the sweep, not
-// per GPU: the split table's verdicts are those of its counts.
-bool SplitByGpu(Store& store, ReportRun* rr, std::string* err) {
-  std::vector<StoredTrial> trials;
-  if (!store.LoadTrials(rr->run.id, /*full=*/false, &trials, err)) return false;
-  std::set<int> gpus;
-  for (StoredTrial& t : trials) {
-    gpus.insert(t.result.gpu_index);
-    t.cell.emplace_back("gpu", t.result.gpu_index < 0 ? "none" : std::to_string(t.result.gpu_index));
-    t.cell_key = CellKey(t.cell);
-  }
-  GridAxis axis{"gpu", {}};
-  for (int g : gpus) axis.values.push_back(g < 0 ? "none" : std::to_string(g));
-  rr->run.grid.push_back(std::move(axis));
-  rr->run.verdicts.clear();
-  rr->groups = GroupTrials(trials, rr->run.duration_s);
-  return true;
-}
-
-}  // namespace
 
 int CmdTable(const Args& args) {
   CLI::App app{"Prints a run's crash table: rows and columns are grid axes, one table per combination of the "
@@ -84,13 +60,15 @@ int CmdTable(const Args& args) {
   }
   int code = kExitFailure;
   std::vector<ReportRun> runs;
-  auto store =
-      OpenRuns(db, run_id ? std::vector<int64_t>{run_id} : std::vector<int64_t>{}, RunPick::kLatest, &runs, &code);
+  // `--by gpu`: the store groups the trials per cell and GPU; the GPU becomes one more axis of the grid, the
+  // rows unless --rows says otherwise, so that a faulty GPU shows as its own rows.
+  auto store = OpenRuns(db, run_id ? std::vector<int64_t>{run_id} : std::vector<int64_t>{}, RunPick::kLatest, &runs,
+                        &code, by == "gpu" ? GroupBy::kCellAndGpu : GroupBy::kCell);
   if (!store) return code;
   if (by == "gpu") {
-    if (!SplitByGpu(*store, &runs[0], &err)) {
+    if (!AddGpuAxis(&runs[0].run, &runs[0].groups, &err)) {
       PrintError(err);
-      return kExitDatabase;
+      return kExitUsage;
     }
     if (options.rows.empty()) options.rows = "gpu";
   }

@@ -101,7 +101,7 @@ bool ResolveProgram(const std::string& program, std::string* err) {
 }
 
 std::unique_ptr<Store> OpenRuns(const std::string& db, const std::vector<int64_t>& ids, RunPick pick,
-                                std::vector<ReportRun>* out, int* exit_code) {
+                                std::vector<ReportRun>* out, int* exit_code, GroupBy by) {
   out->clear();
   std::string err;
   auto store = Store::Open(db, Store::Mode::kReadOnly, &err, exit_code);
@@ -144,7 +144,7 @@ std::unique_ptr<Store> OpenRuns(const std::string& db, const std::vector<int64_t
     ReportRun rr;
     rr.run = std::move(run);
     // The verdicts stored where each cell's stopping rule stopped (none before schema v4: recomputed).
-    if (!store->LoadTrialGroups(rr.run.id, rr.run.duration_s, &rr.groups, &err) ||
+    if (!store->LoadTrialGroups(rr.run.id, rr.run.duration_s, &rr.groups, &err, by) ||
         !store->LoadCellVerdicts(rr.run.id, &rr.run.verdicts, &err)) {
       PrintError(err);
       *exit_code = kExitDatabase;

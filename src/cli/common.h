@@ -33,9 +33,10 @@ enum class RunPick {
 // says), each with its trials grouped (Store::LoadTrialGroups; ReportRun::shown stays empty). On failure
 // prints the one `crashgrid: error:` line and returns nullptr with *exit_code set: kExitUsage for a database
 // without runs or an unknown run id, kExitDatabase for a file that cannot be read (Store::Open's code for
-// one that cannot be opened).
+// one that cannot be opened). `by` as in Store::LoadTrialGroups: kCellAndGpu for `--by gpu`, whose caller then
+// adds the GPU as an axis (AddGpuAxis).
 std::unique_ptr<Store> OpenRuns(const std::string& db, const std::vector<int64_t>& ids, RunPick pick,
-                                std::vector<ReportRun>* runs, int* exit_code);
+                                std::vector<ReportRun>* runs, int* exit_code, GroupBy by = GroupBy::kCell);
 // Loads rr->shown: the representative trial of each signature (RepresentativeTrialIds), with its tails and
 // report. On failure prints the error and returns false with *exit_code = kExitDatabase.
 bool LoadShownTrials(Store& store, ReportRun* rr, int* exit_code);

@@ -1,6 +1,8 @@
 #include "report/cells.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -35,6 +37,36 @@ std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<TrialGro
     }
   }
   return axes;
+}
+
+bool AddGpuAxis(RunRecord* run, std::vector<TrialGroup>* groups, std::string* err) {
+  for (const GridAxis& a : run->grid) {
+    if (a.name == "gpu") {
+      *err = fmt::format("run {} has a grid axis named 'gpu' of its own: --by gpu (the GPU each trial ran on under "
+                         "--gpus) cannot add a second one (sweep with another name for that axis)",
+                         run->id);
+      return false;
+    }
+  }
+  std::map<int, std::set<std::string>> uuids;  // index -> the UUIDs recorded with it
+  for (const TrialGroup& g : *groups) uuids[g.gpu_index].insert(g.gpu_uuid);
+  auto label = [&](int index, const std::string& uuid) {
+    if (index < 0) return std::string("none");
+    return uuids[index].size() > 1 ? fmt::format("{}/{}", index, uuid) : std::to_string(index);
+  };
+  GridAxis axis{"gpu", {}};
+  for (const auto& [index, set] : uuids)
+    for (const std::string& uuid : set) {
+      std::string value = label(index, uuid);
+      if (std::find(axis.values.begin(), axis.values.end(), value) == axis.values.end()) axis.values.push_back(value);
+    }
+  for (TrialGroup& g : *groups) {
+    g.cell.emplace_back("gpu", label(g.gpu_index, g.gpu_uuid));
+    g.cell_key = CellKey(g.cell);
+  }
+  run->grid.push_back(std::move(axis));
+  run->verdicts.clear();
+  return true;
 }
 
 // A trial's cell in axis order: its key must match the grid's cell key even if the trial stored its

@@ -44,6 +44,13 @@ struct CellCounts {
 // the grid appended to its axis (and any axis missing from the grid appended), so that no trial is dropped.
 std::vector<GridAxis> TrialAxes(const RunRecord& run, const std::vector<TrialGroup>& groups);
 
+// `--by gpu` (table, compare): the GPU each group ran on (groups loaded with GroupBy::kCellAndGpu) as one more
+// axis "gpu", appended to run->grid and to each group's cell: the GPU's index, "none" for trials run without
+// --gpus, and "INDEX/UUID" where one index names two GPUs (a run merged from two machines). Values in index
+// order, "none" first. The run's stored verdicts are dropped: they are per cell of the sweep, not per GPU, so
+// the split cells' verdicts are those of their counts. False, with *err, when the run has a grid axis "gpu".
+bool AddGpuAxis(RunRecord* run, std::vector<TrialGroup>* groups, std::string* err);
+
 // Counts per cell, one entry per cell of ExpandGrid(TrialAxes(run, groups)), in that order; cells without
 // trials have trials == 0. `signature` (a full signature, "" for all) restricts what counts as a crash.
 // Each group counts as its `count` trials.

@@ -2,6 +2,8 @@
 // TrialExposureSeconds (the workload's own clock when it reported one).
 #include "report/cells.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

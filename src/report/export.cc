@@ -38,6 +38,7 @@ std::string JsonlLine(const StoredTrial& t) {
   nlohmann::json j;
   j["trial_id"] = t.id;
   j["run_id"] = t.run_id;
+  j["trial_uid"] = t.uid;
   j["cell_key"] = CellKey(t.cell);
   j["cell"] = CellObject(t.cell);
   j["repetition"] = t.repetition;
@@ -45,6 +46,8 @@ std::string JsonlLine(const StoredTrial& t) {
   j["evidence"] = EvidenceName(OutcomeEvidence(t.result.outcome));
   nlohmann::json r = t.result;
   for (auto it = r.begin(); it != r.end(); ++it) j[it.key()] = it.value();
+  j["gpu_index"] = t.result.gpu_index;
+  j["gpu_uuid"] = t.result.gpu_uuid;
   return Dump(j) + "\n";
 }
 
@@ -98,7 +101,7 @@ std::string CsvHeader(const std::vector<std::string>& axes) {
                         "detail", "started_at", "duration_s", "time_to_outcome_s", "setup_s", "teardown_s",
                         "iterations", "successes", "errors", "units", "units_name", "workload_seconds",
                         "capture_method", "signature", "stdout_tail", "stderr_tail", "error_buckets", "phases",
-                        "threads", "report"}) {
+                        "threads", "report", "trial_uid", "gpu_index", "gpu_uuid"}) {
     header.push_back(c);
   }
   return CsvLine(header);
@@ -123,7 +126,8 @@ std::string CsvRow(const std::vector<std::string>& axes, const StoredTrial& t) {
                      TerminalText(r.units_name),
                      Num(r.workload_seconds), r.capture_method, SanitizeText(r.signature),
                      SanitizeText(r.stdout_tail), SanitizeText(r.stderr_tail), Dump(buckets), Dump(phases),
-                     Dump(threads), r.report ? Dump(nlohmann::json(*r.report)) : std::string()});
+                     Dump(threads), r.report ? Dump(nlohmann::json(*r.report)) : std::string(),
+                     TerminalText(t.uid), std::to_string(r.gpu_index), TerminalText(r.gpu_uuid)});
   return CsvLine(f);
 }
 

@@ -148,5 +148,41 @@ TEST(Export, SaysWhatEachTrialCountsAsAndKeepsSetUpAndTearDownTimes) {
   EXPECT_EQ(rows[4][col("evidence")], "safe");
 }
 
+TEST(Export, NamesEachTrialsUidAndGpu) {
+  std::vector<StoredTrial> trials(2);
+  for (size_t i = 0; i < 2; ++i) {
+    trials[i].id = static_cast<int64_t>(i + 1);
+    trials[i].cell = {{"threads", "1"}};
+  }
+  trials[0].uid = "u-1";
+  trials[0].result.gpu_index = 3;
+  trials[0].result.gpu_uuid = "GPU-3";
+  trials[1].uid = "u-2";  // ran without --gpus
+  auto lines = Split(RenderJsonl(trials), '\n');
+  ASSERT_EQ(lines.size(), 3u);
+  auto a = nlohmann::json::parse(lines[0]), b = nlohmann::json::parse(lines[1]);
+  EXPECT_EQ(a["trial_uid"], "u-1");
+  EXPECT_EQ(a["gpu_index"], 3);
+  EXPECT_EQ(a["gpu_uuid"], "GPU-3");
+  EXPECT_EQ(b["trial_uid"], "u-2");
+  EXPECT_EQ(b["gpu_index"], -1);
+  EXPECT_EQ(b["gpu_uuid"], "");
+
+  RunRecord run;
+  run.grid = {{"threads", {"1"}}};
+  auto rows = ParseCsv(RenderCsv({run}, trials));
+  ASSERT_EQ(rows.size(), 3u);
+  const auto& h = rows[0];
+  auto col = [&](const std::string& name) { return static_cast<size_t>(std::find(h.begin(), h.end(), name) - h.begin()); };
+  ASSERT_LT(col("trial_uid"), h.size());
+  ASSERT_LT(col("gpu_index"), h.size());
+  ASSERT_LT(col("gpu_uuid"), h.size());
+  EXPECT_EQ(rows[1][col("trial_uid")], "u-1");
+  EXPECT_EQ(rows[1][col("gpu_index")], "3");
+  EXPECT_EQ(rows[1][col("gpu_uuid")], "GPU-3");
+  EXPECT_EQ(rows[2][col("gpu_index")], "-1");
+  EXPECT_EQ(rows[2][col("gpu_uuid")], "");
+}
+
 }  // namespace
 }  // namespace cg

@@ -49,21 +49,28 @@ void Fold(const TrialResult& r, int64_t id, int64_t repetition, bool has_report,
   }
 }
 
-// The grouping key, in the order groups are returned: cell key, outcome (by its stored name), exit code,
-// signal, via_shell, signature.
-using GroupKey = std::tuple<std::string, std::string, int, int, bool, std::string>;
+// The grouping key, in the order groups are returned: cell key, GPU index and UUID (-1 and "" unless grouped
+// by GPU), outcome (by its stored name), exit code, signal, via_shell, signature.
+using GroupKey = std::tuple<std::string, int, std::string, std::string, int, int, bool, std::string>;
 
 }  // namespace
 
-bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err) {
+bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err,
+                            GroupBy by) {
   groups->clear();
   // Folded here rather than by SQL's GROUP BY: on a million trials the GROUP BY's sort costs three times
   // the scan (3.2 s against 1.0 s on the 2-core bench machine), while a hash map of a few hundred groups
   // costs next to nothing. Exposure is TrialExposureSeconds itself, so it has one definition.
+  // The GPU columns are read only when grouping by them (and exist from schema v5 on: older trials ran on no
+  // GPU of --gpus).
+  const bool by_gpu = by == GroupBy::kCellAndGpu && version_ >= 5;
   Stmt s(db_,
-         "SELECT cell_key, cell, outcome, exit_code, signal, via_shell, signature, iterations, workload_seconds, "
-         "  duration_s, time_to_outcome_s, repetition, id, report IS NOT NULL, units, units_name "
-         "FROM trials WHERE run_id = ?1");
+         fmt::format("SELECT cell_key, cell, outcome, exit_code, signal, via_shell, signature, iterations, "
+                     "  workload_seconds, duration_s, time_to_outcome_s, repetition, id, report IS NOT NULL, units, "
+                     "  units_name, {} "
+                     "FROM trials WHERE run_id = ?1",
+                     by_gpu ? "gpu_index, gpu_uuid" : "-1, ''")
+             .c_str());
   s.Bind(1, run_id);
   struct Pending {
     TrialGroup group;
@@ -83,6 +90,8 @@ bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<Trial
     append_int(s.Int(3));
     append_int(s.Int(4));
     append_int(s.Int(5));
+    append_int(s.Int(16));
+    key.append(s.TextView(17)).push_back('\0');
     key.append(s.TextView(6));
     auto [it, inserted] = index.try_emplace(key, pending.size());
     if (inserted) {
@@ -99,7 +108,10 @@ bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<Trial
       pending.push_back({});
       pending.back().group.cell_key = s.Text(0);
       pending.back().cell = s.Text(1);
-      keys.emplace_back(pending.back().group.cell_key, outcome, r.exit_code, r.signal, r.via_shell, r.signature);
+      pending.back().group.gpu_index = static_cast<int>(s.Int(16));
+      pending.back().group.gpu_uuid = s.Text(17);
+      keys.emplace_back(pending.back().group.cell_key, pending.back().group.gpu_index, pending.back().group.gpu_uuid,
+                        outcome, r.exit_code, r.signal, r.via_shell, r.signature);
     }
     TrialGroup& g = pending[it->second].group;
     r.outcome = g.count == 0 ? r.outcome : g.outcome;
@@ -132,16 +144,25 @@ bool Store::LoadTrialGroups(int64_t run_id, double duration_s, std::vector<Trial
   return true;
 }
 
-std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, double duration_s) {
+std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, double duration_s, GroupBy by) {
   std::map<GroupKey, TrialGroup> groups;
+  const bool by_gpu = by == GroupBy::kCellAndGpu;
   for (const StoredTrial& t : trials) {
     const TrialResult& r = t.result;
-    GroupKey key{t.cell_key.empty() ? CellKey(t.cell) : t.cell_key, OutcomeName(r.outcome), r.exit_code, r.signal,
-                 r.via_shell, r.signature};
+    GroupKey key{t.cell_key.empty() ? CellKey(t.cell) : t.cell_key,
+                 by_gpu ? r.gpu_index : -1,
+                 by_gpu ? r.gpu_uuid : std::string(),
+                 OutcomeName(r.outcome),
+                 r.exit_code,
+                 r.signal,
+                 r.via_shell,
+                 r.signature};
     auto [it, inserted] = groups.try_emplace(key);
     if (inserted) {
       it->second.cell_key = std::get<0>(key);
       it->second.cell = t.cell;
+      it->second.gpu_index = std::get<1>(key);
+      it->second.gpu_uuid = std::get<2>(key);
     }
     Fold(r, t.id, t.repetition, r.report.has_value(), duration_s, &it->second);
   }

@@ -183,5 +183,88 @@ TEST_F(GroupsTest, InsertTrialsIsAllOrNothing) {
   EXPECT_TRUE(loaded.empty());
 }
 
+// --by gpu: the store groups per cell and GPU (index and UUID), so table and compare read a GPU's counts without
+// loading every trial; grouped per cell only, the GPUs are pooled and the GPU fields stay unset.
+TEST_F(GroupsTest, GroupsPerCellAndGpuKeepEachGpusCounts) {
+  std::string err;
+  // Two cells x three GPUs (1 and 1' share an index: a run merged from two machines) x 4 repetitions; GPU 1
+  // crashes in every trial, GPU 0 in one of cell threads=2, GPU 1' never.
+  struct Gpu {
+    int index;
+    const char* uuid;
+  };
+  const Gpu gpus[] = {{0, "GPU-a"}, {1, "GPU-b"}, {1, "GPU-c"}};
+  std::vector<StoredTrial> trials;
+  int rep = 0;
+  for (const char* threads : {"1", "2"}) {
+    for (const Gpu& gpu : gpus) {
+      for (int i = 0; i < 4; ++i) {
+        StoredTrial t;
+        t.cell = {{"threads", threads}};
+        t.repetition = rep++;
+        t.result.gpu_index = gpu.index;
+        t.result.gpu_uuid = gpu.uuid;
+        bool crash = std::string(gpu.uuid) == "GPU-b" || (gpu.index == 0 && threads[0] == '2' && i == 0);
+        t.result.outcome = crash ? Outcome::kCrashed : Outcome::kClean;
+        t.result.signal = crash ? 11 : 0;
+        t.result.iterations = 10;
+        trials.push_back(std::move(t));
+      }
+    }
+  }
+  ASSERT_TRUE(store_->InsertTrials(run_.id, trials, &err)) << err;
+
+  std::vector<TrialGroup> groups;
+  ASSERT_TRUE(store_->LoadTrialGroups(run_.id, run_.duration_s, &groups, &err, GroupBy::kCellAndGpu)) << err;
+  // (cell, uuid) -> {crashes, clean}
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> counts;
+  for (const auto& g : groups) {
+    auto& c = counts[{g.cell_key, g.gpu_uuid}];
+    (g.outcome == Outcome::kCrashed ? c.first : c.second) += g.count;
+    EXPECT_EQ(g.iterations, 10 * g.count);
+    EXPECT_EQ(g.gpu_index, g.gpu_uuid == "GPU-a" ? 0 : 1) << g.gpu_uuid;
+  }
+  using P = std::pair<int64_t, int64_t>;
+  const std::string t1 = CellKey({{"threads", "1"}}), t2 = CellKey({{"threads", "2"}});
+  EXPECT_EQ(counts.size(), 6u);
+  EXPECT_EQ((counts[{t1, "GPU-a"}]), P(0, 4));
+  EXPECT_EQ((counts[{t2, "GPU-a"}]), P(1, 3));
+  EXPECT_EQ((counts[{t1, "GPU-b"}]), P(4, 0));
+  EXPECT_EQ((counts[{t2, "GPU-b"}]), P(4, 0));
+  EXPECT_EQ((counts[{t1, "GPU-c"}]), P(0, 4));
+  EXPECT_EQ((counts[{t2, "GPU-c"}]), P(0, 4));
+  // Ordered by cell, then GPU index and UUID, then outcome.
+  for (size_t i = 1; i < groups.size(); ++i) {
+    const TrialGroup &a = groups[i - 1], &b = groups[i];
+    EXPECT_LE(std::tie(a.cell_key, a.gpu_index, a.gpu_uuid), std::tie(b.cell_key, b.gpu_index, b.gpu_uuid)) << i;
+  }
+  // The in-memory twin gives the same groups in the same order.
+  std::vector<StoredTrial> loaded;
+  ASSERT_TRUE(store_->LoadTrials(run_.id, /*full=*/false, &loaded, &err)) << err;
+  std::vector<TrialGroup> mem = GroupTrials(loaded, run_.duration_s, GroupBy::kCellAndGpu);
+  ASSERT_EQ(mem.size(), groups.size());
+  for (size_t i = 0; i < mem.size(); ++i) {
+    EXPECT_EQ(mem[i].cell_key, groups[i].cell_key) << i;
+    EXPECT_EQ(mem[i].gpu_index, groups[i].gpu_index) << i;
+    EXPECT_EQ(mem[i].gpu_uuid, groups[i].gpu_uuid) << i;
+    EXPECT_EQ(mem[i].outcome, groups[i].outcome) << i;
+    EXPECT_EQ(mem[i].count, groups[i].count) << i;
+  }
+
+  // Per cell only: the GPUs pooled, no GPU named.
+  ASSERT_TRUE(store_->LoadTrialGroups(run_.id, run_.duration_s, &groups, &err)) << err;
+  ASSERT_EQ(groups.size(), 4u);  // each cell: crashed, clean
+  for (const auto& g : groups) {
+    EXPECT_EQ(g.gpu_index, -1);
+    EXPECT_EQ(g.gpu_uuid, "");
+  }
+  std::map<std::pair<std::string, Outcome>, int64_t> pooled;
+  for (const auto& g : groups) pooled[{g.cell_key, g.outcome}] += g.count;
+  EXPECT_EQ((pooled[{t1, Outcome::kCrashed}]), 4);
+  EXPECT_EQ((pooled[{t1, Outcome::kClean}]), 8);
+  EXPECT_EQ((pooled[{t2, Outcome::kCrashed}]), 5);
+  EXPECT_EQ((pooled[{t2, Outcome::kClean}]), 7);
+}
+
 }  // namespace
 }  // namespace cg

@@ -80,11 +80,20 @@ struct TrialGroup {
   // throughput whose denominator is workload_seconds.
   int64_t timed_iterations = 0;
   int64_t timed_units = 0;
+  // The GPU the group's trials ran on (sweep --gpus), when grouped by GPU (GroupBy::kCellAndGpu); -1 and ""
+  // otherwise, and for trials recorded without --gpus or before schema v5.
+  int gpu_index = -1;
+  std::string gpu_uuid;
 };
+
+// What trials are grouped by besides outcome, exit code, signal and signature: their cell, or their cell and
+// the GPU they ran on (index and UUID: a merged run can hold two GPUs of one index from two machines).
+enum class GroupBy { kCell, kCellAndGpu };
 
 // What Store::LoadTrialGroups computes, for trials already in memory (tests, and renderers' callers that have
 // StoredTrials): the same groups, in the same order, with the same sums.
-std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, double duration_s);
+std::vector<TrialGroup> GroupTrials(const std::vector<StoredTrial>& trials, double duration_s,
+                                    GroupBy by = GroupBy::kCell);
 
 class Store {
  public:
@@ -117,9 +126,10 @@ class Store {
   [[nodiscard]] bool LoadTrial(int64_t trial_id, StoredTrial* trial, std::string* err);
 
   // --- Reads that scale with the grid, not with the trials (store/groups.cc). ---
-  // A run's trials grouped (see TrialGroup), ordered by cell_key, outcome, exit code, signal, signature.
-  // `duration_s` is the run's duration, the cap of each trial's exposure.
-  [[nodiscard]] bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err);
+  // A run's trials grouped (see TrialGroup), ordered by cell_key, GPU (index, UUID: kCellAndGpu only), outcome,
+  // exit code, signal, signature. `duration_s` is the run's duration, the cap of each trial's exposure.
+  [[nodiscard]] bool LoadTrialGroups(int64_t run_id, double duration_s, std::vector<TrialGroup>* groups, std::string* err,
+                                     GroupBy by = GroupBy::kCell);
   // Whether a trial with this id exists (to tell a mistyped id from a damaged database).
   // The first verdict per (cell, rule) is kept: saving again for a (cell, rule) that has one changes nothing.
   [[nodiscard]] bool SaveCellVerdict(int64_t run_id, const CellVerdict& v, std::string* err);

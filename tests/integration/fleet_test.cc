@@ -10,7 +10,10 @@
 #include <algorithm>
 #include <set>
 
+#include <sstream>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "harness.h"
 #include "store/store.h"
@@ -163,6 +166,86 @@ TEST(Fleet, GpusRunEveryCellOnEveryGpuInEveryRoundWithThatGpusEnvironment) {
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_NE(t.out.find("gpu"), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("{0: 2}"), std::string::npos) << t.out;
+}
+
+// compare --by gpu and export's GPU fields: GPU 1 of the fake two crashes in every trial, GPU 0 never, so each
+// cell's arm for gpu=1 has every trial crashed and gpu=0's none; export names each trial's GPU and uid.
+TEST(Fleet, CompareByGpuSplitsEachCellPerGpuAndExportNamesTheGpu) {
+  std::string dir = TestDir();
+  std::string db = dir + "/bygpu.db";
+  CmdResult r = RunCrashgrid({"sweep", "--grid", "X=1,2", "--runs", "4", "--duration", "200ms", "--grace", "2s",
+                              "--capture", "none", "--db", db, "--no-live", "--format", "none", "--gpus", "0,1",
+                              "--exec", "--", "/bin/sh", "-c",
+                              "if [ \"$CRASHGRID_GPU_INDEX\" = 1 ]; then kill -SEGV $$; fi; exit 0"},
+                             240, FakeGpus(2));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  CmdResult c = RunCrashgrid({"compare", db, "--by", "gpu", "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  nlohmann::json j = nlohmann::json::parse(c.out);
+  ASSERT_EQ(j["comparisons"].size(), 1u) << c.out;
+  const nlohmann::json& cmp = j["comparisons"][0];
+  EXPECT_EQ(cmp["a"]["label"], "gpu=0");
+  EXPECT_EQ(cmp["b"]["label"], "gpu=1");
+  EXPECT_EQ(cmp["shared_axes"], nlohmann::json::array({"X"}));
+  ASSERT_EQ(cmp["cells"].size(), 2u) << c.out;
+  for (const auto& cell : cmp["cells"]) {
+    EXPECT_EQ(cell["a"]["crashes"], 0) << cell;
+    EXPECT_EQ(cell["a"]["n"], 2) << cell;
+    EXPECT_EQ(cell["b"]["crashes"], 2) << cell;
+    EXPECT_EQ(cell["b"]["n"], 2) << cell;
+  }
+  // The text form names the arms too, and --baseline picks the other GPU.
+  CmdResult text = RunCrashgrid({"compare", db, "--by", "gpu", "--baseline", "1"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("A = gpu=1"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("B = gpu=0"), std::string::npos) << text.out;
+  CmdResult bad = RunCrashgrid({"compare", db, "--by", "gpu", "--baseline", "5"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--baseline '5' is not a value of 'gpu'"), std::string::npos) << bad.err;
+
+  // table --by gpu: GPU 1's rows crashed (139) in every trial, GPU 0's exited 0.
+  CmdResult t = RunCrashgrid({"table", db, "--by", "gpu", "--format", "seed"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("{0: 2}"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("{139: 2}"), std::string::npos) << t.out;
+  EXPECT_EQ(t.out.find("{0: 2, 139: 2}"), std::string::npos) << t.out;  // not pooled over the GPUs
+
+  CmdResult e = RunCrashgrid({"export", db});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  std::istringstream lines(e.out);
+  std::string line;
+  std::set<std::string> uids;
+  int n = 0;
+  const std::string uuid[] = {"GPU-00000000-0000-0000-0000-000000000000", "GPU-00000000-0000-0000-0000-000000000001"};
+  while (std::getline(lines, line)) {
+    nlohmann::json trial = nlohmann::json::parse(line);
+    ++n;
+    ASSERT_TRUE(trial["gpu_index"] == 0 || trial["gpu_index"] == 1) << line;
+    int gpu = trial["gpu_index"].get<int>();
+    EXPECT_EQ(trial["gpu_uuid"], uuid[gpu]) << line;
+    EXPECT_EQ(trial["outcome"], gpu == 1 ? "crashed" : "clean") << line;
+    ASSERT_TRUE(trial["trial_uid"].is_string()) << line;
+    EXPECT_FALSE(trial["trial_uid"].get<std::string>().empty()) << line;
+    uids.insert(trial["trial_uid"].get<std::string>());
+  }
+  EXPECT_EQ(n, 8);
+  EXPECT_EQ(uids.size(), 8u);  // one uid per trial
+  // The uids are the stored ones.
+  std::vector<RunRecord> runs = Runs(db);
+  ASSERT_EQ(runs.size(), 1u);
+  for (const auto& st : Trials(db, runs[0].id)) EXPECT_EQ(uids.count(st.uid), 1u) << st.uid;
+}
+
+// compare --by gpu on a run without --gpus: one arm only, and the error says how to get two.
+TEST(Fleet, CompareByGpuWithoutGpusSaysToSweepWithGpus) {
+  std::string dir = TestDir();
+  std::string db = dir + "/nogpu.db";
+  CmdResult r = RunCrashgrid(Sweep(db, {}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  CmdResult c = RunCrashgrid({"compare", db, "--by", "gpu"});
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.err.find("has trials on 1 GPU(s); --by gpu needs two (sweep with --gpus"), std::string::npos) << c.err;
 }
 
 TEST(Fleet, GpusRefusesAnIndexTheMachineHasNotAndAMachineWithoutGpus) {
