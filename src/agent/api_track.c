@@ -188,6 +188,7 @@ static int g_claimed_here;  // a thread of this process took a slot (so exit has
 
 static void release_slot(void* p) {
   struct agent_api_thread* t = p;
+  __atomic_store_n(&t->phase, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&t->call, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&t->outer, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&t->depth, 0, __ATOMIC_RELAXED);
@@ -213,6 +214,8 @@ static struct agent_api_thread* thread_slot(void) {
     __atomic_store_n(&s->outer, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->depth, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->phase, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->iterations, 0, __ATOMIC_RELAXED);
     t_slot = s;
     __atomic_store_n(&g_claimed_here, 1, __ATOMIC_RELAXED);
     if (g_slot_key_ok) pthread_setspecific(g_slot_key, s);
@@ -223,6 +226,10 @@ static struct agent_api_thread* thread_slot(void) {
   return NULL;
 }
 
+struct agent_api* cg_api_region(void) { return g_api; }
+
+struct agent_api_thread* cg_api_thread_slot(void) { return g_api ? thread_slot() : NULL; }
+
 // Slots of this process's threads: freed at a normal exit, and at load (what an image before exec() left).
 static void free_own_slots(void) {
   if (!g_api) return;
@@ -231,6 +238,7 @@ static void free_own_slots(void) {
     struct agent_api_thread* s = &g_api->threads[i];
     if (__atomic_load_n(&s->tid, __ATOMIC_ACQUIRE) != 0 && __atomic_load_n(&s->pid, __ATOMIC_RELAXED) == pid) {
       __atomic_store_n(&s->depth, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&s->phase, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&s->call, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&s->outer, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&s->tid, 0, __ATOMIC_RELEASE);
@@ -505,15 +513,16 @@ EXPORT void* dlsym(void* handle, const char* name) {
 
 void cg_api_init(struct agent_block* block) {
   if (!block) return;
-  const char* mode = getenv(AGENT_ENV_API);
-  if (mode && strcmp(mode, "off") == 0) return;
   const char* serialize = getenv(AGENT_ENV_SERIALIZE);
   g_serialize = serialize ? serialize : "";
-  g_api = (struct agent_api*)((char*)block + AGENT_API_OFFSET);
   g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;
+  // The slots are there with CRASHGRID_API=off too: a program's own phases (crashgrid.h) live in them.
+  g_api = (struct agent_api*)((char*)block + AGENT_API_OFFSET);
   // Slots an image of this process had before exec(); the trial's first process has none (and the scan would
   // fault in the table's pages at every exec).
   if (__atomic_load_n(&block->processes_loaded, __ATOMIC_ACQUIRE) > 1) free_own_slots();
+  const char* mode = getenv(AGENT_ENV_API);
+  if (mode && strcmp(mode, "off") == 0) return;
   __atomic_store_n(&g_track, 1, __ATOMIC_RELEASE);
 }
 
