@@ -162,12 +162,29 @@ void AddressDescriber::Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation
   Dwarf_Addr lookup = activation || pc == 0 ? pc : pc - 1;
   auto key = std::make_pair(mod, lookup);
   auto it = symbols_.find(key);
-  if (it == symbols_.end()) it = symbols_.emplace(key, Lookup(mod, lookup)).first;
+  if (it == symbols_.end()) {
+    SymbolInfo info = Lookup(mod, lookup);
+    LookupLine(mod, lookup, &info);
+    it = symbols_.emplace(key, std::move(info)).first;
+  }
   if (!it->second.name.empty()) {
     frame->symbol = it->second.name;
     frame->symbol_offset = pc - it->second.start;
     frame->exported = it->second.exported;
   }
+  frame->file = it->second.file;
+  frame->line = it->second.line;
+}
+
+void AddressDescriber::LookupLine(Dwfl_Module* mod, Dwarf_Addr addr, SymbolInfo* info) {
+  // Without DWARF (a stripped library, no debug file found) getsrc fails at once: nothing is parsed.
+  Dwfl_Line* line = dwfl_module_getsrc(mod, addr);
+  if (line == nullptr) return;
+  int lineno = 0;
+  const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
+  if (file == nullptr || file[0] == '\0' || lineno <= 0) return;
+  info->file = file;
+  info->line = lineno;
 }
 
 namespace {
@@ -215,6 +232,8 @@ void SymbolizeOffline(std::vector<Frame>* frames) {
     f.symbol = described.symbol;
     f.symbol_offset = described.symbol_offset;
     f.exported = described.exported;
+    f.file = described.file;
+    f.line = described.line;
   }
 }
 

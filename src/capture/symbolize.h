@@ -41,6 +41,8 @@ int FindLocalDebuginfo(Dwfl_Module* mod, void** userdata, const char* modname, D
 // table on every call (tens of thousands of entries for libc with its debug file, more for a big
 // executable), which made a 64-thread capture cost half a second. Addresses the index cannot settle (no
 // sized symbol covers them) still go to addrinfo. Each answer is memoized: threads sit at few addresses.
+// `file` and `line` come from the module's DWARF line table (dwfl_module_getsrc; code built with -g, or a
+// separate debug file), at the same address as the symbol (pc - 1 for return addresses: the call's line).
 // `exported` is read from the module's own .dynsym (the file's, never a debug file's), indexed once per
 // module: a symbol is exported when .dynsym defines a GLOBAL, WEAK or unique symbol of default or protected
 // visibility at its start address. With .symtab present, a static or hidden function has no such entry.
@@ -58,6 +60,8 @@ class AddressDescriber {
     std::string name;  // demangled, "" if none
     Dwarf_Addr start = 0;
     bool exported = false;
+    std::string file;  // from the line table, "" without DWARF
+    int line = 0;
   };
   struct IndexedSymbol {
     Dwarf_Addr start = 0;
@@ -69,6 +73,7 @@ class AddressDescriber {
   const std::vector<IndexedSymbol>& Index(Dwfl_Module* mod);
   const std::unordered_set<Dwarf_Addr>& Exports(Dwfl_Module* mod);
   SymbolInfo Lookup(Dwfl_Module* mod, Dwarf_Addr addr);
+  void LookupLine(Dwfl_Module* mod, Dwarf_Addr addr, SymbolInfo* info);
   std::unordered_map<Dwfl_Module*, ModuleInfo> modules_;
   std::unordered_map<Dwfl_Module*, std::vector<IndexedSymbol>> index_;
   std::unordered_map<Dwfl_Module*, std::unordered_set<Dwarf_Addr>> exports_;
