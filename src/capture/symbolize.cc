@@ -176,8 +176,27 @@ void AddressDescriber::Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation
   frame->line = it->second.line;
 }
 
+bool AddressDescriber::HasOwnLineTable(Dwfl_Module* mod) {
+  auto it = own_lines_.find(mod);
+  if (it != own_lines_.end()) return it->second;
+  bool found = false;
+  Dwarf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(mod, &bias);  // the file itself, never a debug file
+  size_t shstrndx = 0;
+  if (elf != nullptr && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+    Elf_Scn* scn = nullptr;
+    while (!found && (scn = elf_nextscn(elf, scn)) != nullptr) {
+      GElf_Shdr shdr;
+      if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type == SHT_NOBITS) continue;
+      const char* name = elf_strptr(elf, shstrndx, shdr.sh_name);
+      found = name != nullptr && std::strcmp(name, ".debug_line") == 0;
+    }
+  }
+  return own_lines_.emplace(mod, found).first->second;
+}
+
 void AddressDescriber::LookupLine(Dwfl_Module* mod, Dwarf_Addr addr, SymbolInfo* info) {
-  // Without DWARF (a stripped library, no debug file found) getsrc fails at once: nothing is parsed.
+  if (!HasOwnLineTable(mod)) return;
   Dwfl_Line* line = dwfl_module_getsrc(mod, addr);
   if (line == nullptr) return;
   int lineno = 0;

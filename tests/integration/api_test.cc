@@ -232,7 +232,9 @@ TEST(Serialize, UnknownApiGroupIsRefusedBeforeTheSweep) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
     EXPECT_NE(r.err.find("unknown group '" + bad + "'"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("none, all, cuvid, nvenc, ctx, egl-stream, gst-state"), std::string::npos) << r.err;
-    if (bad == "cuvd") EXPECT_NE(r.err.find("did you mean 'cuvid'?"), std::string::npos) << r.err;
+    if (bad == "cuvd") {
+      EXPECT_NE(r.err.find("did you mean 'cuvid'?"), std::string::npos) << r.err;
+    }
     EXPECT_NE(r.err.find(how[0] == "--grid" ? "--grid serialize:" : "--serialize:"), std::string::npos) << r.err;
     EXPECT_EQ(access(db.c_str(), F_OK), -1) << "nothing created: " << db;
   }
