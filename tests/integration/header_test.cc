@@ -31,9 +31,9 @@ std::vector<StoredTrial> LoadTrials(const std::string& db) {
 }
 
 // One --exec trial of exec_phases with `args`; its stored trial, the database in *db.
-StoredTrial SweepOnce(const std::string& name, const std::vector<std::string>& args, std::string* db,
-                      const std::string& capture = "attach") {
-  *db = TestDir() + "/" + name + ".db";
+StoredTrial SweepOnce(const std::string& dir, const std::string& name, const std::vector<std::string>& args,
+                      std::string* db, const std::string& capture = "attach") {
+  *db = dir + "/" + name + ".db";
   std::vector<std::string> cmd = {"sweep", "--runs", "1", "--duration", "5s", "--capture", capture, "--db", *db,
                                   "--no-live", "--format", "none", "--exec", "--", FixturePath("exec_phases")};
   cmd.insert(cmd.end(), args.begin(), args.end());
@@ -61,9 +61,10 @@ TEST(CrashgridHeader, ProgramRunsAsBeforeWithoutCrashgrid) {
 // Crashed in phase "flush" after 7 iterations: the faulting thread's phase and the trial's iterations, with the
 // agent's capture (attach) and the agent's own record (handler) alike.
 TEST(CrashgridHeader, CrashReportNamesTheProgramsPhaseAndCountsItsIterations) {
+  const std::string dir = TestDir();  // once: each call starts an empty directory
   for (const std::string capture : {"attach", "handler"}) {
     std::string db;
-    StoredTrial t = SweepOnce("crash-" + capture, {"7", "crash"}, &db, capture);
+    StoredTrial t = SweepOnce(dir, "crash-" + capture, {"7", "crash"}, &db, capture);
     const TrialResult& r = t.result;
     ASSERT_EQ(r.outcome, Outcome::kCrashed) << capture << ": " << r.detail;
     EXPECT_EQ(r.iterations, 7) << capture;
@@ -74,7 +75,9 @@ TEST(CrashgridHeader, CrashReportNamesTheProgramsPhaseAndCountsItsIterations) {
     EXPECT_EQ(r.report->threads[0].phase, "flush") << capture;
     if (capture == "attach") {
       for (const ThreadStack& th : r.report->threads) {
-        if (th.tid != r.report->faulting_tid && th.name == "exec_phases") EXPECT_EQ(th.phase, "main");
+        if (th.tid != r.report->faulting_tid && th.name == "exec_phases") {
+          EXPECT_EQ(th.phase, "main");
+        }
       }
     }
     CmdResult show = RunCrashgrid({"show", db, std::to_string(t.id)});
@@ -89,7 +92,7 @@ TEST(CrashgridHeader, CrashReportNamesTheProgramsPhaseAndCountsItsIterations) {
 // A clean run: the iterations are the program's count, and the program sees the agent.
 TEST(CrashgridHeader, CleanRunsIterationsAreTheProgramsCount) {
   std::string db;
-  StoredTrial t = SweepOnce("clean", {"11"}, &db);
+  StoredTrial t = SweepOnce(TestDir(), "clean", {"11"}, &db);
   EXPECT_EQ(t.result.outcome, Outcome::kClean) << t.result.detail;
   EXPECT_EQ(t.result.iterations, 11);
   EXPECT_NE(t.result.stdout_tail.find("11 iterations (agent loaded)"), std::string::npos) << t.result.stdout_tail;

@@ -33,8 +33,9 @@ TEST(SymbolLines, CrashFrameOfCodeBuiltWithDebugInfoShowsFileAndLine) {
   const int call_line = LineOf(source, "flush_frames((volatile int*)arg);");
   ASSERT_GT(crash_line, 0);
   ASSERT_GT(call_line, 0);
+  const std::string test_dir = TestDir();  // once: each call starts an empty directory
   for (const std::string capture : {"attach", "handler"}) {
-    std::string db = TestDir() + "/lines-" + capture + ".db";
+    std::string db = test_dir + "/lines-" + capture + ".db";
     CmdResult r = RunCrashgrid({"sweep", "--runs", "1", "--duration", "5s", "--capture", capture, "--db", db,
                                 "--no-live", "--format", "none", "--exec", "--", FixturePath("exec_phases"), "3",
                                 "crash"});
@@ -70,7 +71,7 @@ TEST(SymbolLines, CrashFrameOfCodeBuiltWithDebugInfoShowsFileAndLine) {
     CmdResult crashes = RunCrashgrid({"crashes", db});
     ASSERT_EQ(crashes.exit_code, 0) << crashes.err;
     EXPECT_NE(crashes.out.find(where), std::string::npos) << crashes.out;
-    std::string dir = TestDir() + "/bug-" + capture;
+    std::string dir = test_dir + "/bug-" + capture;
     CmdResult bug = RunCrashgrid({"bugreport", db, "--signature", t.signature, "-o", dir});
     ASSERT_EQ(bug.exit_code, 0) << bug.err;
     EXPECT_NE(ReadFile(dir + "/README.md").find(where), std::string::npos) << ReadFile(dir + "/README.md");
