@@ -6,6 +6,8 @@
 #                                           <binary>/../lib/crashgrid/ (supervisor/handler_report.cc)
 #   lib/crashgrid/libcrashgrid_refrace.so   the reference target's library; the binary's RPATH
 #                                           ($ORIGIN/../lib/crashgrid, src/CMakeLists.txt) finds it
+#   include/crashgrid.h                     the optional header a program names its phases and counts its
+#                                           iterations with (README: "A program's own phases")
 #   share/man/man1/crashgrid.1              generated from --help by help2man (cmake/gen-man.sh)
 #   share/bash-completion/completions/crashgrid, share/zsh/vendor-completions/_crashgrid
 #                                           generated from the binary (completions/gen-completions.sh)
@@ -18,6 +20,7 @@ set(CRASHGRID_PRIVATE_LIBDIR lib/crashgrid)
 
 install(TARGETS crashgrid RUNTIME DESTINATION bin)  # not ${CMAKE_INSTALL_BINDIR}: the RPATH says ../lib
 install(TARGETS crashgrid_agent crashgrid_refrace LIBRARY DESTINATION ${CRASHGRID_PRIVATE_LIBDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/include/crashgrid.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} FILES_MATCHING
         PATTERN "*.md" PATTERN "*.json")

@@ -34,7 +34,8 @@
 #include <stdint.h>
 
 #define AGENT_BLOCK_MAGIC 0x41544743u /* "CGTA" */
-#define AGENT_BLOCK_VERSION 2u /* 2: the API-call region (struct agent_api) at AGENT_API_OFFSET */
+#define AGENT_BLOCK_VERSION 3u /* 2: the API-call region (struct agent_api) at AGENT_API_OFFSET; 3: in it, the
+                                 * phases and iterations a program reports through crashgrid.h */
 #define AGENT_BLOCK_SIZE 65536u
 
 #define AGENT_ENV_FD "CRASHGRID_AGENT_FD"
@@ -100,11 +101,19 @@ struct agent_block {
  * AGENT_ENV_API ("CRASHGRID_API"), set by the supervisor: "off" disables tracking (the interposed functions
  * then cost one branch); anything else, or unset, tracks.
  * AGENT_ENV_SERIALIZE ("CRASHGRID_SERIALIZE"): comma-separated groups or globs whose calls the agent runs under
- * one process-wide lock (see api_track.c for the group names). */
+ * one process-wide lock (the groups: src/agent/api_names.h).
+ *
+ * Version 3: a program's own phases and iterations (include/crashgrid.h; the agent's half is
+ * src/agent/program_phases.c). A thread's slot carries the phase it named last (`phase`, an id into `phases`,
+ * claimed like `names`; 0 between phases) and its iteration count; `iterations` counts all threads and
+ * processes of the trial (slots are given back when threads exit, the total stays), and `program_reports` is 1
+ * once a program called into crashgrid.h, so that 0 iterations reads as "none counted", not "not reported".
+ * Phase names hold printable ASCII only ('?' for anything else). These work with CRASHGRID_API=off too. */
 #define AGENT_API_OFFSET 4096u
 #define AGENT_API_NAMES 256u
 #define AGENT_API_NAME_MAX 48u
 #define AGENT_API_THREADS 512u
+#define AGENT_API_PHASES 64u
 #define AGENT_ENV_API "CRASHGRID_API"
 #define AGENT_ENV_SERIALIZE "CRASHGRID_SERIALIZE"
 
@@ -121,20 +130,24 @@ struct agent_api_thread {
   uint32_t call; /* innermost call in flight (name id), 0 when none */
   uint32_t outer;
   int32_t depth;
-  int32_t reserved;
+  uint32_t phase; /* the program's phase (crashgrid.h): id into agent_api.phases, 0 when none (version 3) */
   uint64_t calls;
   int64_t call_mono_ns;  /* CLOCK_MONOTONIC_COARSE at entry of `call` (same clock, a tick's resolution) */
   int64_t outer_mono_ns; /* and of `outer` */
   uint64_t outer_arg;
-  uint64_t reserved2;
+  uint64_t iterations; /* CRASHGRID_ITERATION()s of this thread (version 3) */
 };
 
 struct agent_api {
   uint32_t names_used;      /* entries claimed (may exceed AGENT_API_NAMES: those calls go untracked) */
   uint32_t threads_dropped; /* threads that found no free slot */
-  uint32_t reserved[14];
+  uint64_t iterations;      /* version 3: CRASHGRID_ITERATION()s of every thread and process of the trial */
+  uint32_t program_reports; /* version 3: 1 once the program called crashgrid.h's functions */
+  uint32_t phases_used;     /* version 3: entries of `phases` claimed (as names_used) */
+  uint32_t reserved[10];
   struct agent_api_name names[AGENT_API_NAMES];
   struct agent_api_thread threads[AGENT_API_THREADS];
+  struct agent_api_name phases[AGENT_API_PHASES]; /* version 3: phase names; `calls` counts their entries */
 };
 
 #endif /* CRASHGRID_AGENT_BLOCK_H_ */

@@ -5,12 +5,16 @@
 
 #include "agent/agent_block.h"
 
-/* Called once by the constructor with the mapped block (NULL without one: tracking stays off). Reads
- * AGENT_ENV_API and AGENT_ENV_SERIALIZE. Cheap: no symbol lookups, no allocation (interposed functions resolve
+/* Called once by the constructor with the mapped block (NULL without one: tracking stays off, and so do the
+ * program's phases). Reads AGENT_ENV_API and AGENT_ENV_SERIALIZE. Cheap: no symbol lookups, no allocation (interposed functions resolve
  * what they call at their first call). */
 void cg_api_init(struct agent_block* block);
 /* In a fork()ed child: the forking thread's slot belongs to the parent's thread. */
 void cg_api_after_fork_child(void);
+/* The API region of the block, NULL without one (also with CRASHGRID_API=off: the program's phases use it). */
+struct agent_api* cg_api_region(void);
+/* The calling thread's slot in the region (claimed at its first use), NULL without a region or a free slot. */
+struct agent_api_thread* cg_api_thread_slot(void);
 /* Resolves `name` in the objects after the agent, with the real dlsym (the agent interposes dlsym). */
 void* cg_next_symbol(const char* name);
 

@@ -3,8 +3,8 @@
 //
 // How calls reach the agent, and why this way:
 //   - Direct binding: the agent exports the entry points (cuInit, cuvidDestroyDecoder, gst_element_set_state,
-//     ... the list in HOOKS below); preloaded, it comes before the real library in the lookup order, so the
-//     program's PLT calls land here and the agent calls the next definition (dlsym RTLD_NEXT, at first call).
+//     ... CG_API_HOOKS in api_names.h); preloaded, it comes before the real library in the lookup order, so
+//     the program's PLT calls land here and the agent calls the next definition (dlsym RTLD_NEXT, at first call).
 //   - dlsym: interposed. A lookup of a tracked name returns a trampoline from a fixed pool (DYN_HOOKS) that
 //     calls what the real dlsym returned. LD_AUDIT's la_symbind64 was the alternative: it needs a second
 //     library loaded into its own link namespace in every trial process (a start-up cost on every exec, which
@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "agent/agent_internal.h"
+#include "agent/api_names.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS_IE __attribute__((tls_model("initial-exec")))
@@ -101,11 +102,6 @@ static int starts_with(const char* s, const char* prefix) { return strncmp(s, pr
 
 // A name whose calls are tracked, and how: 1 with *kind set, else 0.
 static int tracked_name(const char* name, int* kind) {
-  static const char* const prefixes[] = {"cuInit",        "cuCtx",          "cuDevicePrimaryCtx", "cuMem",
-                                         "cuStream",      "cuEvent",        "cuGraphics",         "cuEGLStream",
-                                         "cuvid",         "nvEnc",          "eglCreateStream",    "eglDestroyStream",
-                                         "eglStream",     "eglQueryStream", "gst_element_set_state",
-                                         "gst_element_get_state",           "gst_parse_launch",   "gst_element_link"};
   *kind = K_PLAIN;
   if (strcmp(name, "cuGetProcAddress") == 0 || strcmp(name, "cuGetProcAddress_v2") == 0) {
     *kind = K_GETPROC;
@@ -124,27 +120,18 @@ static int tracked_name(const char* name, int* kind) {
     return 1;
   }
   if (strcmp(name, "gst_element_link_many") == 0) return 0;  // variadic
-  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; ++i) {
-    if (starts_with(name, prefixes[i])) return 1;
+  for (size_t i = 0; i < sizeof cg_api_tracked_prefixes / sizeof cg_api_tracked_prefixes[0]; ++i) {
+    if (starts_with(name, cg_api_tracked_prefixes[i])) return 1;
   }
   return 0;
 }
 
-// --serialize: groups (the names README documents) or fnmatch globs, comma-separated.
+// --serialize: groups (src/agent/api_names.h) or fnmatch globs, comma-separated.
 static int in_group(const char* group, size_t n, const char* name) {
-#define IS(g) (n == strlen(g) && strncmp(group, g, n) == 0)
-  if (IS("all")) return 1;
-  if (IS("none")) return 0;
-  if (IS("cuvid")) return starts_with(name, "cuvid");
-  if (IS("nvenc")) return starts_with(name, "nvEnc");
-  if (IS("ctx")) return starts_with(name, "cuCtx") || starts_with(name, "cuDevicePrimaryCtx");
-  if (IS("egl-stream")) {
-    return starts_with(name, "cuEGLStream") || starts_with(name, "eglCreateStream") ||
-           starts_with(name, "eglDestroyStream") || starts_with(name, "eglStream") ||
-           starts_with(name, "eglQueryStream");
-  }
-  if (IS("gst-state")) return strcmp(name, "gst_element_set_state") == 0 || strcmp(name, "gst_element_get_state") == 0;
-#undef IS
+  if (n == 3 && strncmp(group, "all", 3) == 0) return 1;
+  if (n == 4 && strncmp(group, "none", 4) == 0) return 0;
+  const struct cg_api_group* g = cg_api_find_group(group, n);
+  if (g) return cg_api_group_contains(g, name);
   char glob[AGENT_API_NAME_MAX * 2];
   if (n >= sizeof glob) return 0;
   memcpy(glob, group, n);
@@ -201,6 +188,7 @@ static int g_claimed_here;  // a thread of this process took a slot (so exit has
 
 static void release_slot(void* p) {
   struct agent_api_thread* t = p;
+  __atomic_store_n(&t->phase, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&t->call, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&t->outer, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&t->depth, 0, __ATOMIC_RELAXED);
@@ -226,6 +214,8 @@ static struct agent_api_thread* thread_slot(void) {
     __atomic_store_n(&s->outer, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->depth, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->phase, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->iterations, 0, __ATOMIC_RELAXED);
     t_slot = s;
     __atomic_store_n(&g_claimed_here, 1, __ATOMIC_RELAXED);
     if (g_slot_key_ok) pthread_setspecific(g_slot_key, s);
@@ -236,6 +226,10 @@ static struct agent_api_thread* thread_slot(void) {
   return NULL;
 }
 
+struct agent_api* cg_api_region(void) { return g_api; }
+
+struct agent_api_thread* cg_api_thread_slot(void) { return g_api ? thread_slot() : NULL; }
+
 // Slots of this process's threads: freed at a normal exit, and at load (what an image before exec() left).
 static void free_own_slots(void) {
   if (!g_api) return;
@@ -244,6 +238,7 @@ static void free_own_slots(void) {
     struct agent_api_thread* s = &g_api->threads[i];
     if (__atomic_load_n(&s->tid, __ATOMIC_ACQUIRE) != 0 && __atomic_load_n(&s->pid, __ATOMIC_RELAXED) == pid) {
       __atomic_store_n(&s->depth, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&s->phase, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&s->call, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&s->outer, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&s->tid, 0, __ATOMIC_RELEASE);
@@ -329,29 +324,11 @@ static void* wrap_pointer(const char* name, void* p) {
   return out;
 }
 
-// NV_ENCODE_API_FUNCTION_LIST (nvEncodeAPI.h): uint32_t version, uint32_t reserved, then these pointers in
-// this order ("" for the reserved one). Entries past the list are left alone.
-static const char* const kNvencTable[] = {
-    "nvEncOpenEncodeSession",     "nvEncGetEncodeGUIDCount",     "nvEncGetEncodeProfileGUIDCount",
-    "nvEncGetEncodeProfileGUIDs", "nvEncGetEncodeGUIDs",         "nvEncGetInputFormatCount",
-    "nvEncGetInputFormats",       "nvEncGetEncodeCaps",          "nvEncGetEncodePresetCount",
-    "nvEncGetEncodePresetGUIDs",  "nvEncGetEncodePresetConfig",  "nvEncInitializeEncoder",
-    "nvEncCreateInputBuffer",     "nvEncDestroyInputBuffer",     "nvEncCreateBitstreamBuffer",
-    "nvEncDestroyBitstreamBuffer", "nvEncEncodePicture",         "nvEncLockBitstream",
-    "nvEncUnlockBitstream",       "nvEncLockInputBuffer",        "nvEncUnlockInputBuffer",
-    "nvEncGetEncodeStats",        "nvEncGetSequenceParams",      "nvEncRegisterAsyncEvent",
-    "nvEncUnregisterAsyncEvent",  "nvEncMapInputResource",       "nvEncUnmapInputResource",
-    "nvEncDestroyEncoder",        "nvEncInvalidateRefFrames",    "nvEncOpenEncodeSessionEx",
-    "nvEncRegisterResource",      "nvEncUnregisterResource",     "nvEncReconfigureEncoder",
-    "",                           "nvEncCreateMVBuffer",         "nvEncDestroyMVBuffer",
-    "nvEncRunMotionEstimationOnly", "nvEncGetLastErrorString",   "nvEncSetIOCudaStreams",
-    "nvEncGetEncodePresetConfigEx", "nvEncGetSequenceParamEx",   "nvEncRestoreEncoderState",
-    "nvEncLookaheadPicture"};
-
+// The NVENC function table: its entries in cg_api_nvenc_table's order (api_names.h).
 static void wrap_nvenc_table(uintptr_t list) {
   void** fns = (void**)(list + 8);
-  for (size_t i = 0; i < sizeof kNvencTable / sizeof kNvencTable[0]; ++i) {
-    if (kNvencTable[i][0] && fns[i]) fns[i] = wrap_pointer(kNvencTable[i], fns[i]);
+  for (size_t i = 0; i < sizeof cg_api_nvenc_table / sizeof cg_api_nvenc_table[0]; ++i) {
+    if (cg_api_nvenc_table[i][0] && fns[i]) fns[i] = wrap_pointer(cg_api_nvenc_table[i], fns[i]);
   }
 }
 
@@ -480,57 +457,22 @@ static uintptr_t api_call(struct hook* h, A12) {
 
 // ---- the exported entry points (direct binding) ----
 
-#define HOOKS(X)                                                                                             \
-  X(cuInit, K_PLAIN) X(cuGetProcAddress, K_GETPROC) X(cuGetProcAddress_v2, K_GETPROC)                        \
-  X(cuDevicePrimaryCtxRetain, K_PLAIN) X(cuDevicePrimaryCtxRelease, K_PLAIN)                                 \
-  X(cuDevicePrimaryCtxRelease_v2, K_PLAIN) X(cuDevicePrimaryCtxReset, K_PLAIN)                               \
-  X(cuDevicePrimaryCtxReset_v2, K_PLAIN) X(cuCtxCreate, K_PLAIN) X(cuCtxCreate_v2, K_PLAIN)                  \
-  X(cuCtxCreate_v3, K_PLAIN) X(cuCtxDestroy, K_PLAIN) X(cuCtxDestroy_v2, K_PLAIN)                            \
-  X(cuCtxPushCurrent, K_PLAIN) X(cuCtxPushCurrent_v2, K_PLAIN) X(cuCtxPopCurrent, K_PLAIN)                   \
-  X(cuCtxPopCurrent_v2, K_PLAIN) X(cuCtxSetCurrent, K_PLAIN) X(cuCtxGetCurrent, K_PLAIN)                     \
-  X(cuCtxSynchronize, K_PLAIN) X(cuMemAlloc, K_PLAIN) X(cuMemAlloc_v2, K_PLAIN) X(cuMemFree, K_PLAIN)        \
-  X(cuMemFree_v2, K_PLAIN) X(cuMemAllocHost, K_PLAIN) X(cuMemAllocHost_v2, K_PLAIN) X(cuMemFreeHost, K_PLAIN) \
-  X(cuMemAllocPitch_v2, K_PLAIN) X(cuMemcpy, K_PLAIN) X(cuMemcpyAsync, K_PLAIN) X(cuMemcpyHtoD_v2, K_PLAIN)  \
-  X(cuMemcpyDtoH_v2, K_PLAIN) X(cuMemcpyDtoD_v2, K_PLAIN) X(cuMemcpyHtoDAsync_v2, K_PLAIN)                   \
-  X(cuMemcpyDtoHAsync_v2, K_PLAIN) X(cuMemcpy2D_v2, K_PLAIN) X(cuMemcpy2DAsync_v2, K_PLAIN)                  \
-  X(cuMemsetD8_v2, K_PLAIN) X(cuMemHostRegister_v2, K_PLAIN) X(cuMemHostUnregister, K_PLAIN)                 \
-  X(cuStreamCreate, K_PLAIN) X(cuStreamDestroy, K_PLAIN) X(cuStreamDestroy_v2, K_PLAIN)                      \
-  X(cuStreamSynchronize, K_PLAIN) X(cuStreamQuery, K_PLAIN) X(cuStreamWaitEvent, K_PLAIN)                    \
-  X(cuEventCreate, K_PLAIN) X(cuEventDestroy, K_PLAIN) X(cuEventDestroy_v2, K_PLAIN) X(cuEventRecord, K_PLAIN) \
-  X(cuEventSynchronize, K_PLAIN) X(cuEventQuery, K_PLAIN) X(cuGraphicsMapResources, K_PLAIN)                 \
-  X(cuGraphicsUnmapResources, K_PLAIN) X(cuGraphicsUnregisterResource, K_PLAIN)                              \
-  X(cuGraphicsResourceGetMappedPointer_v2, K_PLAIN) X(cuGraphicsGLRegisterImage, K_PLAIN)                    \
-  X(cuGraphicsGLRegisterBuffer, K_PLAIN) X(cuGraphicsEGLRegisterImage, K_PLAIN)                              \
-  X(cuGraphicsResourceGetMappedEglFrame, K_PLAIN) X(cuEGLStreamConsumerConnect, K_PLAIN)                     \
-  X(cuEGLStreamConsumerDisconnect, K_PLAIN) X(cuEGLStreamConsumerAcquireFrame, K_PLAIN)                      \
-  X(cuEGLStreamConsumerReleaseFrame, K_PLAIN) X(cuEGLStreamProducerConnect, K_PLAIN)                         \
-  X(cuEGLStreamProducerDisconnect, K_PLAIN) X(cuEGLStreamProducerPresentFrame, K_PLAIN)                      \
-  X(cuEGLStreamProducerReturnFrame, K_PLAIN) X(cuvidCreateDecoder, K_PLAIN) X(cuvidDestroyDecoder, K_PLAIN)  \
-  X(cuvidDecodePicture, K_PLAIN) X(cuvidGetDecodeStatus, K_PLAIN) X(cuvidReconfigureDecoder, K_PLAIN)        \
-  X(cuvidMapVideoFrame, K_PLAIN) X(cuvidMapVideoFrame64, K_PLAIN) X(cuvidUnmapVideoFrame, K_PLAIN)           \
-  X(cuvidUnmapVideoFrame64, K_PLAIN) X(cuvidCreateVideoParser, K_PLAIN) X(cuvidParseVideoData, K_PLAIN)      \
-  X(cuvidDestroyVideoParser, K_PLAIN) X(cuvidGetDecoderCaps, K_PLAIN) X(cuvidCtxLockCreate, K_PLAIN)         \
-  X(cuvidCtxLockDestroy, K_PLAIN) X(cuvidCtxLock, K_PLAIN) X(cuvidCtxUnlock, K_PLAIN)                        \
-  X(NvEncodeAPICreateInstance, K_NVENC) X(eglGetProcAddress, K_EGLPROC) X(gst_element_set_state, K_PLAIN)    \
-  X(gst_element_get_state, K_PLAIN) X(gst_parse_launch, K_PLAIN) X(gst_parse_launch_full, K_PLAIN)           \
-  X(gst_element_link, K_PLAIN) X(gst_element_link_pads, K_PLAIN) X(gst_element_link_pads_full, K_PLAIN)      \
-  X(gst_element_link_filtered, K_PLAIN) X(gst_element_link_pads_filtered, K_PLAIN) X(gst_object_unref, K_UNREF)
 
 #define ENUM(name, kind) H_##name,
-enum { HOOKS(ENUM) H_COUNT };
+enum { CG_API_HOOKS(ENUM) H_COUNT };
 #undef ENUM
 #define ENTRY(n, k) {.name = #n, .kind = k, .serialize = -1},
-static struct hook g_static[H_COUNT] = {HOOKS(ENTRY)};
+static struct hook g_static[H_COUNT] = {CG_API_HOOKS(ENTRY)};
 #undef ENTRY
 // Each export is an alias of a local function: the tables below then hold link-time addresses (relative
 // relocations, no symbol lookups at load), and a dlsym that finds the export returns the same address.
 #define DEFINE(n, k)                                                                      \
   static uintptr_t hook_##n(A12) { return api_call(&g_static[H_##n], P12); }              \
   extern __typeof(hook_##n) n __attribute__((alias("hook_" #n), visibility("default")));
-HOOKS(DEFINE)
+CG_API_HOOKS(DEFINE)
 #undef DEFINE
 #define ADDR(n, k) (void*)hook_##n,
-static void* const g_static_fn[H_COUNT] = {HOOKS(ADDR)};
+static void* const g_static_fn[H_COUNT] = {CG_API_HOOKS(ADDR)};
 #undef ADDR
 
 static int is_static_export(const void* p) {
@@ -571,15 +513,16 @@ EXPORT void* dlsym(void* handle, const char* name) {
 
 void cg_api_init(struct agent_block* block) {
   if (!block) return;
-  const char* mode = getenv(AGENT_ENV_API);
-  if (mode && strcmp(mode, "off") == 0) return;
   const char* serialize = getenv(AGENT_ENV_SERIALIZE);
   g_serialize = serialize ? serialize : "";
-  g_api = (struct agent_api*)((char*)block + AGENT_API_OFFSET);
   g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;
+  // The slots are there with CRASHGRID_API=off too: a program's own phases (crashgrid.h) live in them.
+  g_api = (struct agent_api*)((char*)block + AGENT_API_OFFSET);
   // Slots an image of this process had before exec(); the trial's first process has none (and the scan would
   // fault in the table's pages at every exec).
   if (__atomic_load_n(&block->processes_loaded, __ATOMIC_ACQUIRE) > 1) free_own_slots();
+  const char* mode = getenv(AGENT_ENV_API);
+  if (mode && strcmp(mode, "off") == 0) return;
   __atomic_store_n(&g_track, 1, __ATOMIC_RELEASE);
 }
 

@@ -162,12 +162,48 @@ void AddressDescriber::Describe(Dwfl_Module* mod, Dwarf_Addr pc, bool activation
   Dwarf_Addr lookup = activation || pc == 0 ? pc : pc - 1;
   auto key = std::make_pair(mod, lookup);
   auto it = symbols_.find(key);
-  if (it == symbols_.end()) it = symbols_.emplace(key, Lookup(mod, lookup)).first;
+  if (it == symbols_.end()) {
+    SymbolInfo info = Lookup(mod, lookup);
+    LookupLine(mod, lookup, &info);
+    it = symbols_.emplace(key, std::move(info)).first;
+  }
   if (!it->second.name.empty()) {
     frame->symbol = it->second.name;
     frame->symbol_offset = pc - it->second.start;
     frame->exported = it->second.exported;
   }
+  frame->file = it->second.file;
+  frame->line = it->second.line;
+}
+
+bool AddressDescriber::HasOwnLineTable(Dwfl_Module* mod) {
+  auto it = own_lines_.find(mod);
+  if (it != own_lines_.end()) return it->second;
+  bool found = false;
+  Dwarf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(mod, &bias);  // the file itself, never a debug file
+  size_t shstrndx = 0;
+  if (elf != nullptr && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+    Elf_Scn* scn = nullptr;
+    while (!found && (scn = elf_nextscn(elf, scn)) != nullptr) {
+      GElf_Shdr shdr;
+      if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type == SHT_NOBITS) continue;
+      const char* name = elf_strptr(elf, shstrndx, shdr.sh_name);
+      found = name != nullptr && std::strcmp(name, ".debug_line") == 0;
+    }
+  }
+  return own_lines_.emplace(mod, found).first->second;
+}
+
+void AddressDescriber::LookupLine(Dwfl_Module* mod, Dwarf_Addr addr, SymbolInfo* info) {
+  if (!HasOwnLineTable(mod)) return;
+  Dwfl_Line* line = dwfl_module_getsrc(mod, addr);
+  if (line == nullptr) return;
+  int lineno = 0;
+  const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
+  if (file == nullptr || file[0] == '\0' || lineno <= 0) return;
+  info->file = file;
+  info->line = lineno;
 }
 
 namespace {
@@ -215,6 +251,8 @@ void SymbolizeOffline(std::vector<Frame>* frames) {
     f.symbol = described.symbol;
     f.symbol_offset = described.symbol_offset;
     f.exported = described.exported;
+    f.file = described.file;
+    f.line = described.line;
   }
 }
 

@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "store/store.h"
+#include "sweep/api_serialize.h"
 #include "sweep/grid.h"
 #include "sweep/stopping.h"
 #include "sweep/sweep.h"
@@ -175,8 +176,8 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->type_name("KEY=VALUE");
   app.add_flag("--new-run", f.new_run, "start a new run even if one with the same sweep and identity is recorded");
   app.add_option("--serialize", f.serialize,
-                 "none|all|PHASE[,PHASE...] process-wide mutex around phases; for --exec: API groups (cuvid, "
-                 "nvenc, ctx, egl-stream, gst-state, all) or globs (cuvidCreate*) the agent locks around");
+                 "none|all|PHASE[,PHASE...] process-wide mutex around phases; for --exec: API groups (" +
+                     Join(ApiSerializeGroups(), ", ") + ") or globs (cuvidCreate*) the agent locks around");
   app.add_option("--progress-api", f.progress_api,
                  "for --exec: count calls of this API function (gst_element_set_state) as the program's "
                  "iterations (mitigations' throughput); default: none");
@@ -418,6 +419,12 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
       *err = "--threads applies to built-in workloads; for --exec use --grid or --param, which become "
              "environment variables";
       return false;
+    }
+    if (o->params.count("serialize") && !CheckApiSerialize(o->params["serialize"], "--serialize", err)) return false;
+    for (const auto& a : o->grid) {
+      if (a.name != "serialize") continue;
+      for (const auto& v : a.values)
+        if (!CheckApiSerialize(v, "--grid serialize", err)) return false;
     }
     if (!CheckPlaceholders(exec_argv, *o, err)) return false;
     return ResolveProgram(exec_argv[0], err);

@@ -164,6 +164,9 @@ std::string FormatUtc(double unix_seconds) {
 std::string FormatGdbFrame(size_t index, const Frame& f) {
   std::string where = f.symbol.empty() ? "??" : fmt::format("{}+{:#x}", TerminalLine(f.symbol), f.symbol_offset);
   std::string s = fmt::format("#{:<2} {:#018x} in {} ()", index, f.pc, where);
+  // gdb's "at FILE:LINE" for code built with -g; the module stays named (gdb drops it), so that a line reads
+  // the same with and without debug information up to here.
+  if (!f.file.empty()) s += fmt::format(" at {}:{}", TerminalLine(f.file), f.line);
   if (!f.module.empty()) s += " from " + TerminalLine(f.module);
   // Without a symbol, the module offset is what a later symbolization (or the vendor) needs.
   if (f.symbol.empty() && !f.module.empty()) s += fmt::format(" [+{:#x}]", f.offset);

@@ -70,7 +70,8 @@ nlohmann::json CrashesJson(const CrashesSummary& summary);
 std::string RenderTrialReport(const StoredTrial& trial);
 nlohmann::json TrialReportJson(const StoredTrial& trial);
 
-// "#3  0x00007f12345678ab in refrace_table_lookup+0x12 () from /usr/lib/libfoo.so.1"
+// "#3  0x00007f12345678ab in refrace_table_lookup+0x12 () from /usr/lib/libfoo.so.1", with " at FILE:LINE"
+// before " from" when the frame has a line (code built with -g)
 std::string FormatGdbFrame(size_t index, const Frame& frame);
 // "Thread 32 \"cg-w3\" in cuvidDestroyDecoder (faulting thread, phase decode)": tid, name, the API entry the
 // thread called (ThreadStack::api, else ThreadApi for records written before it existed) and notes.

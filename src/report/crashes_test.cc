@@ -88,6 +88,15 @@ TEST(CrashesReport, GdbFrameLineMatchesThreadApplyAllBt) {
   EXPECT_EQ(FormatGdbFrame(1, F(0x10, "", "", 0, 0)), "#1  0x0000000000000010 in ?? ()");
 }
 
+TEST(CrashesReport, GdbFrameLineNamesFileAndLineOfCodeBuiltWithDebugInfo) {
+  Frame f = F(0x555500001149, "/build/app", "decode", 0x14, 0x1149);
+  f.file = "/src/app.c";
+  f.line = 42;
+  EXPECT_EQ(FormatGdbFrame(0, f), "#0  0x0000555500001149 in decode+0x14 () at /src/app.c:42 from /build/app");
+  f.file = "/src/\x1b[2Japp.c";
+  EXPECT_EQ(FormatGdbFrame(0, f).find('\x1b'), std::string::npos) << "a file name is the program's text";
+}
+
 TEST(CrashesReport, GroupsRankBySignatureCountWithCellsAndFirstAndLastTrial) {
   std::vector<StoredTrial> trials = {
       Trial(1, "threads=1", Outcome::kClean, ""),

@@ -148,7 +148,46 @@ std::string ApiName(const agent_api& a, uint32_t id) {
   return std::string(buf, n);
 }
 
+// Phase `id` (1-based) of the program's table, "" when unset or not ready; bytes outside printable ASCII read
+// as '?' (the agent writes only those, but the table lives in memory the program can write).
+std::string PhaseName(const agent_api& a, uint32_t id) {
+  if (id == 0 || id > AGENT_API_PHASES) return "";
+  const agent_api_name& e = a.phases[id - 1];
+  if (__atomic_load_n(&e.ready, __ATOMIC_ACQUIRE) != 1) return "";
+  char buf[AGENT_API_NAME_MAX];
+  std::memcpy(buf, e.name, sizeof buf);
+  std::string name(buf, strnlen(buf, sizeof buf));
+  for (char& c : name)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return name;
+}
+
 }  // namespace
+
+std::vector<ThreadStatus> AgentChannel::ProgramThreads() const {
+  std::vector<ThreadStatus> out;
+  if (!block_) return out;
+  const agent_api& a = ApiRegion(block_);
+  for (uint32_t i = 0; i < AGENT_API_THREADS; ++i) {
+    const agent_api_thread& t = a.threads[i];
+    ThreadStatus s;
+    s.tid = __atomic_load_n(&t.tid, __ATOMIC_ACQUIRE);
+    if (s.tid <= 0) continue;
+    s.index = static_cast<int>(i);
+    s.phase = PhaseName(a, __atomic_load_n(&t.phase, __ATOMIC_RELAXED));
+    s.iterations = static_cast<int64_t>(__atomic_load_n(&t.iterations, __ATOMIC_RELAXED));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool AgentChannel::ProgramIterations(int64_t* iterations) const {
+  if (!block_) return false;
+  const agent_api& a = ApiRegion(block_);
+  if (__atomic_load_n(&a.program_reports, __ATOMIC_ACQUIRE) == 0) return false;
+  *iterations = static_cast<int64_t>(__atomic_load_n(&a.iterations, __ATOMIC_RELAXED));
+  return true;
+}
 
 std::vector<AgentThreadCall> AgentChannel::ApiThreads() const {
   std::vector<AgentThreadCall> out;
@@ -163,6 +202,7 @@ std::vector<AgentThreadCall> AgentChannel::ApiThreads() const {
     c.calls = static_cast<int64_t>(__atomic_load_n(&t.calls, __ATOMIC_RELAXED));
     c.call_mono_ns = __atomic_load_n(&t.call_mono_ns, __ATOMIC_RELAXED);
     c.outer_arg = __atomic_load_n(&t.outer_arg, __ATOMIC_RELAXED);
+    if (c.calls == 0 && c.depth <= 0) continue;  // a thread that only named phases (crashgrid.h): no API calls
     if (c.depth > 0) {
       c.call = ApiName(a, __atomic_load_n(&t.call, __ATOMIC_RELAXED));
       c.outer = ApiName(a, __atomic_load_n(&t.outer, __ATOMIC_RELAXED));

@@ -44,6 +44,11 @@ class AgentChannel {
   std::vector<AgentThreadCall> ApiThreads() const;
   // Calls of `name` entered so far, all threads and processes together (--progress-api).
   int64_t ApiCallCount(const std::string& name) const;
+  // What a program reports through crashgrid.h: each thread's phase ("" between phases) and iterations, as the
+  // status block reports a built-in workload's threads (index is the slot); names in printable ASCII only.
+  std::vector<ThreadStatus> ProgramThreads() const;
+  // The program's iterations, all threads and processes together; false when it never called crashgrid.h.
+  bool ProgramIterations(int64_t* iterations) const;
 
  private:
   ScopedFd fd_, notify_r_, notify_w_;

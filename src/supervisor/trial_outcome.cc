@@ -135,11 +135,7 @@ void Trial::ReadHandlerRecord(TrialResult* r) {
   }
   double t0 = MonotonicSeconds();
   for (ThreadStack& t : report.threads) SymbolizeOffline(&t.frames);
-  if (spec_.builtin_workload) {
-    for (const ThreadStatus& s : status_.Snapshot()) {
-      if (s.tid == report.faulting_tid && !report.threads.empty()) report.threads[0].phase = s.phase;
-    }
-  }
+  AttachPhases(child_.pid, &report);  // the faulting thread's phase (an --exec program's in any of its processes)
   report.capture_ms = (MonotonicSeconds() - t0) * 1000;
   AnnotateReport(&report, /*hang=*/false);
   r->signature = CrashSignature(report);
@@ -207,7 +203,12 @@ void Trial::Classify(TrialResult* r) {
   if (cancelled_) AddDetail(r, "cancelled");
   ReadWorkloadResult(r);
   if (!spec_.builtin_workload && agent_.is_open()) {
-    // --progress-api NAME: an --exec program's iterations are its calls of NAME (the agent's count).
+    // An --exec program's iterations: what it counted with crashgrid.h, or with --progress-api NAME its calls of
+    // NAME (the agent's count), which the command line chose over the program's own.
+    if (int64_t n = 0; agent_.ProgramIterations(&n)) {
+      r->iterations = n;
+      r->workload_seconds = r->time_to_outcome_s;
+    }
     for (const auto& [k, v] : spec_.env) {
       if (k != "CRASHGRID_PROGRESS_API" || v.empty()) continue;
       r->iterations = agent_.ApiCallCount(v);

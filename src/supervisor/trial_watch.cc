@@ -126,8 +126,14 @@ void Trial::Loop() {
 }
 
 void Trial::AttachPhases(pid_t pid, CrashReport* report) const {
-  if (!spec_.builtin_workload || pid != child_.pid || !status_.valid()) return;
-  std::vector<ThreadStatus> snapshot = status_.Snapshot();
+  std::vector<ThreadStatus> snapshot;
+  if (spec_.builtin_workload) {
+    if (pid != child_.pid || !status_.valid()) return;
+    snapshot = status_.Snapshot();
+  } else if (agent_.is_open()) {
+    // An --exec program's own phases (crashgrid.h), in any process of the trial: thread ids are unique.
+    snapshot = agent_.ProgramThreads();
+  }
   for (ThreadStack& t : report->threads) {
     for (const ThreadStatus& s : snapshot) {
       if (s.tid == t.tid) t.phase = s.phase;

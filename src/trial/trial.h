@@ -74,6 +74,9 @@ struct Frame {
   uint64_t symbol_offset = 0;
   bool exported = false; // the symbol is one the module exports (global or weak, default visibility):
                          // an API entry of that library
+  std::string file;      // source file of the address from the module's DWARF line table (built with -g), ""
+                         // if none; shown beside the frame, never part of a signature
+  int line = 0;          // its line, 0 if unknown
 };
 
 struct ThreadStack {

@@ -49,6 +49,10 @@ void to_json(json& j, const Frame& v) {
   j = json{{"pc", v.pc},         {"module", v.module}, {"build_id", v.build_id},
            {"offset", v.offset}, {"symbol", v.symbol}, {"symbol_offset", v.symbol_offset}};
   if (v.exported) j["exported"] = true;
+  if (!v.file.empty()) {
+    j["file"] = v.file;
+    j["line"] = v.line;
+  }
 }
 void from_json(const json& j, Frame& v) {
   Get(j, "pc", v.pc);
@@ -58,6 +62,8 @@ void from_json(const json& j, Frame& v) {
   Get(j, "symbol", v.symbol);
   Get(j, "symbol_offset", v.symbol_offset);
   Get(j, "exported", v.exported);
+  Get(j, "file", v.file);
+  Get(j, "line", v.line);
 }
 
 void to_json(json& j, const ThreadStack& v) {

@@ -2,6 +2,7 @@
 // signature and `show`, for the three ways programs reach the NVIDIA libraries (direct binding, dlopen/dlsym,
 // cuGetProcAddress and the NVENC table: a fake library with the same entry points) and for real GStreamer.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -211,6 +212,44 @@ TEST(Serialize, ApiGroupLockLeavesARaceAcrossGroups) {
   ASSERT_EQ(by["cuvid+nvenc"].size(), 3u);
   EXPECT_GE(Count(by["cuvid"], Outcome::kCrashed), 2) << "cuvidDestroyDecoder still races nvEncEncodePicture";
   EXPECT_EQ(Count(by["cuvid+nvenc"], Outcome::kClean), 3);
+}
+
+
+// A misspelt group would run a sweep that serializes nothing: refused before anything is created, naming the
+// value and the groups, for --serialize and for a grid axis alike.
+TEST(Serialize, UnknownApiGroupIsRefusedBeforeTheSweep) {
+  for (const std::vector<std::string>& how :
+       {std::vector<std::string>{"--serialize", "cuvd"}, std::vector<std::string>{"--grid", "serialize=none,cuvd"},
+        std::vector<std::string>{"--grid", "serialize=cuvid+cuvd"}, std::vector<std::string>{"--serialize", "foo*"}}) {
+    std::string db = TestDir() + "/refused.db";
+    std::vector<std::string> args = {"sweep", "--runs", "1", "--duration", "1s", "--db", db, "--no-live"};
+    args.insert(args.end(), how.begin(), how.end());
+    args.insert(args.end(), {"--exec", "--", "/bin/true"});
+    CmdResult r = RunCrashgrid(args);
+    EXPECT_EQ(r.exit_code, 2) << how[1] << ": " << r.err;
+    std::string bad = how[1] == "foo*" ? "foo*" : "cuvd";
+    EXPECT_EQ(r.err.rfind("crashgrid: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+    EXPECT_NE(r.err.find("unknown group '" + bad + "'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("none, all, cuvid, nvenc, ctx, egl-stream, gst-state"), std::string::npos) << r.err;
+    if (bad == "cuvd") {
+      EXPECT_NE(r.err.find("did you mean 'cuvid'?"), std::string::npos) << r.err;
+    }
+    EXPECT_NE(r.err.find(how[0] == "--grid" ? "--grid serialize:" : "--serialize:"), std::string::npos) << r.err;
+    EXPECT_EQ(access(db.c_str(), F_OK), -1) << "nothing created: " << db;
+  }
+}
+
+// Groups, globs that can match a tracked call and exact names all start the sweep.
+TEST(Serialize, KnownApiGroupsAndGlobsAreAccepted) {
+  std::string db = TestDir() + "/accepted.db";
+  CmdResult r = RunCrashgrid({"sweep", "--runs", "1", "--duration", "1s", "--capture", "none", "--db", db,
+                              "--no-live", "--format", "none", "--grid",
+                              "serialize=none,all,cuvid,nvenc+ctx,egl-stream,gst-state,cuvidCreate*,cuMemGetInfo_v2,"
+                              "gst_element_set_state,*Decoder",
+                              "--exec", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(LoadAll(db).size(), 10u);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ done
 step "contents"
 dpkg-deb -c "$deb" | awk '{print $6}' >"$tmp/contents"
 for f in ./usr/bin/crashgrid ./usr/lib/crashgrid/libcrashgrid_agent.so ./usr/lib/crashgrid/libcrashgrid_refrace.so \
+         ./usr/include/crashgrid.h \
          ./usr/share/bash-completion/completions/crashgrid ./usr/share/zsh/vendor-completions/_crashgrid; do
   grep -qxF "$f" "$tmp/contents" || fail "the package lacks $f"
 done
@@ -75,6 +76,12 @@ grep -q '"outcome": "crashed"' "$tmp/show.json" || { cat "$tmp/show.json" >&2; f
 grep -q 'libcrashgrid_agent.so not found' "$tmp/show.json" && fail "the installed binary did not find its agent"
 grep -qE '"capture_method": "(attach|handler)"' "$tmp/show.json" ||
   { grep capture_method "$tmp/show.json" >&2; fail "the --exec trial was not captured through the agent"; }
+
+step "crashgrid.h from the installed tree"
+printf '#include <crashgrid.h>\nint main(void) { CRASHGRID_PHASE("x"); CRASHGRID_ITERATION(); return CRASHGRID_ACTIVE(); }\n' \
+  >"$tmp/header.c"
+cc -Wall -Wextra -Werror -I"$root/usr/include" "$tmp/header.c" -o "$tmp/header" && "$tmp/header" ||
+  fail "a program using the installed crashgrid.h does not build or run"
 
 step "bash completion from the installed script"
 bash --norc --noprofile -c '
