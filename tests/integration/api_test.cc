@@ -18,20 +18,6 @@
 namespace cg::test {
 namespace {
 
-std::vector<StoredTrial> LoadAll(const std::string& db) {
-  std::string err;
-  int code = 0;
-  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
-  EXPECT_TRUE(store) << err;
-  if (!store) return {};
-  std::vector<RunRecord> runs;
-  EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
-  if (runs.empty()) return {};
-  std::vector<StoredTrial> trials;
-  EXPECT_TRUE(store->LoadTrials(runs.back().id, /*full=*/true, &trials, &err)) << err;
-  return trials;
-}
-
 std::string FakeCuda() { return std::string(CRASHGRID_BINARY_DIR) + "/fixtures/fakecuda/libcuda.so.1"; }
 
 // One --exec trial of `program` with `env`; its stored result.
@@ -43,7 +29,7 @@ TrialResult RunOne(const std::string& name, const std::vector<std::string>& prog
   args.insert(args.end(), program.begin(), program.end());
   CmdResult r = RunCrashgrid(args, 240, env);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  auto trials = LoadAll(db);
+  auto trials = LoadNewestRunTrials(db);
   if (db_out) *db_out = db;
   if (trials.size() != 1u) {
     ADD_FAILURE() << "expected one trial in " << db;
@@ -165,7 +151,7 @@ TEST(ApiCalls, ProgressApiCountsTheChosenCall) {
                               "none", "--progress-api", "gst_element_set_state", "--exec", "--",
                               FixturePath("api_gst_churn"), "7"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto trials = LoadAll(db);
+  auto trials = LoadNewestRunTrials(db);
   ASSERT_EQ(trials.size(), 1u);
   const TrialResult& t = trials[0].result;
   ASSERT_EQ(t.outcome, Outcome::kClean) << t.detail << t.stderr_tail;
@@ -186,7 +172,7 @@ std::map<std::string, std::vector<Outcome>> SerializeSweep(const std::string& na
                              240, {{"FAKECUDA_RACE", race}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, std::vector<Outcome>> by_value;
-  for (const StoredTrial& t : LoadAll(db)) {
+  for (const StoredTrial& t : LoadNewestRunTrials(db)) {
     for (const auto& [k, v] : t.cell) {
       if (k == "serialize") by_value[v].push_back(t.result.outcome);
     }
@@ -249,7 +235,7 @@ TEST(Serialize, KnownApiGroupsAndGlobsAreAccepted) {
                               "gst_element_set_state,*Decoder",
                               "--exec", "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(LoadAll(db).size(), 10u);
+  EXPECT_EQ(LoadNewestRunTrials(db).size(), 10u);
 }
 
 }  // namespace

@@ -147,4 +147,18 @@ std::string StripAnsi(const std::string& s) {
   return out;
 }
 
+std::vector<StoredTrial> LoadNewestRunTrials(const std::string& db) {
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
+  EXPECT_TRUE(store) << err;
+  if (!store) return {};
+  std::vector<RunRecord> runs;
+  EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
+  if (runs.empty()) return {};
+  std::vector<StoredTrial> trials;
+  EXPECT_TRUE(store->LoadTrials(runs.back().id, /*full=*/true, &trials, &err)) << err;
+  return trials;
+}
+
 }  // namespace cg::test

@@ -8,6 +8,8 @@
 #include <functional>
 #include <vector>
 
+#include "store/store.h"
+
 namespace cg::test {
 
 struct CmdResult {
@@ -38,5 +40,8 @@ bool WaitUntil(double timeout_s, const std::function<bool()>& pred);
 
 // Terminal output with its CSI escape sequences and carriage returns removed: what a reader of the screen sees.
 std::string StripAnsi(const std::string& s);
+
+// The trials of the newest run in `db`, with their reports (full). A failure to read is a test failure.
+std::vector<StoredTrial> LoadNewestRunTrials(const std::string& db);
 
 }  // namespace cg::test

@@ -16,20 +16,6 @@
 namespace cg::test {
 namespace {
 
-std::vector<StoredTrial> LoadTrials(const std::string& db) {
-  std::string err;
-  int code = 0;
-  auto store = Store::Open(db, Store::Mode::kReadOnly, &err, &code);
-  EXPECT_TRUE(store) << err;
-  if (!store) return {};
-  std::vector<RunRecord> runs;
-  EXPECT_TRUE(store->LoadRuns(&runs, &err)) << err;
-  if (runs.empty()) return {};
-  std::vector<StoredTrial> trials;
-  EXPECT_TRUE(store->LoadTrials(runs.back().id, /*full=*/true, &trials, &err)) << err;
-  return trials;
-}
-
 // One --exec trial of exec_phases with `args`; its stored trial, the database in *db.
 StoredTrial SweepOnce(const std::string& dir, const std::string& name, const std::vector<std::string>& args,
                       std::string* db, const std::string& capture = "attach") {
@@ -39,7 +25,7 @@ StoredTrial SweepOnce(const std::string& dir, const std::string& name, const std
   cmd.insert(cmd.end(), args.begin(), args.end());
   CmdResult r = RunCrashgrid(cmd);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  auto trials = LoadTrials(*db);
+  auto trials = LoadNewestRunTrials(*db);
   if (trials.size() != 1u) {
     ADD_FAILURE() << "expected one trial in " << *db;
     return {};
