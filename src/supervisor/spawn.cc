@@ -73,12 +73,15 @@ uint64_t NonDefaultSignals() {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != s.parent) _exit(127);  // crashgrid died before prctl took effect
   // Handlers are reset by exec, but ignored signals and the blocked mask are inherited: give the program
-  // the defaults it would get from a shell.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    bool set = sig > 64 || (s.reset_signals >> (sig - 1) & 1);
-    if (set && sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  // the defaults it would get from a shell. Through the system call, not glibc's sigaction: that one refuses
+  // glibc's own signals 32 and 33 (EINVAL), so a crashgrid started with them ignored (some launchers do) would
+  // hand them on ignored. The kernel's struct: all zero is SIG_DFL, no flags, an empty mask.
+  struct {
+    unsigned long handler, flags, restorer, mask;
+  } dfl{};
+  for (long sig = 1; sig <= 64; ++sig) {
+    if ((s.reset_signals >> (sig - 1) & 1) && sig != SIGKILL && sig != SIGSTOP)
+      syscall(SYS_rt_sigaction, sig, &dfl, nullptr, 8L);
   }
   sigset_t none;
   sigemptyset(&none);

@@ -387,10 +387,17 @@ TEST_P(Supervisor, SignalsAndStopsBehaveAsWithoutSupervisor) {
 
 // What the spawn sets up in the child before exec (clone(CLONE_VM) with raw system calls, see spawn.h): a program
 // starts as from a shell, whatever crashgrid's thread had blocked or ignored and whatever fds it left open.
+// glibc's own signals 32 and 33 too: a launcher can start crashgrid with them ignored (glibc's sigaction cannot set
+// them, so they are set here with the system call, as such a launcher does), and the program must not inherit that.
 TEST_F(SupervisorTest, TheProgramStartsWithDefaultSignalsNullStdinItsOwnGroupAndOnlyStdio) {
   struct sigaction ign {}, old_usr1 {};
   ign.sa_handler = SIG_IGN;
   ASSERT_EQ(sigaction(SIGUSR1, &ign, &old_usr1), 0);
+  struct KernelSigaction {
+    unsigned long handler, flags, restorer, mask;
+  } kernel_ign{reinterpret_cast<unsigned long>(SIG_IGN), 0, 0, 0}, old_glibc[2]{};
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(syscall(SYS_rt_sigaction, 32 + i, &kernel_ign, &old_glibc[i], 8L), 0) << "signal " << 32 + i;
   sigset_t usr2, old_mask;
   sigemptyset(&usr2);
   sigaddset(&usr2, SIGUSR2);
@@ -412,6 +419,7 @@ TEST_F(SupervisorTest, TheProgramStartsWithDefaultSignalsNullStdinItsOwnGroupAnd
     EXPECT_EQ(pid, pgrp);  // the leader of its own process group
   }
   close(leaked);
+  for (int i = 0; i < 2; ++i) syscall(SYS_rt_sigaction, 32 + i, &old_glibc[i], nullptr, 8L);
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   sigaction(SIGUSR1, &old_usr1, nullptr);
 }
