@@ -706,6 +706,8 @@ static void* start_thunk(void* p) {
   void* arg = s->arg;
   __atomic_clear(&s->busy, __ATOMIC_RELEASE);
   setup_altstack();
+  // --amplify: a new thread that sometimes starts late, the other order of a start-up race.
+  if (__atomic_load_n(&cg_amp_on, __ATOMIC_RELAXED)) cg_amp_point(CG_AMP_THREAD_START);
   return fn(arg);
 }
 
@@ -841,6 +843,7 @@ static void after_fork_parent(void) {
 static void after_fork_child(void) {
   __atomic_store_n(&g_self_written, 0, __ATOMIC_RELEASE);
   cg_api_after_fork_child();
+  cg_amp_after_fork_child();
   pool_unlock();
   chain_unlock(&g_fork_saved_mask);
 }
@@ -912,6 +915,7 @@ __attribute__((constructor)) static void crashgrid_agent_init(void) {
 
   g_block = b;
   cg_api_init(b);
+  cg_amp_init(b);
   // stdout keeps the program's own buffering: making it line-buffered here raised the start-up race's crash
   // rate on the GPU machine (bench/results/capture-race.md). The output up to a crash is kept by flushing
   // it when the crash kills the process instead (die_by_default).
