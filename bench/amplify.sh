@@ -5,6 +5,7 @@
 #   ref   the built-in reference target, reference-race --threads 2 --param sessions=1, 500 ms trials
 #   race  tests/fixtures/amp_grace_race (a time-based grace period, a check and a use around cuCtxSynchronize
 #         of the fake CUDA library), 1 s trials
+#   start tests/fixtures/amp_start_race (the creator sets up what the new thread needs after pthread_create)
 # Then, because plain sweeps of the race mostly end SAFE after 31 clean trials (the SPRT's minimum), a flat
 # sweep of FLAT trials per mode of the race (--grid amplify=off,on, one run, cells interleaved by round) for
 # the crash rate and the trial-seconds per crash.
@@ -27,6 +28,9 @@ sweep() {  # target mode rep
   if [[ $target == ref ]]; then
     "$cg" sweep reference-race --threads 2 --param sessions=1 --duration 500ms "${amp[@]}" "${common[@]}" \
       --seed "$rep" --db "$db" 2>"$out/$target-$mode-$rep.log"
+  elif [[ $target == start ]]; then
+    "$cg" sweep --duration 1s --grace 2s "${amp[@]}" "${common[@]}" --seed "$rep" --db "$db" \
+      --exec -- "$build/fixtures/amp_start_race" 2>"$out/$target-$mode-$rep.log"
   else
     "$cg" sweep --duration 1s --grace 2s "${amp[@]}" "${common[@]}" --seed "$rep" --db "$db" \
       --exec -- "$build/fixtures/amp_grace_race" 1 2>"$out/$target-$mode-$rep.log"
@@ -36,7 +40,7 @@ sweep() {  # target mode rep
 }
 : >"$out/wall.txt"
 for rep in $(seq 1 "$reps"); do
-  for target in race ref; do
+  for target in race start ref; do
     if ((rep % 2)); then sweep "$target" off "$rep"; sweep "$target" on "$rep"
     else sweep "$target" on "$rep"; sweep "$target" off "$rep"; fi
   done

@@ -1,4 +1,5 @@
-// --amplify in the trial: the delays at thread starts (crashgrid_agent.c's start_thunk), tracked API entries
+// --amplify in the trial: the delays at thread starts (crashgrid_agent.c: the new thread in start_thunk, and its
+// creator after pthread_create returns), tracked API entries
 // (api_track.c's tracked_call) and phase entries (a built-in workload's, through crashgrid_amplify_v1, and a
 // program's own CRASHGRID_PHASE). The decisions are amplify.h's; this file holds the state and waits.
 //
@@ -22,7 +23,7 @@ int cg_amp_on;  // read by the hooks' one branch
 static uint64_t g_seed;
 static uint64_t g_process;
 static uint64_t g_threshold[3];
-static unsigned g_thread_ordinal;  // the next thread's (0 for the first, the main thread as a rule)
+static unsigned g_thread_ordinal;  // the next thread's (0 is the thread that loaded the agent)
 static struct agent_amplify* g_stats;
 
 static __thread uint64_t t_state TLS_IE;
@@ -76,6 +77,11 @@ void cg_amp_init(struct agent_block* block) {
     __atomic_store_n(&g_stats->active, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&g_stats->seed, g_seed, __ATOMIC_RELAXED);
   }
+  // The constructor runs in the process's first thread: it takes ordinal 0, so the set of (process, thread)
+  // ordinals, and with it the set of decisions, does not depend on which thread reaches a point first.
+  t_state = cg_amp_thread_state(g_seed, g_process, 0);
+  t_ready = 1;
+  __atomic_store_n(&g_thread_ordinal, 1, __ATOMIC_RELAXED);
   __atomic_store_n(&cg_amp_on, 1, __ATOMIC_RELEASE);
 }
 

@@ -12,7 +12,8 @@
  * The environment, set by the supervisor (src/sweep/amplify.h):
  *   CRASHGRID_AMPLIFY       the probability at API and phase entries, a decimal in (0, 1] ("0.1")
  *   CRASHGRID_AMPLIFY_SEED  the trial's seed, 16 hex digits
- * Thread starts are delayed with probability AMP_START_P whatever the value. Unset, or "0": no delays, and each
+ * Thread starts (the new thread before its routine, and its creator after pthread_create returned: two points)
+ * are delayed with probability AMP_START_P whatever the value. Unset, or "0": no delays, and each
  * amplification point costs one load and a predictable branch. */
 #ifndef CRASHGRID_AGENT_AMPLIFY_H_
 #define CRASHGRID_AGENT_AMPLIFY_H_

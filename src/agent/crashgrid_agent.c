@@ -716,11 +716,18 @@ EXPORT int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(
   if (!g_real_pthread_create) return EAGAIN;
   if (!active()) return g_real_pthread_create(t, attr, fn, arg);
   struct start_slot* s = slot_claim();
-  if (!s) return g_real_pthread_create(t, attr, fn, arg);
-  s->fn = fn;
-  s->arg = arg;
-  int rc = g_real_pthread_create(t, attr, start_thunk, s);
-  if (rc != 0) __atomic_clear(&s->busy, __ATOMIC_RELEASE);
+  int rc;
+  if (!s) {
+    rc = g_real_pthread_create(t, attr, fn, arg);
+  } else {
+    s->fn = fn;
+    s->arg = arg;
+    rc = g_real_pthread_create(t, attr, start_thunk, s);
+    if (rc != 0) __atomic_clear(&s->busy, __ATOMIC_RELEASE);
+  }
+  // --amplify: the creator, too, sometimes waits after the start, so that the new thread runs first: the other
+  // order of "create, then set up what the thread needs", which plain runs almost never take.
+  if (rc == 0 && __atomic_load_n(&cg_amp_on, __ATOMIC_RELAXED)) cg_amp_point(CG_AMP_THREAD_START);
   return rc;
 }
 

@@ -1,6 +1,6 @@
 // --amplify end to end: the agent's delays make a race that plain runs rarely hit show up in most trials and
-// early (tests/fixtures/amp_grace_race.c), amplified and plain trials are separate cells, `show` names the seed,
-// and a bad value is refused before anything is created.
+// early (tests/fixtures/amp_grace_race.c, amp_start_race.c), amplified and plain trials are separate cells, `show`
+// names the seed, and a bad value is refused before anything is created.
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,6 +72,30 @@ TEST(Amplify, ShortensTimeToFirstCrashOnARaceThatPlainRunsRarelyHit) {
   CmdResult off = RunCrashgrid({"show", db, std::to_string(by["off"].some_trial_id)});
   EXPECT_EQ(off.exit_code, 0) << off.err;
   EXPECT_EQ(off.out.find("amplify:"), std::string::npos) << off.out;
+}
+
+// Thread starts: the creator of a thread sometimes waits after pthread_create, so a worker that needs what its
+// creator sets up after the start runs first (tests/fixtures/amp_start_race.c: 2/100 plain, 100/100 amplified
+// on the 2-core VM).
+TEST(Amplify, ThreadStartDelaysShowAStartOrderRace) {
+  std::string db = TestDir() + "/start.db";
+  CmdResult r = RunCrashgrid({"sweep", "--grid", "amplify=off,on", "--runs", "10", "--duration", "1s", "--grace",
+                              "2s", "--seed", "7", "--db", db, "--no-live", "--format", "none", "--exec", "--",
+                              FixturePath("amp_start_race")},
+                             240);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, int> crashed, trials;
+  for (const StoredTrial& t : LoadNewestRunTrials(db)) {
+    for (const auto& [k, v] : t.cell) {
+      if (k != "amplify") continue;
+      trials[v]++;
+      crashed[v] += t.result.outcome == Outcome::kCrashed;
+    }
+  }
+  ASSERT_EQ(trials["off"], 10);
+  ASSERT_EQ(trials["on"], 10);
+  EXPECT_GE(crashed["on"], 9);
+  EXPECT_LE(crashed["off"], 4);
 }
 
 TEST(Amplify, BadValueIsRefusedBeforeTheSweep) {
