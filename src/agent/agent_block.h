@@ -34,8 +34,9 @@
 #include <stdint.h>
 
 #define AGENT_BLOCK_MAGIC 0x41544743u /* "CGTA" */
-#define AGENT_BLOCK_VERSION 3u /* 2: the API-call region (struct agent_api) at AGENT_API_OFFSET; 3: in it, the
-                                 * phases and iterations a program reports through crashgrid.h */
+#define AGENT_BLOCK_VERSION 4u /* 2: the API-call region (struct agent_api) at AGENT_API_OFFSET; 3: in it, the
+                                 * phases and iterations a program reports through crashgrid.h; 4: --amplify's
+                                 * counters (struct agent_amplify) at AGENT_AMPLIFY_OFFSET */
 #define AGENT_BLOCK_SIZE 65536u
 
 #define AGENT_ENV_FD "CRASHGRID_AGENT_FD"
@@ -148,6 +149,20 @@ struct agent_api {
   struct agent_api_name names[AGENT_API_NAMES];
   struct agent_api_thread threads[AGENT_API_THREADS];
   struct agent_api_name phases[AGENT_API_PHASES]; /* version 3: phase names; `calls` counts their entries */
+};
+
+/* ---- version 4: --amplify (src/agent/amplify.h, amplify.c) ----
+ *
+ * At AGENT_AMPLIFY_OFFSET, after the API region. Written by every process of the trial that injects delays
+ * (CRASHGRID_AMPLIFY set): active = 1, the seed it drew from, and the delays it injected (count and total). */
+#define AGENT_AMPLIFY_OFFSET 61440u
+
+struct agent_amplify {
+  uint32_t active;   /* 1 once a process of the trial amplifies */
+  uint32_t reserved;
+  uint64_t seed;     /* CRASHGRID_AMPLIFY_SEED as parsed */
+  uint64_t delays;   /* delays injected, all threads and processes */
+  uint64_t delay_ns; /* their total duration */
 };
 
 #endif /* CRASHGRID_AGENT_BLOCK_H_ */

@@ -4,6 +4,7 @@
 #define CRASHGRID_AGENT_INTERNAL_H_
 
 #include "agent/agent_block.h"
+#include "agent/amplify.h"
 
 /* Called once by the constructor with the mapped block (NULL without one: tracking stays off, and so do the
  * program's phases). Reads AGENT_ENV_API and AGENT_ENV_SERIALIZE. Cheap: no symbol lookups, no allocation (interposed functions resolve
@@ -17,5 +18,13 @@ struct agent_api* cg_api_region(void);
 struct agent_api_thread* cg_api_thread_slot(void);
 /* Resolves `name` in the objects after the agent, with the real dlsym (the agent interposes dlsym). */
 void* cg_next_symbol(const char* name);
+
+/* --amplify (amplify.c): reads AGENT_ENV_AMPLIFY and AGENT_ENV_AMPLIFY_SEED once, from the constructor. */
+void cg_amp_init(struct agent_block* block);
+void cg_amp_after_fork_child(void);
+/* 1 when delays are injected: the one branch every amplification point costs when off. */
+extern int cg_amp_on;
+/* An amplification point of kind enum cg_amp_point (amplify.h): maybe waits. Call only when cg_amp_on. */
+void cg_amp_point(int kind);
 
 #endif /* CRASHGRID_AGENT_INTERNAL_H_ */

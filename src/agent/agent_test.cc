@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstddef>
 #include <fstream>
 #include <sstream>
@@ -29,6 +31,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/agent_block.h"
+#include "agent/amplify.h"
 #include "supervisor/handler_report.h"
 
 extern char** environ;
@@ -67,6 +70,7 @@ struct Options {
   std::string mode;        // CRASHGRID_AGENT_MODE, unset when empty
   int wait_ms = -1;        // CRASHGRID_AGENT_WAIT_MS, unset when < 0
   uint32_t version = AGENT_BLOCK_VERSION;
+  std::vector<std::string> env;  // more NAME=VALUE (CRASHGRID_AMPLIFY...)
 };
 
 // One fixture process and the supervisor's side of its agent.
@@ -109,6 +113,7 @@ class Trial {
     if (o.handler_fd) env.push_back(std::string(kHandlerFdEnv) + "=" + std::to_string(handler_fd_));
     if (!o.mode.empty()) env.push_back(std::string(AGENT_ENV_MODE) + "=" + o.mode);
     if (o.wait_ms >= 0) env.push_back(std::string(AGENT_ENV_WAIT_MS) + "=" + std::to_string(o.wait_ms));
+    env.insert(env.end(), o.env.begin(), o.env.end());
     std::vector<std::string> argv = {Fixture(fixture)};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> cargv, cenv;
@@ -661,6 +666,119 @@ TEST_F(AgentTest, BlockOfAnotherVersionLeavesTheProgramAlone) {
   EXPECT_EQ(t.Out(), "view ok\nhandler\n");
   EXPECT_EQ(t.block()->processes_loaded, 0);
   EXPECT_EQ(t.state(), AGENT_FAULT_NONE);
+}
+
+// ---- --amplify: the decisions (amplify.h) and the agent injecting them ----
+
+std::vector<uint64_t> Decisions(uint64_t seed, uint64_t process, uint64_t thread, double p, int n) {
+  uint64_t state = cg_amp_thread_state(seed, process, thread);
+  uint64_t threshold = cg_amp_threshold(p);
+  std::vector<uint64_t> out;
+  for (int i = 0; i < n; ++i) out.push_back(cg_amp_decide(&state, threshold));
+  return out;
+}
+
+TEST(Amplify, SameSeedAndOrdinalsGiveTheSameDecisions) {
+  EXPECT_EQ(Decisions(42, 1, 3, 0.1, 2000), Decisions(42, 1, 3, 0.1, 2000));
+  EXPECT_NE(Decisions(42, 1, 3, 0.1, 2000), Decisions(43, 1, 3, 0.1, 2000)) << "another seed";
+  EXPECT_NE(Decisions(42, 1, 3, 0.1, 2000), Decisions(42, 1, 4, 0.1, 2000)) << "another thread";
+  EXPECT_NE(Decisions(42, 1, 3, 0.1, 2000), Decisions(42, 2, 3, 0.1, 2000)) << "another process";
+}
+
+TEST(Amplify, DelaysTheShareAskedFor) {
+  for (double p : {0.01, 0.1, 0.5}) {
+    std::vector<uint64_t> d = Decisions(7, 1, 0, p, 100000);
+    double share = static_cast<double>(std::count_if(d.begin(), d.end(), [](uint64_t ns) { return ns > 0; })) / 1e5;
+    // Binomial(1e5, p): 5 standard deviations at most.
+    EXPECT_NEAR(share, p, 5 * std::sqrt(p * (1 - p) / 1e5)) << "p " << p;
+  }
+  std::vector<uint64_t> none = Decisions(7, 1, 0, 0, 1000), all = Decisions(7, 1, 0, 1, 1000);
+  EXPECT_EQ(std::count(none.begin(), none.end(), 0u), 1000);
+  EXPECT_EQ(std::count(all.begin(), all.end(), 0u), 0);
+}
+
+TEST(Amplify, DurationsAreLogUniformFromOneMicrosecondToTwoMilliseconds) {
+  uint64_t state = 99;
+  std::vector<int> octave(AMP_OCTAVES, 0);
+  const int n = 110000;
+  for (int i = 0; i < n; ++i) {
+    uint64_t ns = cg_amp_duration_ns(cg_amp_next(&state));
+    ASSERT_GE(ns, AMP_MIN_NS);
+    ASSERT_LT(ns, AMP_MAX_NS);
+    int k = 0;
+    while ((AMP_MIN_NS << (k + 1)) <= ns) ++k;
+    ++octave[static_cast<size_t>(k)];
+  }
+  EXPECT_EQ(AMP_MAX_NS, 2048000u);
+  // Each octave (1-2 us, ..., 1-2 ms) gets a share of 1/11: 10000 each, +-5%.
+  for (int k = 0; k < static_cast<int>(AMP_OCTAVES); ++k) EXPECT_NEAR(octave[static_cast<size_t>(k)], 10000, 500) << k;
+  // Within an octave the point is uniform: the low half of 1-2 us holds about half of that octave.
+  state = 5;
+  int low = 0, first = 0;
+  for (int i = 0; i < n; ++i) {
+    uint64_t ns = cg_amp_duration_ns(cg_amp_next(&state));
+    if (ns < 2 * AMP_MIN_NS) {
+      ++first;
+      low += ns < 1500;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(low) / first, 0.5, 0.05);
+}
+
+TEST(Amplify, ParsesWhatTheSupervisorWrites) {
+  EXPECT_DOUBLE_EQ(cg_amp_parse_p("0.1"), 0.1);
+  EXPECT_DOUBLE_EQ(cg_amp_parse_p("1"), 1.0);
+  EXPECT_DOUBLE_EQ(cg_amp_parse_p(".25"), 0.25);
+  EXPECT_DOUBLE_EQ(cg_amp_parse_p("0"), 0.0);
+  for (const char* bad : {"", "1.5", "1e-3", "-0.1", "0.1x", "on", "0..1"}) EXPECT_LT(cg_amp_parse_p(bad), 0) << bad;
+  int ok = 0;
+  EXPECT_EQ(cg_amp_parse_seed("00000000000000ff", &ok), 0xffu);
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(cg_amp_parse_seed("DEADbeef", &ok), 0xdeadbeefu);
+  EXPECT_EQ(cg_amp_parse_seed("12345678901234567", &ok), 0u);
+  EXPECT_EQ(ok, 0);
+  EXPECT_EQ(cg_amp_parse_seed("xyz", &ok), 0u);
+  EXPECT_EQ(ok, 0);
+}
+
+const agent_amplify& AmplifyRegion(const Trial& t) {
+  return *reinterpret_cast<const agent_amplify*>(reinterpret_cast<const char*>(t.block()) + AGENT_AMPLIFY_OFFSET);
+}
+
+// 64 thread starts, each two points (the new thread, then its creator), each delayed with probability 1/2: the
+// set of (process, thread) ordinals is the same in every run, so a seed gives the same delays in any interleaving.
+TEST_F(AgentTest, AmplifyDelaysThreadStartsAsTheSeedSays) {
+  static_assert(AGENT_AMPLIFY_OFFSET >= AGENT_API_OFFSET + sizeof(agent_api));
+  static_assert(AGENT_AMPLIFY_OFFSET + sizeof(agent_amplify) <= AGENT_BLOCK_SIZE);
+  auto run = [](const std::string& seed, uint64_t* delays, uint64_t* ns) {
+    Options o;
+    o.env = {std::string(AGENT_ENV_AMPLIFY) + "=0.1", std::string(AGENT_ENV_AMPLIFY_SEED) + "=" + seed};
+    Trial t("agent_crash", {"threads", "64"}, o);
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE(ExitedWith(t.Reap(30), 0));
+    const agent_amplify& a = AmplifyRegion(t);
+    EXPECT_EQ(a.active, 1u);
+    *delays = a.delays;
+    *ns = a.delay_ns;
+  };
+  uint64_t d1 = 0, n1 = 0, d2 = 0, n2 = 0, d3 = 0, n3 = 0;
+  run("00000000000000aa", &d1, &n1);
+  run("00000000000000aa", &d2, &n2);
+  run("00000000000000ab", &d3, &n3);
+  EXPECT_GE(d1, 40u);  // Binomial(128, 1/2): 64 +- 5.7; 40 and 88 are 4 standard deviations away
+  EXPECT_LE(d1, 88u);
+  EXPECT_GE(n1, d1 * AMP_MIN_NS);
+  EXPECT_EQ(d1, d2);
+  EXPECT_EQ(n1, n2) << "the same seed, the same delays";
+  EXPECT_NE(n1, n3) << "another seed, other delays";
+}
+
+TEST_F(AgentTest, WithoutAmplifyNoDelayIsInjected) {
+  Trial t("agent_crash", {"threads", "64"});
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(ExitedWith(t.Reap(30), 0));
+  EXPECT_EQ(AmplifyRegion(t).active, 0u);
+  EXPECT_EQ(AmplifyRegion(t).delays, 0u);
 }
 
 }  // namespace

@@ -376,6 +376,9 @@ __attribute__((noinline)) static uintptr_t tracked_call(struct hook* h, fn12 rea
     __atomic_store_n(&t->calls, __atomic_load_n(&t->calls, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
   }
   if (id) __atomic_add_fetch(&g_api->names[id - 1].calls, 1, __ATOMIC_RELAXED);
+  // --amplify: a wait before the call (and before its lock: a delay must not hold other threads back), so the
+  // window between what the program did before it and what the call does opens wide. Shown as in the call.
+  if (!quiet && __atomic_load_n(&cg_amp_on, __ATOMIC_RELAXED)) cg_amp_point(CG_AMP_API_ENTRY);
   if (serial) pthread_mutex_lock(&g_serial_lock);
   uintptr_t rc = real(P12);
   if (serial) pthread_mutex_unlock(&g_serial_lock);

@@ -706,6 +706,8 @@ static void* start_thunk(void* p) {
   void* arg = s->arg;
   __atomic_clear(&s->busy, __ATOMIC_RELEASE);
   setup_altstack();
+  // --amplify: a new thread that sometimes starts late, the other order of a start-up race.
+  if (__atomic_load_n(&cg_amp_on, __ATOMIC_RELAXED)) cg_amp_point(CG_AMP_THREAD_START);
   return fn(arg);
 }
 
@@ -714,11 +716,18 @@ EXPORT int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(
   if (!g_real_pthread_create) return EAGAIN;
   if (!active()) return g_real_pthread_create(t, attr, fn, arg);
   struct start_slot* s = slot_claim();
-  if (!s) return g_real_pthread_create(t, attr, fn, arg);
-  s->fn = fn;
-  s->arg = arg;
-  int rc = g_real_pthread_create(t, attr, start_thunk, s);
-  if (rc != 0) __atomic_clear(&s->busy, __ATOMIC_RELEASE);
+  int rc;
+  if (!s) {
+    rc = g_real_pthread_create(t, attr, fn, arg);
+  } else {
+    s->fn = fn;
+    s->arg = arg;
+    rc = g_real_pthread_create(t, attr, start_thunk, s);
+    if (rc != 0) __atomic_clear(&s->busy, __ATOMIC_RELEASE);
+  }
+  // --amplify: the creator, too, sometimes waits after the start, so that the new thread runs first: the other
+  // order of "create, then set up what the thread needs", which plain runs almost never take.
+  if (rc == 0 && __atomic_load_n(&cg_amp_on, __ATOMIC_RELAXED)) cg_amp_point(CG_AMP_THREAD_START);
   return rc;
 }
 
@@ -841,6 +850,7 @@ static void after_fork_parent(void) {
 static void after_fork_child(void) {
   __atomic_store_n(&g_self_written, 0, __ATOMIC_RELEASE);
   cg_api_after_fork_child();
+  cg_amp_after_fork_child();
   pool_unlock();
   chain_unlock(&g_fork_saved_mask);
 }
@@ -912,6 +922,7 @@ __attribute__((constructor)) static void crashgrid_agent_init(void) {
 
   g_block = b;
   cg_api_init(b);
+  cg_amp_init(b);
   // stdout keeps the program's own buffering: making it line-buffered here raised the start-up race's crash
   // rate on the GPU machine (bench/results/capture-race.md). The output up to a crash is kept by flushing
   // it when the crash kills the process instead (die_by_default).

@@ -48,6 +48,8 @@ EXPORT void crashgrid_phase_v1(const char* name) {
   uint32_t id = name && name[0] ? phase_id(a, name) : 0;
   if (id) __atomic_add_fetch(&a->phases[id - 1].calls, 1, __ATOMIC_RELAXED);
   __atomic_store_n(&t->phase, id, __ATOMIC_RELAXED);
+  // --amplify: entering a named phase is an amplification point, as a tracked API entry is.
+  if (id && __atomic_load_n(&cg_amp_on, __ATOMIC_RELAXED)) cg_amp_point(CG_AMP_PHASE_ENTRY);
 }
 
 // CRASHGRID_ITERATION(): one more iteration of the program's loop (n more with CRASHGRID_ITERATIONS(n)).

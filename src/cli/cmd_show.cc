@@ -11,6 +11,7 @@
 #include "report/crashes.h"
 #include "report/reproduce.h"
 #include "store/store.h"
+#include "sweep/amplify.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -55,14 +56,31 @@ int CmdShow(const Args& args) {
     return kExitDatabase;
   }
   std::string repro = ReproductionCommand(run, trial.cell);
+  // --amplify: the value of the trial's cell or run, and the seed its delays were drawn from (derived from the
+  // trial's uid, docs/db.md: not a column of its own).
+  std::string amplify;
+  for (const auto& [k, v] : trial.cell)
+    if (k == "amplify") amplify = v;
+  if (amplify.empty() && run.params.count("amplify")) amplify = run.params.at("amplify");
+  double amplify_p = 0;
+  std::string ignored;
+  if (!amplify.empty() && !ParseAmplify(amplify, "", &amplify_p, &ignored)) amplify_p = 0;
+  uint64_t amplify_seed = AmplifySeed(trial.uid);
   std::string out;
   if (json) {
     nlohmann::json j = TrialReportJson(trial);
     j["labels"] = run.labels;
     j["reproduce"] = repro;
+    j["amplify"] = amplify_p > 0 ? nlohmann::json{{"p", amplify_p}, {"seed", fmt::format("{:016x}", amplify_seed)}}
+                                 : nlohmann::json(nullptr);
     out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else {
     out = RenderTrialReport(trial);
+    if (amplify_p > 0) {
+      out += fmt::format("\namplify: {} (delays at {} of API and phase entries and half the thread starts), seed {:016x} "
+                         "(FNV-1a 64 of \"amplify/\" + trial uid {})\n",
+                         amplify, amplify_p, amplify_seed, trial.uid);
+    }
     if (!run.labels.empty()) out += "\nrun " + std::to_string(run.id) + " labels: " + LabelsText(run.labels) + "\n";
     out += "\nreproduce (one trial of this cell, without crashgrid):\n  " + repro + "\n";
     // Labels and the command hold what the user and the grid gave: controls made visible like the rest.

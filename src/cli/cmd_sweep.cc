@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "store/store.h"
+#include "sweep/amplify.h"
 #include "sweep/api_serialize.h"
 #include "sweep/grid.h"
 #include "sweep/stopping.h"
@@ -69,7 +70,8 @@ supervised process, and records every trial in an SQLite file.
   crashgrid sweep --grid THREAD_COUNT=1..12 --grid ENCODERS_PER_PIPELINE=1..12 --runs 69 --db seed.db --exec -- ./run.sh
 
 Grid specs: NAME=1..12, NAME=1..12:2 (step), NAME=1,2,4,8, NAME=none,all,open+close.
-Built-in workloads take `threads`, `serialize` and their parameters (crashgrid workloads) as axes. An --exec
+Built-in workloads take `threads`, `serialize`, `amplify` and their parameters (crashgrid workloads) as axes;
+--exec programs take `serialize` and `amplify` too (and get them as variables like any axis). An --exec
 program gets every grid axis and every --param K=V as an environment variable under the same name (the
 cell's value: --grid THREADS=1,4 sets THREADS=1 or THREADS=4; --param MODE=fast sets MODE=fast), and {NAME}
 in its arguments is replaced by the value; --env NAME[=VALUE] adds variables of your own. It runs in the
@@ -119,6 +121,7 @@ struct Flags {
   static constexpr int kThreadsUnset = std::numeric_limits<int>::min();
   int threads = kThreadsUnset;  // --threads 0 is given, and refused like --grid threads=0
   std::string serialize;
+  std::string amplify;
   std::string progress_api;
   int jobs = 1;
   std::string db;
@@ -178,6 +181,12 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--serialize", f.serialize,
                  "none|all|PHASE[,PHASE...] process-wide mutex around phases; for --exec: API groups (" +
                      Join(ApiSerializeGroups(), ", ") + ") or globs (cuvidCreate*) the agent locks around");
+  app.add_option("--amplify", f.amplify,
+                 "off|on|P: make races show up sooner: the agent delays thread starts (every other one) and a "
+                 "share P (on: 0.1) of API and phase entries by 1 us to 2 ms (log-uniform), seeded per trial from "
+                 "its uid; part of the sweep (a plain run is never continued with it). Also an axis: --grid "
+                 "amplify=off,on (default: off)")
+      ->type_name("off|on|P");
   app.add_option("--progress-api", f.progress_api,
                  "for --exec: count calls of this API function (gst_element_set_state) as the program's "
                  "iterations (mitigations' throughput); default: none");
@@ -384,6 +393,18 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
     o->params[p.substr(0, eq)] = p.substr(eq + 1);
   }
   if (!f.serialize.empty()) o->params["serialize"] = f.serialize;
+  // --amplify off is the plain sweep (the same key as no flag); any other value is checked for both kinds of
+  // workload, fixed or as an axis.
+  double amplify_p = 0;
+  if (!f.amplify.empty()) {
+    if (!ParseAmplify(f.amplify, "--amplify", &amplify_p, err)) return false;
+    if (amplify_p > 0) o->params["amplify"] = f.amplify;
+  }
+  for (const auto& a : o->grid) {
+    if (a.name != "amplify") continue;
+    for (const auto& v : a.values)
+      if (!ParseAmplify(v, "--grid amplify", &amplify_p, err)) return false;
+  }
   auto is_axis = [&](const std::string& name) {
     for (const auto& a : o->grid)
       if (a.name == name) return true;
@@ -443,7 +464,7 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
   }
   const WorkloadInfo& info = w->info();
   o->reference_target = info.reference_target;
-  std::vector<std::string> names = {"threads", "serialize"};
+  std::vector<std::string> names = {"threads", "serialize", "amplify"};
   for (const auto& p : info.params) names.push_back(p.name);
   auto check_name = [&](const std::string& n, const char* what) {
     if (std::find(names.begin(), names.end(), n) != names.end()) return true;
@@ -482,7 +503,7 @@ bool BuildOptions(const Flags& f, const std::vector<std::string>& exec_argv, Swe
     }
     std::map<std::string, std::string> wparams;
     for (const auto& [k, v] : values)
-      if (k != "threads" && k != "serialize") wparams[k] = v;
+      if (k != "threads" && k != "serialize" && k != "amplify") wparams[k] = v;
     if (!w->Validate(Params(wparams), static_cast<int>(threads), err)) return false;
   }
   return true;

@@ -20,10 +20,18 @@
 
 #include <fmt/format.h>
 
+#include "agent/amplify.h"
 #include "trial/trial_json.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/strings.h"
+
+// --amplify for built-in workloads: the agent preloaded into the trial (src/agent/amplify.c) exports these; this
+// process reaches them through weak references, NULL when it runs without the agent (`crashgrid run`).
+extern "C" {
+void crashgrid_amplify_v1(int kind) __attribute__((weak));
+int crashgrid_amplify_active_v1(void) __attribute__((weak));
+}
 
 namespace cg {
 
@@ -166,7 +174,14 @@ struct Shared {
   std::atomic<bool> abort{false};
   std::mutex init_mu;
   std::string init_error;
+  // The agent injects --amplify delays: each worker's start (after the start barrier, which would absorb a delay
+  // before it) and each phase entry are amplification points, as thread starts and API entries are for --exec.
+  bool amplify = false;
 };
+
+void AmplifyPoint(const Shared* shared, int kind) {
+  if (shared->amplify) crashgrid_amplify_v1(kind);
+}
 
 class Context final : public IterationContext {
  public:
@@ -253,6 +268,7 @@ class Context final : public IterationContext {
     int32_t outer = current_;
     current_ = idx;
     slot_->phase.store(idx, std::memory_order_relaxed);
+    AmplifyPoint(shared_, CG_AMP_PHASE_ENTRY);  // in the phase already (a report names it), before its lock
     bool ok;
     int64_t t0, t1;
     if (shared_->serialized[idx] && !holding_lock_) {
@@ -309,6 +325,7 @@ void WorkerMain(Shared* shared, std::barrier<StartClock>* barrier, int index, Th
     shared->abort.store(true);
   }
   barrier->arrive_and_wait();
+  AmplifyPoint(shared, CG_AMP_THREAD_START);
   if (ready && !shared->abort.load()) {
     while (NowNs() < shared->deadline_ns.load(std::memory_order_relaxed)) ctx.RunIteration();
   }
@@ -341,6 +358,7 @@ bool RunWorkload(Workload& workload, const RunOptions& options, StatusBlock* sta
   shared.status = status;
   shared.threads = options.threads;
   shared.duration_ns = static_cast<int64_t>(std::max(0.0, options.duration_s) * 1e9);
+  shared.amplify = crashgrid_amplify_v1 && crashgrid_amplify_active_v1 && crashgrid_amplify_active_v1();
   auto index_of = [&](const char* phase) {
     auto it = std::find(info.phases.begin(), info.phases.end(), phase);
     CG_CHECK_MSG(it != info.phases.end(),

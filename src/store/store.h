@@ -118,9 +118,13 @@ class Store {
   // The most recent run with this sweep key, if any (for resuming).
   [[nodiscard]] bool FindRunBySweepKey(const std::string& key, RunRecord* run, bool* found, std::string* err);
 
-  // Commits one trial at once. Refuses (false) a second trial for the same (run, cell, repetition).
+  // Commits one trial at once. Refuses (false) a second trial for the same (run, cell, repetition). `uid` is the
+  // trial's uid when the caller chose it before the trial ran (a sweep does: --amplify's seed derives from it);
+  // empty: a new one.
   [[nodiscard]] bool InsertTrial(int64_t run_id, const Cell& cell, int repetition, const TrialResult& result, int64_t* id,
-                   std::string* err);
+                   std::string* err, const std::string& uid = "");
+  // A fresh trial uid, unique across files and machines (what InsertTrial makes when given none).
+  static std::string NewTrialUid();
   // Trials of a run in id order. Output tails and crash reports are loaded only when `full`.
   [[nodiscard]] bool LoadTrials(int64_t run_id, bool full, std::vector<StoredTrial>* trials, std::string* err);
   [[nodiscard]] bool LoadTrial(int64_t trial_id, StoredTrial* trial, std::string* err);

@@ -405,6 +405,27 @@ TEST_F(StoreTest, StoresEveryOutcomeByName) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(trials[i].result.outcome, all[i]) << OutcomeName(all[i]);
 }
 
+// A sweep draws a trial's uid before the trial runs (its --amplify seed derives from it): the stored uid is that
+// one, and a trial given none still gets a fresh one of the same form.
+TEST_F(StoreTest, KeepsTheUidChosenBeforeTheTrialRan) {
+  auto store = MustOpen(Path("uid.db"), Store::Mode::kCreate);
+  RunRecord run = SampleRun();
+  std::string err;
+  ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  std::string uid = Store::NewTrialUid();
+  EXPECT_EQ(uid.size(), 32u);
+  EXPECT_NE(uid, Store::NewTrialUid());
+  int64_t id = 0;
+  ASSERT_TRUE(store->InsertTrial(run.id, {{"threads", "1"}}, 0, SampleCrash(), &id, &err, uid)) << err;
+  ASSERT_TRUE(store->InsertTrial(run.id, {{"threads", "1"}}, 1, SampleCrash(), nullptr, &err)) << err;
+  std::vector<StoredTrial> trials;
+  ASSERT_TRUE(store->LoadTrials(run.id, false, &trials, &err)) << err;
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].uid, uid);
+  EXPECT_EQ(trials[1].uid.size(), 32u);
+  EXPECT_NE(trials[1].uid, uid);
+}
+
 TEST_F(StoreTest, RefusesASecondTrialForTheSameCellAndRepetition) {
   auto store = MustOpen(Path("x.db"), Store::Mode::kCreate);
   RunRecord run = SampleRun();

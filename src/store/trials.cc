@@ -131,13 +131,15 @@ std::string InsertTrialSql() {
                      kTrialColumns);
 }
 
+std::string Store::NewTrialUid() { return sql::NewStoreUid(); }
+
 bool Store::InsertTrial(int64_t run_id, const Cell& cell, int repetition, const TrialResult& r, int64_t* id,
-                        std::string* err) {
+                        std::string* err, const std::string& uid) {
   // Outside an explicit transaction each statement is its own transaction: committed when Step returns.
   if (!insert_trial_) insert_trial_ = std::make_unique<Stmt>(db_, InsertTrialSql().c_str());
   Stmt& s = *insert_trial_;
   std::string key = CellKey(cell);
-  BindTrial(&s, run_id, cell, key, repetition, r, "");
+  BindTrial(&s, run_id, cell, key, repetition, r, uid);
   if (s.Step() != SQLITE_DONE) {
     if (s.extended_rc() == SQLITE_CONSTRAINT_UNIQUE) {
       *err = fmt::format("'{}' already holds a trial for run {}, cell '{}', repetition {} (not recorded twice)",

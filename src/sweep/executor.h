@@ -32,6 +32,7 @@ class SupervisorRunner final : public TrialRunner {
 struct Job {
   size_t item = 0;
   TrialSpec spec;
+  std::string uid;  // the trial's uid, chosen before it runs (its --amplify seed derives from it)
   int slot = -1;  // RunSlotJobs: the slot (a GPU of --gpus) the job runs on
 };
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_block.h"
+#include "sweep/amplify.h"
 #include "sweep/fingerprint.h"
 #include "trial/trial_command.h"
 #include "trial/trial_json.h"
@@ -47,7 +48,16 @@ bool CheckTrialBound(const char* flag, const std::string& text, double seconds, 
   return true;
 }
 
-TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::string& self_exe) {
+std::string AmplifyValue(const SweepOptions& opts, const Cell& cell) {
+  for (const auto& [k, v] : cell) {
+    if (k == "amplify") return v;
+  }
+  auto it = opts.params.find("amplify");
+  return it == opts.params.end() ? "" : it->second;
+}
+
+TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::string& self_exe,
+                        const std::string& trial_uid) {
   TrialSpec spec;
   spec.duration_s = opts.duration_s;
   spec.grace_s = opts.grace_s < 0 ? DefaultGrace(opts.duration_s) : opts.grace_s;
@@ -68,6 +78,14 @@ TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::s
     }
     if (serialize.empty() && opts.params.count("serialize")) serialize = opts.params.at("serialize");
     if (!serialize.empty() && serialize != "none") spec.env.emplace_back(AGENT_ENV_SERIALIZE, serialize);
+  }
+  // --amplify (or an `amplify` axis), for built-in workloads and --exec programs alike: the agent in every process
+  // of the trial injects the delays; the value was checked when the options were built.
+  double p = 0;
+  std::string ignored;
+  if (std::string amplify = AmplifyValue(opts, cell); !amplify.empty() && ParseAmplify(amplify, "", &p, &ignored) &&
+                                                      p > 0) {
+    for (auto& kv : AmplifyEnvironment(p, AmplifySeed(trial_uid))) spec.env.push_back(std::move(kv));
   }
   spec.shell_semantics = opts.workload.empty();
   return spec;

@@ -75,8 +75,13 @@ std::string SweepKey(const SweepOptions& opts);
 // The key of the whole sweep a (shard's) key belongs to: `key` without its "@shard=K/N".
 std::string BaseSweepKey(const std::string& key);
 
-// The argv of one trial of a built-in workload or --exec program at `cell`, and its environment.
-TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::string& self_exe);
+// The argv of one trial of a built-in workload or --exec program at `cell`, and its environment. `trial_uid` is
+// the uid the trial will be recorded under: an amplified cell's delays are seeded from it (sweep/amplify.h).
+TrialSpec MakeTrialSpec(const SweepOptions& opts, const Cell& cell, const std::string& self_exe,
+                        const std::string& trial_uid = "");
+
+// The `amplify` value of `cell` (a grid axis) or of the fixed parameters, "" when neither has one.
+std::string AmplifyValue(const SweepOptions& opts, const Cell& cell);
 
 // What a trial on `gpu` gets in its environment: CUDA_VISIBLE_DEVICES (the NVML index, with
 // CUDA_DEVICE_ORDER=PCI_BUS_ID so that CUDA counts as NVML and nvidia-smi do), CRASHGRID_GPU_INDEX and

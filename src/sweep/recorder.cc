@@ -92,8 +92,9 @@ bool Recorder::LoadCounts(std::vector<TrialGroup>* groups, std::string* err) {
   return store_->LoadTrialGroups(run_.id, run_.duration_s, groups, err);
 }
 
-bool Recorder::Commit(const Cell& cell, int repetition, const TrialResult& result, std::string* err) {
-  return store_->InsertTrial(run_.id, cell, repetition, result, &last_trial_id_, err);
+bool Recorder::Commit(const Cell& cell, int repetition, const TrialResult& result, std::string* err,
+                      const std::string& uid) {
+  return store_->InsertTrial(run_.id, cell, repetition, result, &last_trial_id_, err, uid);
 }
 
 bool Recorder::LoadVerdicts(std::vector<CellVerdict>* verdicts, std::string* err) {

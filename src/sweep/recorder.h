@@ -28,8 +28,9 @@ class Recorder {
                              std::string* err);
   // What is recorded for the run so far, grouped per cell and outcome (empty for a new run).
   [[nodiscard]] bool LoadCounts(std::vector<TrialGroup>* groups, std::string* err);
-  // Commits one finished trial.
-  [[nodiscard]] bool Commit(const Cell& cell, int repetition, const TrialResult& result, std::string* err);
+  // Commits one finished trial, under `uid` when the sweep chose it before the trial ran ("": a new one).
+  [[nodiscard]] bool Commit(const Cell& cell, int repetition, const TrialResult& result, std::string* err,
+                            const std::string& uid = "");
   // The verdicts stored for the run where the SPRT decided each cell (empty for a new run).
   [[nodiscard]] bool LoadVerdicts(std::vector<CellVerdict>* verdicts, std::string* err);
   // Stores a cell's verdict where its rule decided it (Scheduler::TakeDecision), naming the trial last

@@ -128,7 +128,8 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
     hooks.next = [&](Job* job) {
       if (next >= round.size()) return false;
       job->item = round[next++];
-      job->spec = MakeTrialSpec(opts, sched.plan().cells[job->item], io.self_exe);
+      job->uid = Store::NewTrialUid();
+      job->spec = MakeTrialSpec(opts, sched.plan().cells[job->item], io.self_exe, job->uid);
       progress.SetCurrent(job->item);
       if (io.observer) io.observer->OnTrialStarted(progress.get());
       return true;
@@ -139,7 +140,7 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
         r.gpu_index = opts.gpus[static_cast<size_t>(job.slot)].index;
         r.gpu_uuid = opts.gpus[static_cast<size_t>(job.slot)].uuid;
       }
-      if (!recorder.Commit(sched.plan().cells[ci], sched.NextRepetition(ci), r, &failure)) {
+      if (!recorder.Commit(sched.plan().cells[ci], sched.NextRepetition(ci), r, &failure, job.uid)) {
         failed = true;
         return false;
       }
@@ -171,7 +172,8 @@ bool RunSweep(const SweepOptions& opts, const SweepIo& io, const std::atomic<boo
       size_t& at = next_on[static_cast<size_t>(slot)];
       if (at >= round.size()) return false;
       job->item = round[at++];
-      job->spec = MakeTrialSpec(opts, sched.plan().cells[job->item], io.self_exe);
+      job->uid = Store::NewTrialUid();
+      job->spec = MakeTrialSpec(opts, sched.plan().cells[job->item], io.self_exe, job->uid);
       for (auto& kv : GpuEnvironment(opts.gpus[static_cast<size_t>(slot)])) job->spec.env.push_back(std::move(kv));
       progress.SetCurrent(job->item);
       if (io.observer) io.observer->OnTrialStarted(progress.get());

@@ -11,9 +11,11 @@
 #include <mutex>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "store/store.h"
+#include "sweep/amplify.h"
 #include "sweep/sweep.h"
 
 namespace cg {
@@ -568,6 +570,73 @@ TEST_F(SweepTest, AShardRunsOnlyItsCellsAndRecordsItsShard) {
   ASSERT_TRUE(store_->LoadRun(out.run_id, &run, &err)) << err;
   EXPECT_EQ(run.shard, "1/2");
   EXPECT_EQ(run.sweep_key, SweepKey(o));
+}
+
+// --amplify: each trial's CRASHGRID_AMPLIFY_SEED is derived from the uid it is then recorded under (the rule
+// `show` and docs/db.md state), amplified and plain trials are different cells of one run or different runs.
+class AmplifyEchoRunner : public TrialRunner {
+ public:
+  TrialResult Run(const TrialSpec& spec, const std::atomic<bool>*) override {
+    TrialResult r = Clean();
+    r.duration_s = 0.5;
+    std::string amplify = "-", seed = "-";
+    for (const auto& [k, v] : spec.env) {
+      if (k == "CRASHGRID_AMPLIFY") amplify = v;
+      if (k == "CRASHGRID_AMPLIFY_SEED") seed = v;
+    }
+    r.detail = amplify + " " + seed;
+    return r;
+  }
+};
+
+TEST_F(SweepTest, AmplifyAxisMakesCellsAndEachSeedComesFromTheRecordedUid) {
+  SweepOptions o = Options(1, 3);
+  o.grid.push_back({"amplify", {"off", "on"}});
+  AmplifyEchoRunner runner;
+  SweepOutcome out;
+  ASSERT_TRUE(Sweep(o, &runner, &out));
+  auto runs = Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  std::map<std::string, int> per_cell;
+  for (const auto& t : Trials(runs[0].id)) {
+    per_cell[t.cell_key]++;
+    if (t.cell_key.find("amplify=on") != std::string::npos) {
+      EXPECT_EQ(t.result.detail, "0.1 " + fmt::format("{:016x}", AmplifySeed(t.uid))) << t.cell_key;
+    } else {
+      EXPECT_EQ(t.result.detail, "- -") << t.cell_key;
+    }
+  }
+  EXPECT_EQ(per_cell, (std::map<std::string, int>{{"X=0,amplify=off", 3}, {"X=0,amplify=on", 3}}));
+}
+
+TEST_F(SweepTest, AmplifiedSweepNeverContinuesAPlainRun) {
+  AmplifyEchoRunner runner;
+  SweepOutcome out;
+  ASSERT_TRUE(Sweep(Options(2, 2), &runner, &out));
+  SweepOptions amplified = Options(2, 2);
+  amplified.params["amplify"] = "on";
+  ASSERT_TRUE(Sweep(amplified, &runner, &out));
+  EXPECT_FALSE(out.resumed);
+  auto runs = Runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_NE(runs[0].sweep_key, runs[1].sweep_key);
+  for (const auto& t : Trials(runs[0].id)) EXPECT_EQ(t.result.detail, "- -");
+  for (const auto& t : Trials(runs[1].id)) EXPECT_EQ(t.result.detail.substr(0, 4), "0.1 ");
+  // --resume with the amplified options finds no run of that sweep to continue when only the plain one exists.
+  store_.reset();
+  fs::remove(dir_ / "s.db");
+  Reopen();
+  ASSERT_TRUE(Sweep(Options(2, 2), &runner, &out));
+  amplified.resume = true;
+  SweepIo io;
+  io.store = store_.get();
+  io.runner = &runner;
+  io.self_exe = "/nonexistent/crashgrid";
+  io.fingerprint = [] { return nlohmann::json{{"host", "test"}}; };
+  static const std::atomic<bool> never{false};
+  std::string err;
+  EXPECT_FALSE(RunSweep(amplified, io, &never, &never, &out, &err));
+  EXPECT_EQ(Runs().size(), 1u) << "a refused resume starts nothing";
 }
 
 }  // namespace

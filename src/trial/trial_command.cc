@@ -19,6 +19,7 @@ TrialCommand MakeTrialCommand(const std::string& workload, const std::vector<std
   if (exec_argv.empty()) {
     c.argv = {self_exe, "run", workload, "--duration", fmt::format("{}ms", std::llround(duration_s * 1000))};
     for (const auto& [k, v] : values) {
+      if (k == "amplify") continue;  // the agent's, through the environment (sweep/options.cc MakeTrialSpec)
       if (k == "threads" || k == "serialize") {
         c.argv.push_back("--" + k);
         c.argv.push_back(v);
