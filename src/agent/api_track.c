@@ -254,7 +254,7 @@ __attribute__((destructor)) static void api_fini(void) {
 // The entry time of a call, for "in cuvidDestroyDecoder for 12.3 s" in a hang: CLOCK_MONOTONIC_COARSE (a tick's
 // resolution, a few ms) costs a load from the vDSO page; CLOCK_MONOTONIC cost ~300 ns a call on the 2-core VM
 // (bench/results/api-tracking.md), more than the rest of the wrapper together.
-static int64_t mono_ns(void) {
+static int64_t coarse_mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -361,7 +361,7 @@ __attribute__((noinline)) static uintptr_t tracked_call(struct hook* h, fn12 rea
   uint32_t prev = 0;
   int64_t prev_ns = 0;
   if (t) {
-    int64_t now = mono_ns();
+    int64_t now = coarse_mono_ns();
     prev = __atomic_load_n(&t->call, __ATOMIC_RELAXED);
     prev_ns = __atomic_load_n(&t->call_mono_ns, __ATOMIC_RELAXED);
     int32_t depth = __atomic_load_n(&t->depth, __ATOMIC_RELAXED);

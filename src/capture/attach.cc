@@ -19,6 +19,7 @@
 #include "capture/ptrace_call.h"
 #include "capture/unwind.h"
 #include "util/clock.h"
+#include "util/strings.h"
 
 namespace cg {
 namespace {
@@ -47,11 +48,6 @@ char TaskState(pid_t pid, pid_t tid) {
 void SleepBriefly(int round) {
   timespec ts{0, round < 20 ? 100000L : 1000000L};  // 0.1 ms at first, then 1 ms
   nanosleep(&ts, nullptr);
-}
-
-std::string_view Basename(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "capture/signature.h"
+#include "util/strings.h"
 
 #include <signal.h>
 
@@ -18,14 +19,7 @@ constexpr size_t kHangFrames = 4;
 constexpr size_t kMaxSiteChars = 120;
 constexpr const char* kRuntimeToken = "crashgrid";
 
-std::string_view Basename(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
 bool IsCrashgridExecutable(const Frame& f) { return Basename(f.module) == "crashgrid"; }
-
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // crashgrid's own machinery inside a trial: the preloaded agent and the crash handler. Neither is the
 // program nor a library it called.

@@ -208,12 +208,12 @@ void AddressDescriber::LookupLine(Dwfl_Module* mod, Dwarf_Addr addr, SymbolInfo*
 
 namespace {
 
-char* g_debuginfo_path = nullptr;  // Dwfl_Callbacks keeps a pointer to it: the default search path
+char* g_offline_debuginfo_path = nullptr;  // Dwfl_Callbacks keeps a pointer to it: the default search path
 const Dwfl_Callbacks kOfflineCallbacks = {
     .find_elf = nullptr,  // modules are reported with their file names, never looked up
     .find_debuginfo = FindLocalDebuginfo,
     .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &g_debuginfo_path,
+    .debuginfo_path = &g_offline_debuginfo_path,
 };
 
 }  // namespace

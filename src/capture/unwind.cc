@@ -16,12 +16,12 @@ namespace {
 
 constexpr size_t kMaxFramesPerThread = 64;
 
-char* g_debuginfo_path = nullptr;  // Dwfl_Callbacks keeps a pointer to it: the default search path
+char* g_proc_debuginfo_path = nullptr;  // Dwfl_Callbacks keeps a pointer to it: the default search path
 const Dwfl_Callbacks kProcCallbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
     .find_debuginfo = FindLocalDebuginfo,
     .section_address = nullptr,
-    .debuginfo_path = &g_debuginfo_path,
+    .debuginfo_path = &g_proc_debuginfo_path,
 };
 
 std::string ThreadName(pid_t pid, pid_t tid) {

@@ -17,7 +17,7 @@
 namespace cg {
 namespace {
 
-const char kUsage[] =
+const char kCompareUsage[] =
     "Compare crash probabilities cell by cell: two databases (their latest runs, or --run twice), two runs\n"
     "of one database (--run ID --run ID), or one run split by a grid axis (--by AXIS). Per cell: both k/n,\n"
     "the difference, Boschloo's exact test (Fisher's past 40000 tables), Holm-adjusted over every cell of\n"
@@ -112,7 +112,7 @@ bool LabelArms(const std::vector<std::string>& dbs, const std::vector<int64_t>& 
 }  // namespace
 
 int CmdCompare(const Args& args) {
-  CLI::App app{kUsage, "crashgrid compare"};
+  CLI::App app{kCompareUsage, "crashgrid compare"};
   std::vector<std::string> dbs;
   std::vector<int64_t> runs;
   std::string by, baseline;

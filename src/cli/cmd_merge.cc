@@ -18,7 +18,7 @@
 namespace cg {
 namespace {
 
-const char kUsage[] = R"(Combines databases into OUT (created if missing): shards of one sweep (--shard K/N, e.g. the
+const char kMergeUsage[] = R"(Combines databases into OUT (created if missing): shards of one sweep (--shard K/N, e.g. the
 tasks of a Slurm job array) and files from several machines.
 
   crashgrid merge all.db shard-0.db shard-1.db shard-2.db shard-3.db
@@ -49,7 +49,7 @@ bool SameFile(const std::string& a, const std::string& b) {
 }  // namespace
 
 int CmdMerge(const Args& args) {
-  CLI::App app{kUsage, "crashgrid merge"};
+  CLI::App app{kMergeUsage, "crashgrid merge"};
   std::string out_path;
   std::vector<std::string> inputs;
   bool quiet = false;

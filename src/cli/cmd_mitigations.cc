@@ -12,7 +12,7 @@
 namespace cg {
 namespace {
 
-const char kUsage[] =
+const char kMitigationsUsage[] =
     "The mitigation study of one run swept over a policy axis (--grid serialize=none,all,open,...): per\n"
     "policy, the SPRT verdict of every cell (all SAFE / some CRASHES / undecided), the Clopper-Pearson upper\n"
     "bound on the crash probability of its weakest cell, and the throughput relative to `none`; then the\n"
@@ -30,7 +30,7 @@ const char kUsage[] =
 }  // namespace
 
 int CmdMitigations(const Args& args) {
-  CLI::App app{kUsage, "crashgrid mitigations"};
+  CLI::App app{kMitigationsUsage, "crashgrid mitigations"};
   std::string db, axis = "serialize";
   std::vector<int64_t> run;
   SprtParams sprt;  // where not given: the run's own (below)

@@ -20,7 +20,7 @@ namespace cg {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kReproUsage =
     "Writes DIR: for a built-in workload, its own source as crashgrid compiled it, with the cell's settings,\n"
     "a CMakeLists.txt and a Makefile (the loop prints how many runs crashed); for an --exec program, run.sh\n"
     "(the program's command, environment and working directory in a loop that counts crashes) and the\n"
@@ -69,7 +69,7 @@ bool WriteRepro(const std::vector<ReproFile>& files, const std::string& dir, std
 }  // namespace
 
 int CmdRepro(const Args& args) {
-  CLI::App app(kUsage, "crashgrid repro");
+  CLI::App app(kReproUsage, "crashgrid repro");
   std::string db, output, signature;
   int64_t run = 0;
   int runs = 20;

@@ -62,7 +62,7 @@ bool RenderStoredTable(Store& store, int64_t run_id, const TableOptions& options
   return RenderTable(run, groups, options, out, err);
 }
 
-const char kUsage[] = R"(Runs WORKLOAD (or the program after --exec) over a grid of settings, each trial in its own
+const char kSweepUsage[] = R"(Runs WORKLOAD (or the program after --exec) over a grid of settings, each trial in its own
 supervised process, and records every trial in an SQLite file.
 
   crashgrid sweep reference-race --grid threads=1,2,4 --grid sessions=1,4 --runs 10 --duration 2s --db ref.db
@@ -551,7 +551,7 @@ bool ResolveGpus(const std::string& spec, std::vector<GpuSlot>* gpus, std::strin
 
 int CmdSweep(const Args& all_args) {
   auto [args, exec_argv] = SplitExec(all_args);
-  CLI::App app{kUsage, "crashgrid sweep"};
+  CLI::App app{kSweepUsage, "crashgrid sweep"};
   Flags f;
   AddFlags(app, f);
   // SplitExec leaves "--exec" among crashgrid's own args when no program follows it (the hidden --exec option

@@ -4,15 +4,13 @@
 
 #include "../../tests/browser/report_fixture.h"
 #include "report/golden_test_util.h"
+#include "util/test_util.h"
 
 namespace cg {
 namespace {
 
-size_t Count(const std::string& s, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = s.find(needle); pos != std::string::npos; pos = s.find(needle, pos + 1)) ++n;
-  return n;
-}
+using test_util::Count;
+
 
 TEST(HtmlReport, ComparisonReportMatchesGolden) {
   testing::ExpectGolden("report_compare.html", RenderHtmlReport(testing::Reports(testing::ComparisonFixture()), {"ref.db"}));

@@ -3,15 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "../../tests/browser/report_fixture.h"
+#include "util/test_util.h"
 
 namespace cg {
 namespace {
 
-size_t Count(const std::string& s, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = s.find(needle); pos != std::string::npos; pos = s.find(needle, pos + 1)) ++n;
-  return n;
-}
+using test_util::Count;
+
 
 TEST(Junit, OneTestCasePerCellAndCrashingCellsFail) {
   auto runs = testing::ComparisonFixture();

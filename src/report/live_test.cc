@@ -18,7 +18,7 @@
 namespace cg {
 namespace {
 
-SweepProgress Fixture() {
+SweepProgress SampleProgress() {
   SweepProgress p;
   for (const char* t : {"1", "2", "8"}) {
     for (const char* s : {"1", "4"}) p.cells.push_back({{"threads", t}, {"sessions", s}});
@@ -50,7 +50,7 @@ std::string StripAnsi(const std::string& s) {
 }
 
 TEST(LiveFrame, ShowsProgressLineAndGridOfCounts) {
-  std::string frame = RenderLiveFrame(Fixture(), 80, false);
+  std::string frame = RenderLiveFrame(SampleProgress(), 80, false);
   EXPECT_EQ(frame,
             "[11/18] 0m21s eta 1m30s 4 crashes (36%) (flat) | threads=8,sessions=1\n"
             "threads\\sessions    1    4\n"
@@ -62,7 +62,7 @@ TEST(LiveFrame, ShowsProgressLineAndGridOfCounts) {
 }
 
 TEST(LiveFrame, MarksCellsWithTheirVerdict) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   p.cell_verdict = {"SAFE", "", "CRASHES", "UNDECIDED", "", ""};
   std::string frame = RenderLiveFrame(p, 80, false);
   EXPECT_EQ(frame,
@@ -76,7 +76,7 @@ TEST(LiveFrame, MarksCellsWithTheirVerdict) {
 }
 
 TEST(LiveFrame, ColoursCellsByCrashRate) {
-  std::string frame = RenderLiveFrame(Fixture(), 80, true);
+  std::string frame = RenderLiveFrame(SampleProgress(), 80, true);
   EXPECT_NE(frame.find("\x1b[48;5;28m\x1b[38;5;15m 0/3\x1b[0m"), std::string::npos);   // clean: green
   EXPECT_NE(frame.find("\x1b[48;5;160m\x1b[38;5;15m 1/3\x1b[0m"), std::string::npos);  // 33%
   EXPECT_NE(frame.find("\x1b[48;5;124m\x1b[38;5;15m 3/3\x1b[0m"), std::string::npos);  // 100%: dark red
@@ -86,7 +86,7 @@ TEST(LiveFrame, ColoursCellsByCrashRate) {
 }
 
 TEST(LiveFrame, FallsBackToCompactFormWhenNarrow) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   std::string frame = RenderLiveFrame(p, 22, false);
   auto lines = Split(frame, '\n');
   ASSERT_GE(lines.size(), 4u) << frame;
@@ -120,7 +120,7 @@ TEST(LiveFrame, NoLineIsWiderThanTheTerminal) {
 }
 
 TEST(LiveFrame, HeightCapsTheGridRows) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   auto lines = Split(RenderLiveFrame(p, 80, false, 4), '\n');
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[3], "... 2 more rows (enlarge the terminal)");
@@ -128,7 +128,7 @@ TEST(LiveFrame, HeightCapsTheGridRows) {
 
 // The legend says what every mark and colour on screen means, in both forms of the grid.
 TEST(LiveFrame, LegendSaysWhatEachMarkAndColourMeans) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   std::string plain = RenderLiveFrame(p, 200, false);
   EXPECT_NE(plain.find("k/n: crashed or hung / crashed, hung or clean"), std::string::npos) << plain;
   EXPECT_NE(plain.find(". no trial yet"), std::string::npos);
@@ -152,7 +152,7 @@ TEST(LiveFrame, LegendSaysWhatEachMarkAndColourMeans) {
 // A decided cell shows its verdict in every form: a letter after its counts, the letter in place of the
 // compact form's character, and the count of decided cells in the summary.
 TEST(LiveFrame, ShowsWhichCellsAreDecidedInEveryForm) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   p.cell_verdict = {"SAFE", "", "CRASHES", "UNDECIDED", "", ""};
   auto compact = Split(RenderLiveFrame(p, 22, false), '\n');
   ASSERT_GE(compact.size(), 4u);
@@ -173,7 +173,7 @@ TEST(LiveFrame, ShowsWhichCellsAreDecidedInEveryForm) {
 
 // On a short terminal the grid rows come first; the legend takes only the lines left over.
 TEST(LiveFrame, LegendGetsTheLinesTheGridLeaves) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   auto lines = Split(RenderLiveFrame(p, 80, false, 6), '\n');
   ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(lines[4], "               8    .    .");
@@ -183,7 +183,7 @@ TEST(LiveFrame, LegendGetsTheLinesTheGridLeaves) {
 }
 
 TEST(PlainProgress, LineNamesCellOutcomeAndSignal) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   p.done = 12;
   p.total = 64;
   p.crashes = 5;
@@ -201,7 +201,7 @@ TEST(PlainProgress, LineNamesCellOutcomeAndSignal) {
 }
 
 TEST(LiveFrame, KeepsFailedAndOverranTrialsApartFromCrashesAndCleanRuns) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   // threads=2,sessions=4: 2 clean and 1 failed; threads=8,sessions=1: 3 trials that all overran.
   p.cell_neither = {0, 0, 0, 1, 3, 0};
   p.failed = 1;
@@ -232,7 +232,7 @@ TEST(LiveFrame, KeepsFailedAndOverranTrialsApartFromCrashesAndCleanRuns) {
 // Go's `stress` prints "3 failures (2.5%)"; crashgrid the same of its crashes, out of the trials that are
 // evidence (crashed, hung or clean), as every k/n it prints: failed and overran trials are in no share.
 TEST(PlainProgress, GivesTheCrashPercentageLikeStress) {
-  SweepProgress p = Fixture();
+  SweepProgress p = SampleProgress();
   p.eta_s = -1;
   TrialResult r;
   r.outcome = Outcome::kCrashed;
@@ -270,7 +270,7 @@ TEST(PlainProgress, RateLimitsCleanTrialsButNeverCrashes) {
   ASSERT_NE(f, nullptr);
   {
     auto obs = NewPlainObserver(f, 3600);
-    SweepProgress p = Fixture();
+    SweepProgress p = SampleProgress();
     TrialResult clean;
     clean.outcome = Outcome::kClean;
     TrialResult crash;
@@ -386,7 +386,7 @@ TEST(LiveObserver, RedrawsInPlaceUnderAPtyAndRestoresTheCursorWhenInterrupted) {
   if (pid == 0) {
     // The child is the "sweep": draw, wait for the parent to resize the terminal, finish interrupted.
     auto obs = NewLiveObserver(stdout);
-    SweepProgress p = Fixture();
+    SweepProgress p = SampleProgress();
     p.cell_n.assign(6, 0);
     p.cell_crashes.assign(6, 0);
     p.done = 0;

@@ -15,16 +15,15 @@
 #include "store/create.h"
 #include "store/store.h"
 #include "util/error.h"
+#include "util/test_util.h"
 
 namespace cg {
 namespace {
 
+using test_util::Slurp;
+
 namespace fs = std::filesystem;
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 std::set<std::string> Listing(const fs::path& dir) {
   std::set<std::string> names;
@@ -127,7 +126,7 @@ TEST_F(StoreFilesTest, AnInterruptedInPlaceCreationIsNamedAndLeftUntouched) {
   std::string path = Path("old.db");
   { auto store = MustOpen(path, Store::Mode::kCreate); }
   std::ofstream(path + "-journal") << std::string(512, 'j');
-  std::string before = ReadBytes(path);
+  std::string before = Slurp(path);
   for (Store::Mode mode : {Store::Mode::kCreate, Store::Mode::kReadOnly}) {
     std::string err;
     int code = 0;
@@ -136,7 +135,7 @@ TEST_F(StoreFilesTest, AnInterruptedInPlaceCreationIsNamedAndLeftUntouched) {
     EXPECT_NE(err.find("whose creation was interrupted"), std::string::npos) << err;
     EXPECT_NE(err.find("delete both files"), std::string::npos) << err;
   }
-  EXPECT_EQ(ReadBytes(path), before);
+  EXPECT_EQ(Slurp(path), before);
   EXPECT_EQ(Listing(dir_), (std::set<std::string>{"old.db", "old.db-journal"}));
 }
 
@@ -145,7 +144,7 @@ TEST_F(StoreFilesTest, AnInterruptedInPlaceCreationIsNamedAndLeftUntouched) {
 TEST_F(StoreFilesTest, ADatabaseWithOverwrittenPagesIsRefusedInEveryModeAndNotModified) {
   std::string path = Path("bad.db");
   Fill(path, 400);
-  std::string bytes = ReadBytes(path);
+  std::string bytes = Slurp(path);
   ASSERT_GT(bytes.size(), 16u * 4096u) << "too small to damage its middle";
   for (size_t off = 4 * 4096; off < 12 * 4096; ++off) bytes[off] = static_cast<char>(0x5a ^ (off * 131));
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
@@ -157,7 +156,7 @@ TEST_F(StoreFilesTest, ADatabaseWithOverwrittenPagesIsRefusedInEveryModeAndNotMo
     EXPECT_NE(err.find("database '" + path + "' is damaged"), std::string::npos) << err;
     EXPECT_NE(err.find(".recover"), std::string::npos) << err;
   }
-  EXPECT_EQ(ReadBytes(path), bytes) << "the damaged file was modified";
+  EXPECT_EQ(Slurp(path), bytes) << "the damaged file was modified";
   EXPECT_EQ(Listing(dir_), std::set<std::string>{"bad.db"});
 }
 
@@ -173,7 +172,7 @@ TEST_F(StoreFilesTest, AReaderLeavesTheDirectoryAsItFoundIt) {
   Fill(path, 10);
   std::set<std::string> before = Listing(dir_);
   ASSERT_EQ(before, std::set<std::string>{"r.db"});
-  std::string bytes = ReadBytes(path);
+  std::string bytes = Slurp(path);
   {
     auto reader = MustOpen(path, Store::Mode::kReadOnly);
     ASSERT_TRUE(reader);
@@ -189,7 +188,7 @@ TEST_F(StoreFilesTest, AReaderLeavesTheDirectoryAsItFoundIt) {
     EXPECT_FALSE(reader->InsertRun(&extra, &err));
   }
   EXPECT_EQ(Listing(dir_), before);
-  EXPECT_EQ(ReadBytes(path), bytes);
+  EXPECT_EQ(Slurp(path), bytes);
 }
 
 // A reader beside a live writer: it sees what the writer commits, and the writer's -wal/-shm stay while the

@@ -1,6 +1,7 @@
 // crashgrid merge's store side: shards into one run, idempotence, different sweeps apart, inputs untouched, and
 // a v4 file merged before and after its migration to v5 recognised as the same.
 #include "store/merge.h"
+#include "util/test_util.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@
 
 namespace cg {
 namespace {
+
+using test_util::Slurp;
 
 namespace fs = std::filesystem;
 
@@ -184,10 +187,6 @@ class MergeTest : public ::testing::Test {
   MergePolicy policy_;
 };
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 TEST_F(MergeTest, ShardsOfOneSweepBecomeOneRunWithEveryCell) {
   WriteRun(Path("s0.db"), "k", "0/2", {"0", "2"}, 3, "node1");
@@ -285,10 +284,10 @@ TEST_F(MergeTest, InputsAreNeverModified) {
     std::string err;
     ASSERT_TRUE(s->SyncNow(&err));
   }
-  std::string before = ReadBytes(Path("s0.db"));
+  std::string before = Slurp(Path("s0.db"));
   Merge(Path("out.db"), {Path("s0.db")});
   Merge(Path("out.db"), {Path("s0.db")});
-  EXPECT_EQ(ReadBytes(Path("s0.db")), before);
+  EXPECT_EQ(Slurp(Path("s0.db")), before);
 }
 
 // A v4 file as the v4 code left it: one run, two trials, a verdict.
@@ -318,11 +317,11 @@ void WriteV4Database(const std::string& path) {
 
 TEST_F(MergeTest, AV4FileMergesTheSameBeforeAndAfterItsMigrationToV5) {
   WriteV4Database(Path("v4.db"));
-  std::string before = ReadBytes(Path("v4.db"));
+  std::string before = Slurp(Path("v4.db"));
   MergeStats first = Merge(Path("out.db"), {Path("v4.db")});
   EXPECT_EQ(first.trials_added, 2);
   EXPECT_EQ(first.verdicts_added, 1);
-  EXPECT_EQ(ReadBytes(Path("v4.db")), before);  // read-only: not migrated by the merge
+  EXPECT_EQ(Slurp(Path("v4.db")), before);  // read-only: not migrated by the merge
   std::vector<StoredTrial> merged = Trials(Path("out.db"), 1);
   ASSERT_EQ(merged.size(), 2u);
   EXPECT_EQ(merged[0].uid, "v4-1763776000.250000-1");

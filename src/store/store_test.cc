@@ -20,9 +20,12 @@
 #include "store/wal_sync.h"
 #include "trial/trial_json.h"
 #include "util/error.h"
+#include "util/test_util.h"
 
 namespace cg {
 namespace {
+
+using test_util::Slurp;
 
 namespace fs = std::filesystem;
 
@@ -49,17 +52,13 @@ class StoreTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // Every file in a directory with its size and a hash of its bytes (readable when a test fails): a foreign
 // file must not change and must gain no -wal/-shm/-journal siblings either.
 std::map<std::string, std::string> Snapshot(const fs::path& dir) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
-    std::string bytes = ReadBytes(e.path().string());
+    std::string bytes = Slurp(e.path().string());
     out[e.path().filename().string()] =
         std::to_string(bytes.size()) + " bytes, hash " + std::to_string(std::hash<std::string>{}(bytes));
   }

@@ -17,7 +17,7 @@ namespace {
 constexpr int kSlots = 512;
 std::atomic<int> g_slot_fd[kSlots];
 bool g_slot_used[kSlots];
-std::mutex g_mu;
+std::mutex g_wakeup_mu;
 struct sigaction g_previous;
 std::once_flag g_install_once;
 
@@ -54,7 +54,7 @@ void Install() {
 
 ChildWakeup::ChildWakeup() {
   std::call_once(g_install_once, Install);
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::lock_guard<std::mutex> lock(g_wakeup_mu);
   for (int i = 0; i < kSlots; ++i) {
     if (g_slot_used[i]) continue;
     int fd = g_slot_fd[i].load();
@@ -73,7 +73,7 @@ ChildWakeup::ChildWakeup() {
 
 ChildWakeup::~ChildWakeup() {
   if (slot_ < 0) return;
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::lock_guard<std::mutex> lock(g_wakeup_mu);
   g_slot_used[slot_] = false;
 }
 

@@ -20,20 +20,17 @@
 
 #include "supervisor/supervisor.h"
 #include "util/clock.h"
+#include "util/test_util.h"
 
 namespace cg {
 namespace {
 
+using test_util::Fixture;
+using test_util::Slurp;
+
 using namespace std::string_literals;
 
-std::string Fixture(const std::string& name) { return std::string(CRASHGRID_BINARY_DIR) + "/fixtures/" + name; }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 char StateOf(pid_t pid) {
   std::string stat = Slurp("/proc/" + std::to_string(pid) + "/stat");

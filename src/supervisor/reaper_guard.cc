@@ -128,7 +128,7 @@ int KillMarkedProcesses() {
   _exit(0);
 }
 
-std::mutex g_mu;
+std::mutex g_guard_mu;
 int g_fd = -1;         // crashgrid's end of the socket pair
 int g_used = 0;        // slots [0, g_used) of g_table may be in use
 pid_t g_owner = 0;     // the process that started the guard behind g_fd
@@ -262,14 +262,14 @@ bool EnsureGuardLocked(std::string* err) {
 }  // namespace
 
 bool GuardRegisterGroup(pid_t pgid, std::string* err) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::lock_guard<std::mutex> lock(g_guard_mu);
   if (!EnsureGuardLocked(err)) return false;
   StoreSlotLocked(static_cast<int32_t>(pgid));
   return true;
 }
 
 bool GuardReserveSlot(int32_t** slot, std::string* err) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::lock_guard<std::mutex> lock(g_guard_mu);
   *slot = nullptr;
   if (!EnsureGuardLocked(err)) return false;
   *slot = StoreSlotLocked(kReserved);
@@ -278,7 +278,7 @@ bool GuardReserveSlot(int32_t** slot, std::string* err) {
 
 void GuardReleaseSlot(int32_t* slot) {
   if (!slot) return;
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::lock_guard<std::mutex> lock(g_guard_mu);
   __atomic_store_n(slot, 0, __ATOMIC_RELEASE);
   if (g_table && slot >= g_table && slot < g_table + kMaxGroups) {
     while (g_used > 0 && __atomic_load_n(&g_table[g_used - 1], __ATOMIC_RELAXED) == 0) --g_used;
@@ -286,7 +286,7 @@ void GuardReleaseSlot(int32_t* slot) {
 }
 
 void GuardUnregisterGroup(pid_t pgid) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::lock_guard<std::mutex> lock(g_guard_mu);
   if (g_fd < 0 || g_owner != getpid()) return;
   for (int i = 0; i < g_used; ++i) {
     if (__atomic_load_n(&g_table[i], __ATOMIC_RELAXED) == pgid) {
@@ -298,7 +298,7 @@ void GuardUnregisterGroup(pid_t pgid) {
 }
 
 pid_t GuardPid() {
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::lock_guard<std::mutex> lock(g_guard_mu);
   return g_owner == getpid() ? g_guard_pid : 0;
 }
 

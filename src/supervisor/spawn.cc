@@ -24,8 +24,9 @@
 extern char** environ;
 
 namespace cg {
-namespace {
 
+// What the child reads between clone and exec. A named type, not an anonymous one: SpawnMemory (declared in the
+// header, so of external linkage) holds one.
 struct ChildSetup {
   const char* path;
   char* const* argv;
@@ -40,6 +41,8 @@ struct ChildSetup {
   int32_t* guard_slot;     // the reaper guard's slot: the child stores its pid (= its group) there first
   int* exec_errno;         // the vfork path's exec errno, in crashgrid's memory
 };
+
+namespace {
 
 // The signals whose disposition is not the default in this process (ignored or caught), from the kernel's
 // SigIgn and SigCgt masks: three system calls here instead of 62 sigaction calls in every child. (Not from

@@ -27,6 +27,7 @@
 #include "supervisor/reaper_guard.h"
 #include "supervisor/spawn.h"
 #include "util/clock.h"
+#include "util/test_util.h"
 
 namespace cg {
 
@@ -34,18 +35,14 @@ void PrintTo(CaptureMethod m, std::ostream* os) { *os << CaptureMethodName(m); }
 
 namespace {
 
-std::string Fixture(const std::string& name) { return std::string(CRASHGRID_BINARY_DIR) + "/fixtures/" + name; }
+using test_util::Fixture;
+using test_util::Slurp;
+
 
 std::string Marker(const std::string& test) {
   return "cgmark-" + test + "-" + std::to_string(getpid()) + "-" + std::to_string(MonotonicSeconds());
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // Live (non-zombie) processes whose command line contains `marker`.
 std::vector<pid_t> ProcessesWith(const std::string& marker) {

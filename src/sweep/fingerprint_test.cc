@@ -14,7 +14,7 @@
 namespace cg {
 namespace {
 
-RunRecord Base() {
+RunRecord BaseRun() {
   RunRecord r;
   r.id = 2;
   r.workload = "exec";
@@ -38,48 +38,48 @@ RunRecord Base() {
 }
 
 TEST(RunIdentity, TheDriverVersionIsPartOfIt) {
-  RunRecord b = Base();
+  RunRecord b = BaseRun();
   b.environment["nvidia"]["driver_version"] = "570.86";
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(b));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(b));
 }
 
 TEST(RunIdentity, EachGpuNameAndUuidArePartOfIt) {
-  RunRecord name = Base(), uuid = Base(), more = Base();
+  RunRecord name = BaseRun(), uuid = BaseRun(), more = BaseRun();
   name.environment["nvidia"]["gpus"][0]["name"] = "NVIDIA H200";
   uuid.environment["nvidia"]["gpus"][0]["uuid"] = "GPU-2222";
   more.environment["nvidia"]["gpus"].push_back({{"name", "NVIDIA H100"}, {"uuid", "GPU-3333"}});
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(name));
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(uuid));
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(more));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(name));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(uuid));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(more));
 }
 
 TEST(RunIdentity, TheHostIsPartOfIt) {
-  RunRecord b = Base();
+  RunRecord b = BaseRun();
   b.environment["host"] = "other";
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(b));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(b));
 }
 
 TEST(RunIdentity, TheCrashgridVersionIsPartOfIt) {
-  RunRecord b = Base();
+  RunRecord b = BaseRun();
   b.crashgrid_version = "0.2.0";
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(b));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(b));
 }
 
 TEST(RunIdentity, TheExecProgramsBuildIsPartOfIt) {
-  RunRecord build = Base(), hashed = Base(), rehashed = Base();
+  RunRecord build = BaseRun(), hashed = BaseRun(), rehashed = BaseRun();
   build.environment["program"]["build_id"] = "bb22";
   hashed.environment["program"] = {{"path", "/w/prog"}, {"content_hash", "0123"}};
   rehashed.environment["program"] = {{"path", "/w/prog"}, {"content_hash", "4567"}};
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(build));
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(hashed));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(build));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(hashed));
   EXPECT_NE(RunIdentity(hashed), RunIdentity(rehashed));
 }
 
 TEST(RunIdentity, TheWorkingDirectoryOfAnExecSweepIsPartOfItNotOfABuiltIn) {
-  RunRecord b = Base();
+  RunRecord b = BaseRun();
   b.cwd = "/elsewhere";
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(b));
-  RunRecord builtin = Base(), moved = Base();
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(b));
+  RunRecord builtin = BaseRun(), moved = BaseRun();
   builtin.workload = moved.workload = "reference-race";
   builtin.exec_argv.clear();
   moved.exec_argv.clear();
@@ -88,25 +88,25 @@ TEST(RunIdentity, TheWorkingDirectoryOfAnExecSweepIsPartOfItNotOfABuiltIn) {
 }
 
 TEST(RunIdentity, LabelsArePartOfIt) {
-  RunRecord value = Base(), extra = Base(), none = Base();
+  RunRecord value = BaseRun(), extra = BaseRun(), none = BaseRun();
   value.labels["rack"] = "c1";
   extra.labels["driver"] = "570";
   none.labels.clear();
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(value));
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(extra));
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(none));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(value));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(extra));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(none));
 }
 
 TEST(RunIdentity, EnvVariablesArePartOfIt) {
-  RunRecord value = Base(), extra = Base();
+  RunRecord value = BaseRun(), extra = BaseRun();
   value.env["GST_DEBUG"] = "5";
   extra.env["CUDA_LAUNCH_BLOCKING"] = "1";
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(value));
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(extra));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(value));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(extra));
 }
 
 TEST(RunIdentity, WhatDoesNotMatterLeavesItAlone) {
-  RunRecord b = Base();
+  RunRecord b = BaseRun();
   b.id = 9;
   b.created_at = 12345;
   b.argv = {"crashgrid", "sweep", "--runs", "100"};
@@ -123,37 +123,37 @@ TEST(RunIdentity, WhatDoesNotMatterLeavesItAlone) {
   b.environment["nvidia"]["cuda_driver_version"] = "12.8";
   b.environment["nvidia"]["gpus"][0]["memory_bytes"] = 81;
   b.environment["program"]["path"] = "/moved/prog";
-  EXPECT_EQ(RunIdentity(Base()), RunIdentity(b));
-  EXPECT_TRUE(SameIdentity(Base(), b));
-  EXPECT_EQ(IdentityDifference(Base(), b), "");
+  EXPECT_EQ(RunIdentity(BaseRun()), RunIdentity(b));
+  EXPECT_TRUE(SameIdentity(BaseRun(), b));
+  EXPECT_EQ(IdentityDifference(BaseRun(), b), "");
 }
 
 TEST(IdentityDifference, SaysWhatDiffersAndFromWhichRun) {
-  RunRecord b = Base();
+  RunRecord b = BaseRun();
   b.id = 3;
   b.environment["nvidia"]["driver_version"] = "570.86";
-  EXPECT_FALSE(SameIdentity(Base(), b));
-  EXPECT_EQ(IdentityDifference(Base(), b), "driver 570.86 differs from run 2's 550.54");
+  EXPECT_FALSE(SameIdentity(BaseRun(), b));
+  EXPECT_EQ(IdentityDifference(BaseRun(), b), "driver 570.86 differs from run 2's 550.54");
   b.labels = {{"rack", "b7"}, {"driver", "570"}};
-  EXPECT_EQ(IdentityDifference(Base(), b),
+  EXPECT_EQ(IdentityDifference(BaseRun(), b),
             "driver 570.86 differs from run 2's 550.54; label driver=570 differs from run 2's (none)");
 }
 
 TEST(SameIdentity, ARunStoredBeforeV4IsComparedOnWhatItRecorded) {
-  RunRecord old = Base();
+  RunRecord old = BaseRun();
   old.identity = "";
   old.labels.clear();
   old.env.clear();
   old.cwd = "";
   old.environment.erase("program");
-  RunRecord now = Base();
+  RunRecord now = BaseRun();
   now.labels.clear();
   now.env.clear();
   // The program's build and the cwd were never recorded: they cannot tell the runs apart.
   EXPECT_TRUE(SameIdentity(old, now)) << IdentityDifference(old, now);
   now.environment["nvidia"]["driver_version"] = "570.86";
   EXPECT_FALSE(SameIdentity(old, now));
-  RunRecord labelled = Base();
+  RunRecord labelled = BaseRun();
   labelled.env.clear();
   EXPECT_FALSE(SameIdentity(old, labelled)) << "a label it cannot have had tells them apart";
 }
@@ -215,9 +215,9 @@ TEST(ProgramFingerprint, AScriptIsItsContentHash) {
 TEST(ProgramFingerprint, AMissingProgramSaysSo) {
   nlohmann::json j = ProgramFingerprint("/nonexistent/prog", {});
   EXPECT_TRUE(j.contains("error")) << j.dump();
-  RunRecord r = Base();
+  RunRecord r = BaseRun();
   r.environment["program"] = j;
-  EXPECT_NE(RunIdentity(Base()), RunIdentity(r));
+  EXPECT_NE(RunIdentity(BaseRun()), RunIdentity(r));
 }
 
 }  // namespace

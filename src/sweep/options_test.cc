@@ -7,7 +7,7 @@
 namespace cg {
 namespace {
 
-SweepOptions Base() {
+SweepOptions BaseOptions() {
   SweepOptions o;
   o.exec_argv = {"/bin/prog", "--n", "{N}"};
   o.grid = {{"N", {"1", "2"}}, {"M", {"a", "b"}}};
@@ -18,7 +18,7 @@ SweepOptions Base() {
 }
 
 TEST(SweepKey, TheWorkloadIsPartOfTheKey) {
-  SweepOptions a = Base(), b = Base();
+  SweepOptions a = BaseOptions(), b = BaseOptions();
   a.exec_argv.clear();
   b.exec_argv.clear();
   a.workload = "reference-race";
@@ -27,75 +27,75 @@ TEST(SweepKey, TheWorkloadIsPartOfTheKey) {
 }
 
 TEST(SweepKey, TheExecArgvIsPartOfTheKey) {
-  SweepOptions b = Base();
+  SweepOptions b = BaseOptions();
   b.exec_argv[2] = "{M}";
-  EXPECT_NE(SweepKey(Base()), SweepKey(b));
-  SweepOptions c = Base();
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(b));
+  SweepOptions c = BaseOptions();
   c.exec_argv[0] = "/bin/other";
-  EXPECT_NE(SweepKey(Base()), SweepKey(c));
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(c));
 }
 
 TEST(SweepKey, TheGridValuesAndNamesArePartOfTheKey) {
-  SweepOptions values = Base();
+  SweepOptions values = BaseOptions();
   values.grid[0].values.push_back("3");
-  EXPECT_NE(SweepKey(Base()), SweepKey(values));
-  SweepOptions names = Base();
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(values));
+  SweepOptions names = BaseOptions();
   names.grid[1].name = "K";
-  EXPECT_NE(SweepKey(Base()), SweepKey(names));
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(names));
 }
 
 TEST(SweepKey, TheFixedParametersArePartOfTheKey) {
-  SweepOptions value = Base();
+  SweepOptions value = BaseOptions();
   value.params["MODE"] = "slow";
-  EXPECT_NE(SweepKey(Base()), SweepKey(value));
-  SweepOptions extra = Base();
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(value));
+  SweepOptions extra = BaseOptions();
   extra.params["OTHER"] = "1";
-  EXPECT_NE(SweepKey(Base()), SweepKey(extra));
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(extra));
 }
 
 TEST(SweepKey, TheDurationIsPartOfTheKey) {
-  SweepOptions b = Base();
+  SweepOptions b = BaseOptions();
   b.duration_s = 2.5;
-  EXPECT_NE(SweepKey(Base()), SweepKey(b));
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(b));
 }
 
 TEST(SweepKey, TheGraceIsPartOfTheKey) {
-  SweepOptions b = Base();
+  SweepOptions b = BaseOptions();
   b.grace_s = 4;
-  EXPECT_NE(SweepKey(Base()), SweepKey(b));
+  EXPECT_NE(SweepKey(BaseOptions()), SweepKey(b));
 }
 
 TEST(SweepKey, RunsJobsSeedStoppingAndCommandLineDoNotChangeTheKey) {
-  const std::string key = SweepKey(Base());
-  SweepOptions runs = Base();
+  const std::string key = SweepKey(BaseOptions());
+  SweepOptions runs = BaseOptions();
   runs.runs = 1000;  // re-running with a larger --runs extends the same sweep
   EXPECT_EQ(SweepKey(runs), key);
-  SweepOptions jobs = Base();
+  SweepOptions jobs = BaseOptions();
   jobs.jobs = 8;
   EXPECT_EQ(SweepKey(jobs), key);
-  SweepOptions seed = Base();
+  SweepOptions seed = BaseOptions();
   seed.seed = 12345;
   EXPECT_EQ(SweepKey(seed), key);
-  SweepOptions stopping = Base();
+  SweepOptions stopping = BaseOptions();
   stopping.stopping.until = StoppingSettings::Until::kDecided;
   EXPECT_EQ(SweepKey(stopping), key);
-  SweepOptions argv = Base();
+  SweepOptions argv = BaseOptions();
   argv.argv = {"crashgrid", "sweep", "--jobs", "8"};
   EXPECT_EQ(SweepKey(argv), key);
 }
 
 TEST(SweepKey, AShardIsItsOwnSweepWhoseBaseIsTheWholeSweepsKey) {
-  SweepOptions shard0 = Base(), shard1 = Base();
+  SweepOptions shard0 = BaseOptions(), shard1 = BaseOptions();
   shard0.shard = Shard{0, 4};
   shard1.shard = Shard{1, 4};
-  EXPECT_NE(SweepKey(shard0), SweepKey(Base()));  // never continues the unsharded run (or another shard's)
+  EXPECT_NE(SweepKey(shard0), SweepKey(BaseOptions()));  // never continues the unsharded run (or another shard's)
   EXPECT_NE(SweepKey(shard0), SweepKey(shard1));
-  EXPECT_EQ(BaseSweepKey(SweepKey(shard0)), SweepKey(Base()));
-  EXPECT_EQ(BaseSweepKey(SweepKey(shard1)), SweepKey(Base()));
-  EXPECT_EQ(BaseSweepKey(SweepKey(Base())), SweepKey(Base()));
-  SweepOptions whole = Base();
+  EXPECT_EQ(BaseSweepKey(SweepKey(shard0)), SweepKey(BaseOptions()));
+  EXPECT_EQ(BaseSweepKey(SweepKey(shard1)), SweepKey(BaseOptions()));
+  EXPECT_EQ(BaseSweepKey(SweepKey(BaseOptions())), SweepKey(BaseOptions()));
+  SweepOptions whole = BaseOptions();
   whole.shard = Shard{0, 1};  // --shard 0/1 is the whole grid: the same sweep as no --shard
-  EXPECT_EQ(SweepKey(whole), SweepKey(Base()));
+  EXPECT_EQ(SweepKey(whole), SweepKey(BaseOptions()));
 }
 
 }  // namespace

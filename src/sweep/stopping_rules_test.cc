@@ -20,7 +20,7 @@ CellProgress PF(int64_t k, int64_t n, int64_t failed, int64_t overran = 0) {
   return c;
 }
 
-TrialResult Ended(Outcome o) {
+TrialResult EndedAs(Outcome o) {
   TrialResult r;
   r.outcome = o;
   return r;
@@ -30,13 +30,13 @@ TrialResult Ended(Outcome o) {
 
 TEST(CountTrial, CountsCrashesAndCleanRunsAsEvidenceAndFailedOrOverranApart) {
   CellProgress c;
-  CountTrial(Ended(Outcome::kClean), 5, &c);
-  CountTrial(Ended(Outcome::kCrashed), 1, &c);
-  CountTrial(Ended(Outcome::kHung), 5, &c);
-  CountTrial(Ended(Outcome::kFailed), 2, &c);
-  CountTrial(Ended(Outcome::kFailed), 2, &c);
-  CountTrial(Ended(Outcome::kOverran), 5, &c);
-  CountTrial(Ended(Outcome::kCouldNotStart), 0, &c);
+  CountTrial(EndedAs(Outcome::kClean), 5, &c);
+  CountTrial(EndedAs(Outcome::kCrashed), 1, &c);
+  CountTrial(EndedAs(Outcome::kHung), 5, &c);
+  CountTrial(EndedAs(Outcome::kFailed), 2, &c);
+  CountTrial(EndedAs(Outcome::kFailed), 2, &c);
+  CountTrial(EndedAs(Outcome::kOverran), 5, &c);
+  CountTrial(EndedAs(Outcome::kCouldNotStart), 0, &c);
   EXPECT_EQ(c.n, 3);
   EXPECT_EQ(c.crashes, 2);
   EXPECT_EQ(c.failed, 2);

@@ -12,6 +12,8 @@ std::vector<std::string> Split(std::string_view s, char sep);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view Trim(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
+// The part of a path after its last slash (all of it without one).
+std::string_view Basename(std::string_view path);
 bool EndsWith(std::string_view s, std::string_view suffix);
 // Parses a whole base-10 integer; false on junk, overflow or an empty string.
 bool ParseInt(std::string_view s, long long* out);

@@ -14,9 +14,12 @@
 
 #include "report/html.h"
 #include "report_fixture.h"
+#include "util/test_util.h"
 
 namespace cg {
 namespace {
+
+using test_util::Count;
 
 const char kChromium[] = "/usr/bin/chromium";
 
@@ -27,11 +30,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-size_t Count(const std::string& s, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = s.find(needle); pos != std::string::npos; pos = s.find(needle, pos + 1)) ++n;
-  return n;
-}
 
 class Browser : public ::testing::Test {
  protected:

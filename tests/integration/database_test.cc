@@ -14,6 +14,7 @@
 #include "harness.h"
 #include "store/store.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace cg::test {
 namespace {
@@ -24,12 +25,6 @@ std::set<std::string> Listing(const std::string& dir) {
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
   return names;
-}
-
-std::string Join(const std::set<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 int64_t TrialCount(const std::string& db) {
@@ -66,7 +61,7 @@ TEST(Database, AKillWhileItIsCreatedLeavesNothingTheNextSweepCannotUse) {
     after_kill.erase("log");
     if (after_kill.size() > 1 || (after_kill.size() == 1 && !after_kill.count("k.db"))) leftovers_seen++;
     CmdResult next = RunCrashgrid(sweep, 120);
-    ASSERT_EQ(next.exit_code, 0) << "after a kill at " << i * 0.75 << " ms (left: " << Join(after_kill)
+    ASSERT_EQ(next.exit_code, 0) << "after a kill at " << i * 0.75 << " ms (left: " << Join({after_kill.begin(), after_kill.end()}, ", ")
                                  << "): " << next.err;
     std::set<std::string> listing = Listing(dir);
     listing.erase("log");

@@ -15,12 +15,12 @@
 namespace cg {
 namespace {
 
-struct Settings {
+struct DecodeSettings {
   int repeat = 1;  // times the stream is fed per iteration
   ContextPolicy policy = ContextPolicy::kShared;
 };
 
-bool ParseSettings(const Params& p, Settings* s, std::string* err) {
+bool ParseDecodeSettings(const Params& p, DecodeSettings* s, std::string* err) {
   long long v = 0;
   if (!p.GetInt("repeat", 1, 1, 1000, &v, err)) return false;
   s->repeat = static_cast<int>(v);
@@ -123,12 +123,12 @@ class NvDecWorkload final : public Workload {
   const WorkloadInfo& info() const override { return info_; }
 
   bool Validate(const Params& p, int threads, std::string* err) const override {
-    Settings s;
-    return ParseSettings(p, &s, err);
+    DecodeSettings s;
+    return ParseDecodeSettings(p, &s, err);
   }
 
   bool Init(const Params& p, int threads, std::string* err) override {
-    if (!ParseSettings(p, &s_, err)) return false;
+    if (!ParseDecodeSettings(p, &s_, err)) return false;
     if (!InitCudaDevice(&cu_, &dev_, err)) return false;
     api_ = Cuvid(err);
     if (!api_) return false;
@@ -214,7 +214,7 @@ class NvDecWorkload final : public Workload {
 
  private:
   WorkloadInfo info_;
-  Settings s_;
+  DecodeSettings s_;
   const CudaApi* cu_ = nullptr;
   CUdevice dev_ = 0;
   const CuvidApi* api_ = nullptr;

@@ -14,14 +14,14 @@
 namespace cg {
 namespace {
 
-struct Settings {
+struct EncodeSettings {
   int width = 640;
   int height = 480;
   int frames = 4;
   ContextPolicy policy = ContextPolicy::kShared;
 };
 
-bool ParseSettings(const Params& p, Settings* s, std::string* err) {
+bool ParseEncodeSettings(const Params& p, EncodeSettings* s, std::string* err) {
   long long v = 0;
   if (!p.GetInt("width", 640, 64, 4096, &v, err)) return false;
   s->width = static_cast<int>(v & ~1LL);
@@ -56,7 +56,7 @@ struct Session {
     return true;
   }
 
-  bool Initialize(const Settings& s, std::string* err) {
+  bool Initialize(const EncodeSettings& s, std::string* err) {
     NV_ENC_INITIALIZE_PARAMS init{};
     init.version = NV_ENC_INITIALIZE_PARAMS_VER;
     init.encodeGUID = NV_ENC_CODEC_H264_GUID;
@@ -82,7 +82,7 @@ struct Session {
     return true;
   }
 
-  bool EncodeFrame(const Settings& s, int n, bool eos, std::string* err) {
+  bool EncodeFrame(const EncodeSettings& s, int n, bool eos, std::string* err) {
     NV_ENC_PIC_PARAMS pic{};
     pic.version = NV_ENC_PIC_PARAMS_VER;
     if (eos) {
@@ -154,12 +154,12 @@ class NvEncWorkload final : public Workload {
   const WorkloadInfo& info() const override { return info_; }
 
   bool Validate(const Params& p, int threads, std::string* err) const override {
-    Settings s;
-    return ParseSettings(p, &s, err);
+    EncodeSettings s;
+    return ParseEncodeSettings(p, &s, err);
   }
 
   bool Init(const Params& p, int threads, std::string* err) override {
-    if (!ParseSettings(p, &s_, err)) return false;
+    if (!ParseEncodeSettings(p, &s_, err)) return false;
     if (!InitCudaDevice(&cu_, &dev_, err)) return false;
     api_ = NvEnc(err);
     if (!api_) return false;
@@ -217,7 +217,7 @@ class NvEncWorkload final : public Workload {
 
  private:
   WorkloadInfo info_;
-  Settings s_;
+  EncodeSettings s_;
   const CudaApi* cu_ = nullptr;
   CUdevice dev_ = 0;
   const NvEncApi* api_ = nullptr;
