@@ -16,7 +16,7 @@ if ! command -v clang++ >/dev/null; then
   exit 2
 fi
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCRASHGRID_FUZZ=ON \
-  -DCRASHGRID_SANITIZE=address,undefined -DCRASHGRID_WERROR=OFF ${CMAKE_FLAGS:-} >/dev/null
+  -DCRASHGRID_SANITIZE=address,undefined -DCRASHGRID_WERROR=OFF ${SAN_CMAKE_FLAGS--DCMAKE_UNITY_BUILD=ON} ${CMAKE_FLAGS:-} >/dev/null
 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 2
 
 # Leaks are findings too; a crash input is kept for the report below.
