@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "harness.h"
+#include "report/mitigations.h"
 #include "stats/stats.h"
 #include "store/store.h"
 
@@ -92,7 +95,25 @@ TEST(Verdicts, DecidedSweepThenCompareAndMitigationsFindTheCheapestSafePolicy) {
   CmdResult m = RunCrashgrid({"mitigations", db, "--json"});
   ASSERT_EQ(m.exit_code, 0) << m.err;
   json mj = json::parse(m.out);
-  EXPECT_EQ(mj["recommended"], "open") << m.out;
+  // Which SAFE policy is fastest is measured, not known: on idle cores `open` is (threads=4 runs four threads
+  // at once outside the one locked phase), but on a CPU-saturated machine (ctest -j2 under ASan) the lock taken
+  // and handed over four times per iteration can measure slower than the global lock taken once. What must
+  // hold either way: the recommendation is an all-SAFE policy, never `none`, and it is the one the rule picks
+  // from the throughputs shown (fastest, and among those within kThroughputTie of it the fewest phases).
+  double fastest = -1;
+  std::map<std::string, double> throughput;
+  for (const auto& p : mj["policies"]) {
+    if (p["verdict"] != "all SAFE") continue;
+    throughput[p["policy"]] = p["throughput"].get<double>();
+    fastest = std::max(fastest, p["throughput"].get<double>());
+  }
+  ASSERT_EQ(throughput.size(), 2u) << m.out;  // all and open; none crashes at threads=4
+  const std::string expected =
+      throughput["open"] >= fastest * (1 - kThroughputTie) ? "open" : "all";
+  EXPECT_EQ(mj["recommended"], expected) << m.out;
+  if (expected == "all")
+    std::fprintf(stderr, "note: open measured %.0f, all %.0f iterations/s: a saturated machine\n",
+                 throughput["open"], throughput["all"]);
   CmdResult mt = RunCrashgrid({"mitigations", db});
   EXPECT_NE(mt.out.find("open"), std::string::npos) << mt.out;
 }
