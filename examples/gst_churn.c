@@ -10,13 +10,18 @@
  *   software  videotestsrc ! videoconvert ! fakesink (no GPU: for checking the harness)
  *   auto      (default) nvidia when every element is there, else software, saying so on stderr
  *
+ * Under crashgrid it names its phases (parse, start, stop) and counts one iteration per pipeline cycle with
+ * include/crashgrid.h, so reports say which phase each thread was in and `mitigations` has a throughput
+ * (pipeline cycles per second); without crashgrid those macros do nothing.
+ *
  * Build: with the tree (target gst_churn, build/examples/gst_churn), or alone:
- *   cc -O2 -g -o gst_churn examples/gst_churn.c -Isrc/workloads/nvdec \
+ *   cc -O2 -g -o gst_churn examples/gst_churn.c -Isrc/workloads/nvdec -Iinclude \
  *      $(pkg-config --cflags --libs gstreamer-1.0) -pthread
  * Run:   THREAD_COUNT=4 ENCODERS_PER_PIPELINE=2 ./gst_churn
  *        crashgrid sweep --grid THREAD_COUNT=1..8 --grid ENCODERS_PER_PIPELINE=1,2,4 --runs 10 \
  *            --duration 5s --db gpu.db --exec -- ./gst_churn */
 #define _GNU_SOURCE
+#include <crashgrid.h>
 #include <gst/gst.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -82,22 +87,28 @@ static char* pipeline_description(void) {
 /* One iteration as the report's: create, start, and when it started or failed, stop and unref. */
 static void churn_once(struct worker* w, const char* description) {
   GError* error = NULL;
+  CRASHGRID_PHASE("parse");
   GstElement* pipeline = gst_parse_launch(description, &error);
   if (!pipeline) {
+    CRASHGRID_PHASE_END();
     fprintf(stderr, "gst_churn: thread %d: gst_parse_launch: %s\n", w->index, error ? error->message : "?");
     g_clear_error(&error);
     ++w->failed;
     return;
   }
   g_clear_error(&error); /* a recoverable parse warning */
+  CRASHGRID_PHASE("start");
   GstStateChangeReturn r = gst_element_set_state(pipeline, GST_STATE_PLAYING);
   if (r != GST_STATE_CHANGE_FAILURE) r = gst_element_get_state(pipeline, NULL, NULL, 2 * GST_SECOND);
   if (r == GST_STATE_CHANGE_FAILURE || r == GST_STATE_CHANGE_ASYNC)
     ++w->failed;
   else
     ++w->started;
+  CRASHGRID_PHASE("stop");
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
+  CRASHGRID_PHASE_END();
+  CRASHGRID_ITERATION();
 }
 
 static void* worker_main(void* arg) {

@@ -302,8 +302,8 @@ TEST_F(SweepTest, StopStartsNoNewTrialAndRecordsThoseInFlight) {
   std::atomic<bool> stop{false};
   std::unique_ptr<FakeRunner> runner;
   runner = std::make_unique<FakeRunner>(std::vector<std::string>{"X"}, [&](const std::string&, int call) {
-    if (call == 2) {  // with another trial in flight, Ctrl-C
-      runner->WaitFor([](int in_flight, int) { return in_flight >= 2; });
+    if (call == 2) {  // with call 3 in flight (not call 1, which may not have finished yet), Ctrl-C
+      runner->WaitFor([](int in_flight, int calls) { return calls >= 4 && in_flight >= 2; });
       stop = true;
     }
     if (call == 3) runner->WaitFor([&](int, int) { return stop.load(); });

@@ -1,8 +1,11 @@
 #pragma once
 // Helpers shared by the unit test binaries (header only; CRASHGRID_BINARY_DIR comes from the test target).
 
-#include <fstream>
-#include <iterator>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>  // for the files that include this one and use std::ifstream
 #include <string>
 
 namespace cg::test_util {
@@ -12,10 +15,26 @@ namespace cg::test_util {
 inline std::string Fixture(const std::string& name) { return std::string(CRASHGRID_BINARY_DIR) + "/fixtures/" + name; }
 #endif
 
-// The whole file, bytes as they are; empty when it cannot be read.
+// The whole file, bytes as they are; empty when it cannot be opened, and what was read before an error
+// otherwise. A /proc file of a process that exits mid-read fails with ESRCH: std::ifstream throws on that
+// (libstdc++'s basic_filebuf::underflow), which made the tests that scan /proc fail on a busy machine.
 inline std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string out;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  close(fd);
+  return out;
 }
 
 // How many times needle occurs in s, overlapping ones included.

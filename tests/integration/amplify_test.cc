@@ -102,10 +102,7 @@ TEST(Amplify, BadValueIsRefusedBeforeTheSweep) {
   for (const std::vector<std::string>& how :
        {std::vector<std::string>{"--amplify", "2"}, std::vector<std::string>{"--grid", "amplify=off,yes"}}) {
     std::string db = TestDir() + "/refused.db";
-    std::vector<std::string> args = {"sweep", "--runs", "1", "--duration", "1s", "--db", db, "--no-live"};
-    args.insert(args.end(), how.begin(), how.end());
-    args.insert(args.end(), {"--exec", "--", "/bin/true"});
-    CmdResult r = RunCrashgrid(args);
+    CmdResult r = RunRefusedSweep(db, how);
     EXPECT_EQ(r.exit_code, 2) << how[1] << ": " << r.err;
     EXPECT_EQ(r.err.rfind("crashgrid: error: ", 0), 0u) << r.err;
     EXPECT_NE(r.err.find("is not off, on or a probability in (0, 1]"), std::string::npos) << r.err;

@@ -208,10 +208,7 @@ TEST(Serialize, UnknownApiGroupIsRefusedBeforeTheSweep) {
        {std::vector<std::string>{"--serialize", "cuvd"}, std::vector<std::string>{"--grid", "serialize=none,cuvd"},
         std::vector<std::string>{"--grid", "serialize=cuvid+cuvd"}, std::vector<std::string>{"--serialize", "foo*"}}) {
     std::string db = TestDir() + "/refused.db";
-    std::vector<std::string> args = {"sweep", "--runs", "1", "--duration", "1s", "--db", db, "--no-live"};
-    args.insert(args.end(), how.begin(), how.end());
-    args.insert(args.end(), {"--exec", "--", "/bin/true"});
-    CmdResult r = RunCrashgrid(args);
+    CmdResult r = RunRefusedSweep(db, how);
     EXPECT_EQ(r.exit_code, 2) << how[1] << ": " << r.err;
     std::string bad = how[1] == "foo*" ? "foo*" : "cuvd";
     EXPECT_EQ(r.err.rfind("crashgrid: error: ", 0), 0u) << r.err;

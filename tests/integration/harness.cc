@@ -96,6 +96,13 @@ CmdResult RunCrashgrid(const std::vector<std::string>& args, double timeout_s, c
   return res;
 }
 
+CmdResult RunRefusedSweep(const std::string& db, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"sweep", "--runs", "1", "--duration", "1s", "--db", db, "--no-live"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.end(), {"--exec", "--", "/bin/true"});
+  return RunCrashgrid(args);
+}
+
 pid_t StartCrashgrid(const std::vector<std::string>& args, const std::string& out_file) {
   int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = Spawn(args, {}, fd, fd);

@@ -28,6 +28,9 @@ std::string TestDir();
 using Env = std::vector<std::pair<std::string, std::string>>;
 // Runs crashgrid with args; kills it (and its process group) after timeout_s.
 CmdResult RunCrashgrid(const std::vector<std::string>& args, double timeout_s = 240, const Env& env = {});
+// `crashgrid sweep --runs 1 --duration 1s --db DB --no-live EXTRA... --exec -- /bin/true`: for options that
+// must be refused before anything is created (the caller checks the exit code, the message and that DB is absent).
+CmdResult RunRefusedSweep(const std::string& db, const std::vector<std::string>& extra);
 // Starts crashgrid in the background (own process group); output goes to files in dir.
 pid_t StartCrashgrid(const std::vector<std::string>& args, const std::string& out_file);
 // Waits for pid up to timeout_s; returns the wait status or -1 on timeout.

@@ -11,6 +11,7 @@
 #include <map>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "harness.h"
 #include "store/store.h"
@@ -202,9 +203,18 @@ TEST(GstChurnExample, RunsCleanUnderSweepExecWithSoftwareElementsAndBuildsAlone)
     EXPECT_EQ(t.result.outcome, Outcome::kClean) << CellKey(t.cell) << ": " << t.result.stderr_tail;
     EXPECT_NE(t.result.stdout_tail.find("videotestsrc (software) branches"), std::string::npos) << t.result.stdout_tail;
     EXPECT_NE(t.result.stdout_tail.find(" started, 0 failed to start"), std::string::npos) << t.result.stdout_tail;
+    // crashgrid.h: one iteration per pipeline cycle, over the workload's own clock, so mitigations has a rate.
+    EXPECT_GT(t.result.iterations, 0) << CellKey(t.cell);
+    EXPECT_GT(t.result.workload_seconds, 0) << CellKey(t.cell);
   }
+  CmdResult m = RunCrashgrid({"mitigations", db, "--axis", "THREAD_COUNT", "--json"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  nlohmann::json mj = nlohmann::json::parse(m.out);
+  ASSERT_EQ(mj["policies"].size(), 2u) << m.out;
+  for (const auto& p : mj["policies"]) EXPECT_GT(p["throughput"].get<double>(), 0) << m.out;
   CmdResult b = Shell(dir, "cc -O2 -o gst_churn " + ShellQuote(std::string(CRASHGRID_SOURCE_DIR) + "/examples/gst_churn.c") +
                                " -I" + ShellQuote(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvdec") +
+                               " -I" + ShellQuote(std::string(CRASHGRID_SOURCE_DIR) + "/include") +
                                " $(pkg-config --cflags --libs gstreamer-1.0) -pthread && "
                                "EXAMPLE_ELEMENTS=nvidia DURATION=1 ./gst_churn",
                       240);
