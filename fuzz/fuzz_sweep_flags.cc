@@ -51,7 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(std::isfinite(o.duration_s) && o.duration_s > 0, "duration %g accepted", o.duration_s);
-  FUZZ_CHECK(std::isfinite(o.grace_s) && o.grace_s >= 0, "grace %g accepted", o.grace_s);
+  // No --grace leaves the sentinel (-1: DefaultGrace of the duration, sweep/options.h); a given one is finite, >= 0.
+  if (f.grace.empty()) {
+    FUZZ_CHECK(o.grace_s == -1, "grace %g without --grace", o.grace_s);
+  } else {
+    FUZZ_CHECK(std::isfinite(o.grace_s) && o.grace_s >= 0, "grace %g accepted", o.grace_s);
+  }
   for (const auto& [k, v] : o.labels) FUZZ_CHECK(AllOf(k, "_.-"), "label key '%s' accepted", k.c_str());
   for (const auto& [k, v] : o.env) {
     FUZZ_CHECK(AllOf(k, "_") && !std::isdigit(static_cast<unsigned char>(k[0])), "--env '%s' accepted", k.c_str());

@@ -25,7 +25,8 @@ void OnSigchld(int sig, siginfo_t* info, void* ctx) {
   int saved = errno;
   const uint64_t one = 1;
   for (int i = 0; i < kSlots; ++i) {
-    int fd = g_slot_fd[i].load(std::memory_order_relaxed);
+    // Acquire: pairs with the store that published the fd, so the eventfd's creation happens before this write.
+    int fd = g_slot_fd[i].load(std::memory_order_acquire);
     if (fd >= 0) {
       ssize_t ignored = write(fd, &one, sizeof one);
       (void)ignored;
