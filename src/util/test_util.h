@@ -5,8 +5,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>  // for the files that include this one and use std::ifstream
 #include <string>
+
+#include "util/fd.h"
 
 namespace cg::test_util {
 
@@ -20,21 +21,19 @@ inline std::string Fixture(const std::string& name) { return std::string(CRASHGR
 // (libstdc++'s basic_filebuf::underflow), which made the tests that scan /proc fail on a busy machine.
 inline std::string Slurp(const std::string& path) {
   std::string out;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
+  ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return out;
   char buf[8192];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n > 0) {
       out.append(buf, static_cast<size_t>(n));
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
-      break;
+      return out;
     }
   }
-  close(fd);
-  return out;
 }
 
 // How many times needle occurs in s, overlapping ones included.
