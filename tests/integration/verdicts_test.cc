@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "report/mitigations.h"
+#include "stats/exact.h"
 #include "stats/stats.h"
 #include "store/store.h"
 
@@ -37,11 +38,12 @@ TEST(Verdicts, DecidedSweepThenCompareAndMitigationsFindTheCheapestSafePolicy) {
   ASSERT_TRUE(store->LoadRuns(&runs, &err)) << err;
   std::vector<StoredTrial> trials;
   ASSERT_TRUE(store->LoadTrials(runs.back().id, false, &trials, &err)) << err;
-  std::map<std::string, std::pair<int, int>> kn;  // cell -> (crashes, n)
+  std::map<std::string, std::pair<int, int>> kn;  // cell -> (crashes, n): evidence trials only
   for (const auto& t : trials) {
     auto& [k, n] = kn[t.cell_key];
-    n++;
-    if (IsCrash(t.result.outcome)) k++;
+    Evidence e = OutcomeEvidence(t.result.outcome);
+    if (e != Evidence::kNeither) n++;
+    if (e == Evidence::kCrash) k++;
   }
   ASSERT_EQ(kn.size(), 6u);
   for (const char* safe_cell : {"threads=1,serialize=none", "threads=1,serialize=all", "threads=1,serialize=open",
@@ -69,27 +71,50 @@ TEST(Verdicts, DecidedSweepThenCompareAndMitigationsFindTheCheapestSafePolicy) {
   EXPECT_NE(tp.out.find("exact for the SPRT's stopping rule"), std::string::npos) << tp.out;
   EXPECT_NE(tp.out.find("*"), std::string::npos) << tp.out;
 
-  // compare --by serialize: none against all differs at threads=4, and only there.
+  // compare --by serialize: each policy against `none`, cell by cell, from the counts just stored. Whether
+  // none against all is significant at threads=4 after Holm is a property of the data, not of the tool: the
+  // SPRT stops the crashing cell at its verdict, which can be 2 crashes in 6 runs or 2 in 19 (p = 0.022 and
+  // 0.14 against 0 in 31 before the correction over 4 cells). So the test checks that compare reports the
+  // counts stored, the exact test's p-value on them, Holm's correction over all four cells, and a direction
+  // exactly when the corrected p is below alpha, and that threads=1 (no crash on either side) differs nowhere.
   CmdResult c = RunCrashgrid({"compare", db, "--by", "serialize", "--json"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   json cj = json::parse(c.out);
-  bool found = false;
+  ASSERT_EQ(cj["comparisons"].size(), 2u) << c.out;  // all and open, each against none
+  std::vector<double> raw;
+  std::vector<json> cells;
+  bool found_all = false;
   for (const auto& cmp : cj["comparisons"]) {
-    std::string labels = cmp["a"]["label"].dump() + cmp["b"]["label"].dump() + cmp["a"]["description"].dump() +
-                         cmp["b"]["description"].dump();
-    if (labels.find("all") == std::string::npos) continue;
-    found = true;
+    std::string labels = cmp["a"]["label"].dump() + cmp["b"]["label"].dump();
+    ASSERT_NE(labels.find("none"), std::string::npos) << cmp.dump();
+    std::string policy = labels.find("open") != std::string::npos ? "open" : "all";
+    found_all |= policy == "all";
+    EXPECT_EQ(cmp["family"]["tests"], 4) << cmp["family"].dump();
     for (const auto& cell : cmp["cells"]) {
       std::string key = cell["cell"];
-      if (key == "threads=4") {
-        EXPECT_LT(cell["p_holm"].get<double>(), 0.05) << cell.dump();
-        EXPECT_NE(cell["direction"], "same") << cell.dump();
-      } else {
-        EXPECT_GT(cell["p_holm"].get<double>(), 0.05) << cell.dump();
+      auto [ka, na] = kn[key + ",serialize=none"];
+      auto [kb, nb] = kn[key + ",serialize=" + policy];
+      EXPECT_EQ(cell["a"]["crashes"], ka) << cell.dump();
+      EXPECT_EQ(cell["a"]["n"], na) << cell.dump();
+      EXPECT_EQ(cell["b"]["crashes"], kb) << cell.dump();
+      EXPECT_EQ(cell["b"]["n"], nb) << cell.dump();
+      if (cell["test"] == "boschloo") {
+        EXPECT_NEAR(cell["p_value"].get<double>(), BoschlooTwoSided(ka, na, kb, nb), 1e-9) << cell.dump();
       }
+      if (key == "threads=1") {
+        EXPECT_EQ(cell["direction"], "same") << cell.dump();
+      }
+      raw.push_back(cell["p_value"].get<double>());
+      cells.push_back(cell);
     }
   }
-  EXPECT_TRUE(found) << c.out;
+  EXPECT_TRUE(found_all) << c.out;
+  ASSERT_EQ(raw.size(), 4u) << c.out;
+  std::vector<double> holm = HolmAdjust(raw);
+  for (size_t i = 0; i < cells.size(); i++) {
+    EXPECT_NEAR(cells[i]["p_holm"].get<double>(), holm[i], 1e-9) << cells[i].dump();
+    EXPECT_EQ(cells[i]["direction"], holm[i] < 0.05 ? "fewer" : "same") << cells[i].dump();
+  }
 
   // mitigations: the one phase that holds the race, not the global lock.
   CmdResult m = RunCrashgrid({"mitigations", db, "--json"});
