@@ -9,6 +9,8 @@
 //       does watching change the crash probability? Runs PROGRAM N times in each arm, one trial of each arm
 //       in turn (plain = posix_spawn + waitpid with no crashgrid; otherwise RunTrial with that capture
 //       method), and prints crashes per arm. ARMS: comma-separated, e.g. plain,none,attach,handler,trace.
+//       ARM@LIB runs that arm with another agent build side by side with the first: a capture arm with
+//       CRASHGRID_AGENT_LIB=LIB, plain with LD_PRELOAD=LIB (the library loaded but not active: no supervisor).
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -129,9 +131,20 @@ static int Race(int n, const std::string& arms_text, std::vector<std::string> ar
   for (int i = 0; i < n; ++i) {
     std::shuffle(order.begin(), order.end(), rng);
     for (size_t a : order) {
-      if (arms[a] == "plain") {
+      std::string arm = arms[a], lib;
+      if (size_t at = arm.find('@'); at != std::string::npos) {
+        lib = arm.substr(at + 1);
+        arm.resize(at);
+      }
+      if (arm == "plain") {
         pid_t pid = 0;
-        if (posix_spawn(&pid, cargv[0], nullptr, nullptr, cargv.data(), environ) != 0) return 1;
+        std::vector<std::string> env_text;
+        for (char** e = environ; *e; ++e) env_text.emplace_back(*e);
+        if (!lib.empty()) env_text.push_back("LD_PRELOAD=" + lib);
+        std::vector<char*> envp;
+        for (std::string& e : env_text) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        if (posix_spawn(&pid, cargv[0], nullptr, nullptr, cargv.data(), envp.data()) != 0) return 1;
         int st = 0;
         waitpid(pid, &st, 0);
         if (WIFSIGNALED(st)) ++crashes[a];
@@ -142,11 +155,17 @@ static int Race(int n, const std::string& arms_text, std::vector<std::string> ar
       spec.argv = argv;
       spec.duration_s = 10;
       spec.grace_s = 5;
-      if (!ParseCaptureMethod(arms[a], &spec.capture)) {
-        std::fprintf(stderr, "unknown arm %s (plain or a capture method)\n", arms[a].c_str());
+      if (!ParseCaptureMethod(arm, &spec.capture)) {
+        std::fprintf(stderr, "unknown arm %s (plain or a capture method, optionally @LIB)\n", arms[a].c_str());
         return 2;
       }
+      std::string saved = std::getenv("CRASHGRID_AGENT_LIB") ? std::getenv("CRASHGRID_AGENT_LIB") : "";
+      if (!lib.empty()) setenv("CRASHGRID_AGENT_LIB", lib.c_str(), 1);
       TrialResult r = RunTrial(spec);
+      if (!lib.empty()) {
+        if (saved.empty()) unsetenv("CRASHGRID_AGENT_LIB");
+        else setenv("CRASHGRID_AGENT_LIB", saved.c_str(), 1);
+      }
       if (r.outcome == Outcome::kCrashed) {
         ++crashes[a];
         if (r.report && !r.report->threads.empty() && !r.report->threads[0].frames.empty()) ++with_stacks[a];
