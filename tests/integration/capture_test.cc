@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -66,15 +67,25 @@ TEST(Capture, StartupRaceCrashesAtTheUntracedRateUnderTheDefaultCapture) {
   const std::string db = TestDir() + "/race.db";
   Env env = {{"STARTUP_RACE_SPIN", std::to_string(spin)}};
   int plain_k = 0, plain_n = 0;
-  constexpr int kRounds = 4, kPerRound = 20;
-  // Interleaved: a load drift on the machine hits both arms alike.
+  // Interleaved finely, in a random order within each round: on a loaded 2-core machine this race's rate moves
+  // by a factor of two or more within seconds (another test taking a core), and blocks of 20 runs an arm were
+  // long enough for that drift to land on one arm (fresh-clone CI here: plain 41/80 vs 9/80 one run, 13/80 vs
+  // 80/80 another under a busy loop; bench/results/capture-race.md). Two runs an arm a round, 40 rounds.
+  constexpr int kRounds = 40, kPerRound = 2;
+  std::mt19937 order(20261204);
   for (int round = 1; round <= kRounds; ++round) {
-    plain_k += PlainCrashes(fixture, kPerRound);
-    plain_n += kPerRound;
-    CmdResult r = RunCrashgrid({"sweep", "--runs", std::to_string(round * kPerRound), "--duration", "5s", "--db", db,
-                                "--no-live", "--format", "none", "--exec", "--", fixture},
-                               240, env);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    bool plain_first = order() % 2 == 0;
+    for (int arm = 0; arm < 2; ++arm) {
+      if ((arm == 0) == plain_first) {
+        plain_k += PlainCrashes(fixture, kPerRound);
+        plain_n += kPerRound;
+        continue;
+      }
+      CmdResult r = RunCrashgrid({"sweep", "--runs", std::to_string(round * kPerRound), "--duration", "5s", "--db",
+                                  db, "--no-live", "--format", "none", "--exec", "--", fixture},
+                                 240, env);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
   }
   std::vector<StoredTrial> trials = LoadTrials(db);
   ASSERT_EQ(trials.size(), static_cast<size_t>(plain_n));
@@ -99,19 +110,21 @@ TEST(Capture, StartupRaceCrashesAtTheUntracedRateUnderTheDefaultCapture) {
               plain_n, attach_k, plain_n, p);
   // At this size a capture that staggered thread start-up as tracing does (0 of 40 in the issue's
   // measurement) gives p < 1e-4; two honest arms fall below 0.001 once in a thousand runs.
-  //
-  // KNOWN DEFECT, open (bench/results/capture-race.md, "the default capture below plain on 2 cores"): with
-  // fewer than 4 cores the default capture lowers this race's rate (supervisor_bench: 240/600 plain, 183/600
-  // attach, p = 0.0007; fresh-clone CI runs here: 41/80 vs 9/80 and 31/80 vs 9/80), while on 16 cores it is
-  // within noise (1043 vs 1064 of 1500). Until that is found and fixed, a machine of fewer than 4 cores checks
-  // only that the default capture does not hide the race (the defect this test was written for: 0 of 40) and
-  // prints the comparison; 4 cores or more check that it is the untraced rate.
   EXPECT_GT(attach_k, 0) << "the default capture hid the start-up race: plain " << plain_k << "/" << plain_n;
-  if (std::thread::hardware_concurrency() >= 4) {
+  // With fewer than 4 cores another process taking a core changes how often this race's threads overlap, and
+  // by how much depends on how the runs are paced (plain runs here go back to back; crashgrid's have its
+  // start-up and commit between them): under a busy loop on this 2-core VM the default capture crashed *more*
+  // than plain (pooled 184/480 vs 138/480), while idle and in supervisor_bench's one-by-one interleaving it is
+  // within noise (bench/results/capture-race.md, 2026-12-04). There the test asks only what the defect it was
+  // written for would break: that the default capture does not crash less than plain (one-sided).
+  const bool few_cores = std::thread::hardware_concurrency() < 4;
+  double p_less = FisherExactOneSided(attach_k, plain_n, plain_k, plain_n, /*greater=*/false);
+  if (few_cores) {
+    EXPECT_GT(p_less, 0.001) << "the default capture crashed less than plain: " << attach_k << "/" << plain_n
+                             << " vs " << plain_k << "/" << plain_n;
+  } else {
     EXPECT_GT(p, 0.001) << "plain " << plain_k << "/" << plain_n << " vs default capture " << attach_k << "/"
                         << plain_n;
-  } else if (p <= 0.001) {
-    std::printf("KNOWN DEFECT (fewer than 4 cores): the default capture crashed less than plain, p = %.3g\n", p);
   }
 }
 
