@@ -3,7 +3,7 @@
 stop and free a pipeline N times): the loop alone, and with the agent preloaded and a block (tracking on: every
 gst_parse_launch, set_state, get_state and pipeline unref goes through its wrappers), interleaved over ROUNDS.
 usage: bench/gst-api-overhead.py CHURN AGENT [ROUNDS] [N]"""
-import os, random, re, statistics, struct, subprocess, sys, time
+import math, os, random, re, statistics, struct, subprocess, sys, time
 
 # The block's protocol version, from the agent's own header: an agent handed a block of another version stays
 # out of the way (no tracking at all), which would make "tracked" measure the untracked agent.
@@ -39,3 +39,20 @@ for r in range(rounds):
 med = {a: statistics.median(v) for a, v in times.items()}
 print(f"median: plain {n / med['plain']:.0f} churns/s, tracked {n / med['tracked']:.0f} churns/s, "
       f"overhead {(med['tracked'] / med['plain'] - 1) * 100:+.1f}%")
+# The cost measured side by side: each round's tracked time over its plain time, and a distribution-free
+# interval for the median of those ratios (sign test: order statistics k and n-k+1, P(Binomial(n, 1/2) < k) <= 2.5%).
+ratios = sorted(t / p - 1 for t, p in zip(times["tracked"], times["plain"]))
+m = len(ratios)
+k, below = 0, 0.0
+while True:
+    nxt = below + math.comb(m, k) / 2 ** m
+    if nxt > 0.025:
+        break
+    below, k = nxt, k + 1
+if k >= 1:
+    lo, hi = ratios[k - 1], ratios[m - k]
+    cover = 1 - 2 * below
+    print(f"per-round cost: median {statistics.median(ratios) * 100:+.2f}%, {cover * 100:.1f}% interval "
+          f"{lo * 100:+.2f}% to {hi * 100:+.2f}% ({m} rounds; rounds {ratios[0] * 100:+.1f}% to {ratios[-1] * 100:+.1f}%)")
+else:
+    print(f"per-round cost: median {statistics.median(ratios) * 100:+.2f}% ({m} rounds: too few for an interval)")
