@@ -276,5 +276,66 @@ TEST(Repro, NvdecReproBuildsAgainstTheCudaHeaders) {
   }
 }
 
+// eglstream's export is a C port too: its cell's settings (fanout layout, two streams a consumer) land in
+// repro_cell.h, a hostile parameter value stays a C string literal, and the directory builds with cmake and
+// with make -Werror; without the driver `./repro once` says it could not start (exit 2).
+TEST(Repro, EglstreamReproBuildsAgainstTheCudaAndEglHeaders) {
+  if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
+  std::string dir = TestDir();
+  std::string db = dir + "/eglstream.db";
+  {
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
+    ASSERT_TRUE(store) << err;
+    RunRecord run;
+    run.workload = "eglstream";
+    run.grid = {GridAxis{"threads", {"1", "4"}}, GridAxis{"layout", {"paired", "fanout"}}};
+    run.params = {{"streams", "2"}, {"context", "shared"}, {"note", "a\"b\\c\?\?=\n*/"}};
+    run.runs = 1;
+    run.duration_s = 2;
+    run.capture = "attach";
+    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+    TrialResult crashed;
+    crashed.outcome = Outcome::kCrashed;
+    crashed.signal = 11;
+    crashed.signature = "SIGSEGV/SEGV_MAPERR libcuda.so.1@0x2f1a3c via cuEGLStreamProducerPresentFrame";
+    TrialResult clean;
+    clean.outcome = Outcome::kClean;
+    int64_t id = 0;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "4"}, {"layout", "fanout"}}, 0, crashed, &id, &err))
+        << err;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"layout", "paired"}}, 0, clean, &id, &err))
+        << err;
+  }
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libcuda.so.1@0x2f1a3c via "
+                              "cuEGLStreamProducerPresentFrame", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out + "/workload.c"),
+            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/eglstream/repro/workload.c"));
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"eglstream\"\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"layout\", \"fanout\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"streams\", \"2\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("C port"), std::string::npos);
+  EXPECT_NE(readme.find("eglstream"), std::string::npos);
+
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build && make CFLAGS='-O2 -Wall -Werror'", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  CmdResult w = Shell(copy, "rm -f repro && make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
+  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  CmdResult run = Shell(copy, "./repro once", 60);
+  if (!fs::exists("/dev/nvidiactl")) {
+    EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+    EXPECT_NE(run.err.find("could not start: cannot load libcuda.so.1"), std::string::npos) << run.err;
+  }
+}
+
 }  // namespace
 }  // namespace cg::test

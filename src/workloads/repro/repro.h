@@ -19,6 +19,11 @@ long repro_param_long(const char* name, long fallback);
 void repro_phase_begin(const char* phase);
 void repro_phase_end(const char* phase);
 
+/* The run's thread count and whether its deadline has passed, for a workload whose threads coordinate
+ * (eglstream's fanout layout), as crashgrid's IterationContext::threads() and stopping(). */
+int repro_threads(void);
+int repro_stopping(void);
+
 /* What a workload implements (workload.c). Each returns 0, or -1 with a message in err (err_size bytes).
  * init and shutdown run on the main thread; the others on worker thread `thread` (0-based). */
 int repro_workload_init(char* err, size_t err_size);

@@ -93,6 +93,12 @@ struct repro_thread {
 static pthread_barrier_t repro_start;
 static double repro_deadline;
 static long repro_duration_ms;
+static int repro_thread_count = 1;
+
+int repro_threads(void) { return repro_thread_count; }
+
+/* Read only by worker threads, after the barrier that publishes repro_deadline. */
+int repro_stopping(void) { return repro_now() >= repro_deadline; }
 
 static void* repro_thread_main(void* arg) {
   struct repro_thread* t = arg;
@@ -158,6 +164,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "repro: THREADS, DURATION_MS and RUNS must be at least 1\n");
     return 2;
   }
+  repro_thread_count = threads;
   setvbuf(stdout, NULL, _IOLBF, 0);
   printf("%s: %d threads, %ld ms per run, serialize %s (%s)\n", REPRO_WORKLOAD, threads, repro_duration_ms,
          repro_serialize_spec, REPRO_CELL);
