@@ -16,12 +16,18 @@
 //   - cuGetProcAddress (how libcudart and newer drivers' users reach every entry point) and eglGetProcAddress
 //     (how EGL stream extension functions are found): what they return for a tracked name is wrapped.
 //   - NvEncodeAPICreateInstance fills a table of function pointers: the known entries are wrapped.
-// Every wrapper has one shape, twelve integer arguments in and one integer out: the CUDA driver API, NVDEC,
-// NVENC, the EGL stream functions and the GStreamer calls tracked take only integers and pointers (and no
-// struct by value larger than 16 bytes of integers, which travels in integer registers), return an integer or
-// a pointer, and none is variadic (gst_element_link_many is not tracked; it calls gst_element_link, which is).
-// With the System V x86-64 and AAPCS64 conventions such a call passes every argument through unchanged; the
-// extra ones read harmless words of the caller's frame.
+// Every wrapper has one shape, sixteen integer arguments in and one integer out: the CUDA driver API, NVDEC,
+// NVENC, the EGL stream functions and the GStreamer calls tracked take only integers and pointers, return an
+// integer or a pointer, and none is variadic (gst_element_link_many is not tracked; it calls
+// gst_element_link, which is). With the System V x86-64 convention the first six words travel in registers
+// and the rest on the stack, and a wrapper hands on the ten stack words it was given in the same places; so a
+// struct passed by value also arrives intact as long as it and the arguments after it fit in those ten words:
+// cuEGLStreamProducerPresentFrame's CUeglFrame is 64 bytes (8 words, on the stack). Twelve words (six on the
+// stack) cut its last two fields, and the driver refused every frame (CUDA_ERROR_INVALID_VALUE: the eglstream
+// workload on the H200, 2026-12-04; tests/integration/api_test.cc AStructPassedByValue...). Under AAPCS64 a
+// struct over 16 bytes is passed by reference, an integer. The extra words read harmless words of the
+// caller's frame. No tracked function takes a floating-point argument (those travel in vector registers,
+// which the wrapper's own code may use).
 //
 // Off (no block, or CRASHGRID_API=off), every interposed function costs one load and a branch.
 #define _GNU_SOURCE
@@ -42,11 +48,12 @@
 #define EXPORT __attribute__((visibility("default")))
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 
-#define A12                                                                                                   \
+#define A16                                                                                                   \
   uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5, uintptr_t a6, uintptr_t a7, \
-      uintptr_t a8, uintptr_t a9, uintptr_t a10, uintptr_t a11
-#define P12 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11
-typedef uintptr_t (*fn12)(A12);
+      uintptr_t a8, uintptr_t a9, uintptr_t a10, uintptr_t a11, uintptr_t a12, uintptr_t a13, uintptr_t a14,       \
+      uintptr_t a15
+#define P16 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15
+typedef uintptr_t (*fn16)(A16);
 
 enum hook_kind {
   K_PLAIN = 0,
@@ -267,12 +274,12 @@ static struct hook g_dyn[DYN_HOOKS];
 static unsigned g_dyn_used;
 static int g_dyn_lock;
 
-static uintptr_t api_call(struct hook* h, A12);
+static uintptr_t api_call(struct hook* h, A16);
 static int is_static_export(const void* p);
 
 // 512 trampolines, tramp_000 .. tramp_777: the digits are octal, so g_dyn[0DDD] is slot DDD in base 8.
 #define TR(d) \
-  static uintptr_t tramp_##d(A12) { return api_call(&g_dyn[0##d], P12); }
+  static uintptr_t tramp_##d(A16) { return api_call(&g_dyn[0##d], P16); }
 #define TR_C(a, b, c) TR(a##b##c)
 #define TR_B(a, b) \
   TR_C(a, b, 0) TR_C(a, b, 1) TR_C(a, b, 2) TR_C(a, b, 3) TR_C(a, b, 4) TR_C(a, b, 5) TR_C(a, b, 6) TR_C(a, b, 7)
@@ -352,8 +359,8 @@ static int is_pipeline(uintptr_t obj) {
 
 // ---- the call ----
 
-__attribute__((noinline)) static uintptr_t tracked_call(struct hook* h, fn12 real, A12) {
-  if (h->kind == K_UNREF && !is_pipeline(a0)) return real(P12);
+__attribute__((noinline)) static uintptr_t tracked_call(struct hook* h, fn16 real, A16) {
+  if (h->kind == K_UNREF && !is_pipeline(a0)) return real(P16);
   int quiet = h->kind == K_GETPROC || h->kind == K_EGLPROC;  // lookups, not calls anyone asks about
   uint32_t id = quiet ? 0 : hook_id(h);
   int serial = !quiet && __atomic_load_n(&h->serialize, __ATOMIC_ACQUIRE) == 1;
@@ -380,7 +387,7 @@ __attribute__((noinline)) static uintptr_t tracked_call(struct hook* h, fn12 rea
   // window between what the program did before it and what the call does opens wide. Shown as in the call.
   if (!quiet && __atomic_load_n(&cg_amp_on, __ATOMIC_RELAXED)) cg_amp_point(CG_AMP_API_ENTRY);
   if (serial) pthread_mutex_lock(&g_serial_lock);
-  uintptr_t rc = real(P12);
+  uintptr_t rc = real(P16);
   if (serial) pthread_mutex_unlock(&g_serial_lock);
   if (t) {
     int32_t depth = __atomic_load_n(&t->depth, __ATOMIC_RELAXED) - 1;
@@ -447,15 +454,15 @@ static void* find_real(const char* name) {
   return p;
 }
 
-static uintptr_t api_call(struct hook* h, A12) {
-  fn12 real = (fn12)__atomic_load_n(&h->real, __ATOMIC_ACQUIRE);
+static uintptr_t api_call(struct hook* h, A16) {
+  fn16 real = (fn16)__atomic_load_n(&h->real, __ATOMIC_ACQUIRE);
   if (!real) {
-    real = (fn12)find_real(h->name);  // a static hook's first call (dynamic ones always have real)
+    real = (fn16)find_real(h->name);  // a static hook's first call (dynamic ones always have real)
     if (!real) return missing_result(h);
     __atomic_store_n(&h->real, (void*)real, __ATOMIC_RELEASE);
   }
-  if (!__atomic_load_n(&g_track, __ATOMIC_RELAXED)) return real(P12);
-  return tracked_call(h, real, P12);
+  if (!__atomic_load_n(&g_track, __ATOMIC_RELAXED)) return real(P16);
+  return tracked_call(h, real, P16);
 }
 
 // ---- the exported entry points (direct binding) ----
@@ -470,7 +477,7 @@ static struct hook g_static[H_COUNT] = {CG_API_HOOKS(ENTRY)};
 // Each export is an alias of a local function: the tables below then hold link-time addresses (relative
 // relocations, no symbol lookups at load), and a dlsym that finds the export returns the same address.
 #define DEFINE(n, k)                                                                      \
-  static uintptr_t hook_##n(A12) { return api_call(&g_static[H_##n], P12); }              \
+  static uintptr_t hook_##n(A16) { return api_call(&g_static[H_##n], P16); }              \
   extern __typeof(hook_##n) n __attribute__((alias("hook_" #n), visibility("default")));
 CG_API_HOOKS(DEFINE)
 #undef DEFINE

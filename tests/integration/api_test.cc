@@ -108,6 +108,26 @@ TEST(ApiCalls, DirectlyBoundCallsAreTracked) {
   EXPECT_EQ(t.report->threads[0].api_calls, 2) << "cuInit and cuvidDestroyDecoder";
 }
 
+// A tracked call that takes a struct larger than the register arguments by value (CUeglFrame, 64 bytes, passed
+// on the stack): the wrappers hand it on intact on every path a program reaches the call by, and under
+// --serialize too. With a wrapper that forwarded too few words (the agent before 2026-12-04), the real
+// driver refused every frame (cuEGLStreamProducerPresentFrame: CUDA_ERROR_INVALID_VALUE, the eglstream
+// workload on the H200) and the fake here returns 1 the same way.
+TEST(ApiCalls, AStructPassedByValueReachesTheLibraryIntact) {
+  for (const std::string serialize : {"none", "egl-stream"}) {
+    std::string db = TestDir() + "/eglframe-" + serialize + ".db";
+    CmdResult r = RunCrashgrid({"sweep", "--runs", "1", "--duration", "5s", "--db", db, "--no-live", "--format",
+                                "none", "--serialize", serialize, "--progress-api", "cuEGLStreamProducerPresentFrame",
+                                "--exec", "--", FixturePath("api_egl_frame"), FakeCuda()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto trials = LoadNewestRunTrials(db);
+    ASSERT_EQ(trials.size(), 1u);
+    const TrialResult& t = trials[0].result;
+    EXPECT_EQ(t.outcome, Outcome::kClean) << serialize << ": " << t.detail << t.stderr_tail;
+    EXPECT_EQ(t.iterations, 3) << serialize << ": all three calls went through the agent's wrappers";
+  }
+}
+
 // Real GStreamer: the crash inside a call made from a state change reads "in X, under
 // gst_element_set_state(NULL) from the program's function", in the stored report and in `show`.
 TEST(ApiCalls, GStreamerStateChangeIsTheOuterCall) {

@@ -102,7 +102,7 @@ int repro_stopping(void) { return repro_now() >= repro_deadline; }
 
 static void* repro_thread_main(void* arg) {
   struct repro_thread* t = arg;
-  char err[256] = "";
+  char err[240] = ""; /* shorter than first_error by more than "setup: ", so no message is cut */
   int ready = repro_workload_thread_init(t->index, err, sizeof err) == 0;
   if (!ready) snprintf(t->first_error, sizeof t->first_error, "setup: %s", err);
   /* Every thread's clock starts at the barrier, as crashgrid's does. */
