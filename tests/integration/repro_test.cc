@@ -337,5 +337,79 @@ TEST(Repro, EglstreamReproBuildsAgainstTheCudaAndEglHeaders) {
   }
 }
 
+// cuda's export is a C port as well: a shared-context cell with non-default allocations, streams and sync
+// lands in repro_cell.h (a hostile value as a C string literal), the exported workload.c is the tree's, and
+// the directory builds with cmake and with make -Wall -Wextra -Werror against cuda.h alone; without the
+// driver `./repro once` says it could not start (exit 2).
+TEST(Repro, CudaReproBuildsAgainstTheCudaHeader) {
+  if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
+  std::string dir = TestDir();
+  std::string db = dir + "/cuda.db";
+  const std::string sig = "SIGSEGV/SEGV_MAPERR libcuda.so.1@0x1c4e8f via cuCtxCreate_v2";
+  {
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
+    ASSERT_TRUE(store) << err;
+    RunRecord run;
+    run.workload = "cuda";
+    run.grid = {GridAxis{"threads", {"1", "8"}}, GridAxis{"context", {"per-thread", "shared"}}};
+    run.params = {{"allocs", "16"}, {"alloc_kb", "64"}, {"streams", "4"}, {"sync", "off"},
+                  {"note", "a\"b\\c\?\?=\n*/"}};
+    run.runs = 1;
+    run.duration_s = 3;
+    run.capture = "attach";
+    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+    TrialResult crashed;
+    crashed.outcome = Outcome::kCrashed;
+    crashed.signal = 11;
+    crashed.signature = sig;
+    TrialResult clean;
+    clean.outcome = Outcome::kClean;
+    int64_t id = 0;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "8"}, {"context", "shared"}}, 0, crashed, &id, &err))
+        << err;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"context", "per-thread"}}, 0, clean, &id, &err))
+        << err;
+  }
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"workload.c", "CMakeLists.txt", "Makefile"})
+    EXPECT_EQ(ReadFile(out + "/" + f), ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/cuda/repro/" + f))
+        << f;
+  for (const char* f : {"repro_main.c", "repro.h"})
+    EXPECT_EQ(ReadFile(out + "/" + f), ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/repro/" + f)) << f;
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"cuda\"\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("#define REPRO_THREADS 8\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("#define REPRO_DURATION_MS 3000\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"context\", \"shared\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"allocs\", \"16\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"alloc_kb\", \"64\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"streams\", \"4\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"sync\", \"off\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("C port"), std::string::npos);
+  EXPECT_NE(readme.find("cuda"), std::string::npos);
+  EXPECT_NE(readme.find("src/workloads/cuda/repro/workload.c"), std::string::npos) << readme;
+
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  CmdResult w = Shell(copy, "make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
+  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  if (!fs::exists("/dev/nvidiactl")) {
+    for (const char* prog : {"./repro once", "./build/repro once"}) {
+      CmdResult run = Shell(copy, prog, 60);
+      EXPECT_EQ(run.exit_code, 2) << prog << "\n" << run.out << run.err;
+      EXPECT_NE(run.out.find("cuda: 8 threads, 3000 ms per run, serialize none"), std::string::npos) << run.out;
+      EXPECT_NE(run.err.find("could not start: cannot load libcuda.so.1"), std::string::npos) << run.err;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cg::test
