@@ -411,5 +411,121 @@ TEST(Repro, CudaReproBuildsAgainstTheCudaHeader) {
   }
 }
 
+
+// nvenc's export is a C port as well, built against cuda.h and nv-codec-headers' ffnvcodec/nvEncodeAPI.h: its
+// cell's settings (per-thread contexts, a larger frame, more frames a session) land in repro_cell.h, a hostile
+// parameter value stays a C string literal, the workload source is the tree's byte for byte, and the directory
+// builds with cmake and with make -Wall -Wextra -Werror; without the driver `./repro once` says it could not
+// start (exit 2).
+TEST(Repro, NvencReproBuildsAgainstTheCudaAndNvencHeaders) {
+  if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
+  if (!fs::exists("/usr/include/ffnvcodec/nvEncodeAPI.h"))
+    GTEST_SKIP() << "no /usr/include/ffnvcodec/nvEncodeAPI.h (nv-codec-headers: libffmpeg-nvenc-dev)";
+  std::string dir = TestDir();
+  std::string db = dir + "/nvenc.db";
+  {
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
+    ASSERT_TRUE(store) << err;
+    RunRecord run;
+    run.workload = "nvenc";
+    run.grid = {GridAxis{"threads", {"1", "8"}}, GridAxis{"context", {"shared", "per-thread"}}};
+    run.params = {{"width", "1280"}, {"height", "720"}, {"frames", "16"}, {"note", "a\"b\\c\?\?=\n*/"}};
+    run.runs = 1;
+    run.duration_s = 2;
+    run.capture = "attach";
+    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+    TrialResult crashed;
+    crashed.outcome = Outcome::kCrashed;
+    crashed.signal = 11;
+    crashed.signature = "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x8c2f1 via nvEncDestroyEncoder";
+    TrialResult clean;
+    clean.outcome = Outcome::kClean;
+    int64_t id = 0;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "8"}, {"context", "per-thread"}}, 0, crashed, &id, &err))
+        << err;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"context", "shared"}}, 0, clean, &id, &err))
+        << err;
+  }
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x8c2f1 via "
+                              "nvEncDestroyEncoder", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out + "/workload.c"),
+            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvenc/repro/workload.c"));
+  EXPECT_EQ(ReadFile(out + "/CMakeLists.txt"),
+            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvenc/repro/CMakeLists.txt"));
+  EXPECT_EQ(ReadFile(out + "/repro_main.c"),
+            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/repro/repro_main.c"));
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"nvenc\"\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("#define REPRO_THREADS 8\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"context\", \"per-thread\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"width\", \"1280\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"height\", \"720\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"frames\", \"16\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("C port"), std::string::npos);
+  EXPECT_NE(readme.find("nvenc"), std::string::npos);
+  EXPECT_NE(readme.find("src/workloads/nvenc/repro/workload.c"), std::string::npos);
+
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  CmdResult w = Shell(copy, "make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
+  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  for (const std::string bin : {"./repro", "./build/repro"}) {
+    CmdResult run = Shell(copy, bin + " once", 60);
+    if (!fs::exists("/dev/nvidiactl")) {
+      EXPECT_EQ(run.exit_code, 2) << bin << ": " << run.out << run.err;
+      EXPECT_NE(run.err.find("could not start: cannot load libcuda.so.1"), std::string::npos) << bin << ": "
+                                                                                               << run.err;
+    }
+  }
+  if (fs::exists("/dev/nvidiactl")) return;
+  // Without the GPU, stand-in libraries show the two other ways it cannot start: a driver without
+  // libnvidia-encode.so.1, and a GPU without NVENC (the H100/H200: nvEncOpenEncodeSessionEx returns 2).
+  std::ofstream(copy + "/stub_cuda.c") << R"(#include <string.h>
+int cuInit(unsigned f) { (void)f; return 0; }
+int cuGetErrorName(int r, const char** s) { (void)r; *s = "CUDA_ERROR_STUB"; return 0; }
+int cuDeviceGetCount(int* n) { *n = 1; return 0; }
+int cuDeviceGet(int* d, int i) { *d = i; return 0; }
+int cuDeviceGetName(char* s, int n, int d) { (void)d; strncpy(s, "Stub H200", (size_t)n); return 0; }
+int cuCtxCreate_v2(void** c, unsigned f, int d) { static int x; (void)f; (void)d; *c = &x; return 0; }
+int cuCtxDestroy_v2(void* c) { (void)c; return 0; }
+int cuCtxSetCurrent(void* c) { (void)c; return 0; }
+int cuCtxPopCurrent_v2(void** c) { *c = 0; return 0; }
+)";
+  std::ofstream(copy + "/stub_nvenc.c") << R"(#include <ffnvcodec/nvEncodeAPI.h>
+static NVENCSTATUS open_session(NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS* p, void** e) {
+  (void)p; *e = 0; return NV_ENC_ERR_UNSUPPORTED_DEVICE;
+}
+static NVENCSTATUS destroy(void* e) { (void)e; return NV_ENC_SUCCESS; }
+NVENCSTATUS NvEncodeAPIGetMaxSupportedVersion(uint32_t* v) { *v = (12 << 4) | 2; return NV_ENC_SUCCESS; }
+NVENCSTATUS NvEncodeAPICreateInstance(NV_ENCODE_API_FUNCTION_LIST* f) {
+  f->nvEncOpenEncodeSessionEx = open_session;
+  f->nvEncDestroyEncoder = destroy;
+  return NV_ENC_SUCCESS;
+}
+)";
+  CmdResult s = Shell(copy, "mkdir -p cuda_only hopper && cc -shared -fPIC -o cuda_only/libcuda.so.1 stub_cuda.c && "
+                      "cp cuda_only/libcuda.so.1 hopper/ && "
+                      "cc -shared -fPIC -o hopper/libnvidia-encode.so.1 stub_nvenc.c", 120);
+  ASSERT_EQ(s.exit_code, 0) << s.out << s.err;
+  CmdResult no_encode = Shell(copy, "LD_LIBRARY_PATH=$PWD/cuda_only ./repro once", 60);
+  EXPECT_EQ(no_encode.exit_code, 2) << no_encode.out << no_encode.err;
+  EXPECT_NE(no_encode.err.find("could not start: cannot load libnvidia-encode.so.1"), std::string::npos)
+      << no_encode.err;
+  CmdResult hopper = Shell(copy, "LD_LIBRARY_PATH=$PWD/hopper ./repro once", 60);
+  EXPECT_EQ(hopper.exit_code, 2) << hopper.out << hopper.err;
+  EXPECT_NE(hopper.err.find("could not start: nvEncOpenEncodeSessionEx: NV_ENC_ERR_UNSUPPORTED_DEVICE (2): this "
+                            "GPU (Stub H200) has no NVENC encoder"),
+            std::string::npos)
+      << hopper.err;
+}
+
 }  // namespace
 }  // namespace cg::test
