@@ -26,7 +26,7 @@ constexpr const char* kReproUsage =
     "(the program's command, environment and working directory in a loop that counts crashes) and the\n"
     "build-ids of every module in the crash stacks. Both with README.md: the environment, the signature's\n"
     "table, the representative all-threads report. The cell is the one with the most crashes of SIG.\n"
-    "Built-in workloads exported: reference-race, nvdec, eglstream, cuda and nvenc (all but the first C ports).\n"
+    "Built-in workloads exported: reference-race, nvdec, eglstream, cuda, nvenc and gst (all but the first C ports).\n"
     "Exit codes: 0 written, 2 unknown signature or DIR not "
     "empty, 3 unreadable database, 1 a file could not be written.\n\n"
     "  crashgrid repro ref.db --signature 'SIGSEGV/SEGV_MAPERR' -o repro/ && cd repro && make && ./repro";

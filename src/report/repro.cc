@@ -225,7 +225,7 @@ bool RenderRepro(const ReproInput& in, std::vector<ReproFile>* files, std::strin
   const bool exec = run.workload == "exec" || !run.exec_argv.empty();
   if (!exec && in.sources.empty()) {
     *err = fmt::format("workload '{}' has no standalone reproduction yet (crashgrid repro exports reference-race, "
-                       "nvdec, eglstream, cuda, nvenc and any --exec program); "
+                       "nvdec, eglstream, cuda, nvenc, gst and any --exec program); "
                        "`crashgrid bugreport` writes its report",
                        run.workload);
     return false;
@@ -266,7 +266,7 @@ bool RenderRepro(const ReproInput& in, std::vector<ReproFile>* files, std::strin
           "without crashgrid, and runs that cell's settings in crashgrid's loop: each run is its own process whose "
           "threads set up, meet at a barrier and repeat the workload's iteration until the duration has passed. "
           "`workload.c` says whether it runs the code crashgrid compiles (reference-race: the same iteration "
-          "source) or is a C port of it (nvdec, eglstream, cuda, nvenc).\n\n";
+          "source) or is a C port of it (nvdec, eglstream, cuda, nvenc, gst).\n\n";
     md += "## Build and run\n\n";
     md += MdBlock("cmake -S . -B build && cmake --build build && ./build/repro\n# or\nmake && ./repro\n", "sh");
     md += "\n`./repro` prints each run's end and `crashed K of N runs`; its exit status is 0 when no run crashed, "

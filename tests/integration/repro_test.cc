@@ -527,5 +527,98 @@ NVENCSTATUS NvEncodeAPICreateInstance(NV_ENCODE_API_FUNCTION_LIST* f) {
       << hopper.err;
 }
 
+// gst's export is a C port linked against GStreamer (pkg-config gstreamer-1.0): its cell's settings (4 threads,
+// 4 branches, a start timeout) land in repro_cell.h, a hostile parameter value stays a C string literal, and
+// the directory builds with cmake and with make -Wall -Wextra -Werror. With no GStreamer plugin to load it
+// says it could not start (exit 2), as it does for a pinned branch naming a missing element; with the plugins
+// here (no NVIDIA elements: the x264enc fallback, said on stdout) its runs are clean.
+TEST(Repro, GstReproBuildsAgainstGStreamerAndRunsItsFallback) {
+  std::string dir = TestDir();
+  if (Shell(dir, "pkg-config --exists gstreamer-1.0", 30).exit_code != 0)
+    GTEST_SKIP() << "pkg-config has no gstreamer-1.0 (libgstreamer1.0-dev)";
+  std::string db = dir + "/gst.db";
+  {
+    std::string err;
+    int code = 0;
+    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
+    ASSERT_TRUE(store) << err;
+    RunRecord run;
+    run.workload = "gst";
+    run.grid = {GridAxis{"threads", {"1", "4"}}, GridAxis{"branches", {"1", "4"}}};
+    run.params = {{"start-timeout", "20s"}, {"note", "a\"b\\c\?\?=\n*/"}};
+    run.runs = 1;
+    run.duration_s = 2;
+    run.capture = "attach";
+    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+    TrialResult crashed;
+    crashed.outcome = Outcome::kCrashed;
+    crashed.signal = 11;
+    crashed.signature = "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x4b2c1 via gst_element_set_state";
+    TrialResult clean;
+    clean.outcome = Outcome::kClean;
+    int64_t id = 0;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "4"}, {"branches", "4"}}, 0, crashed, &id, &err))
+        << err;
+    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"branches", "1"}}, 0, clean, &id, &err))
+        << err;
+  }
+  std::string out = dir + "/repro";
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x4b2c1 via "
+                              "gst_element_set_state", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out + "/workload.c"),
+            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/gst/repro/workload.c"));
+  std::string cell = ReadFile(out + "/repro_cell.h");
+  EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"gst\"\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"branches\", \"4\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"start-timeout\", \"20s\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  std::string readme = ReadFile(out + "/README.md");
+  EXPECT_NE(readme.find("C port"), std::string::npos);
+  EXPECT_NE(readme.find("gst"), std::string::npos);
+
+  std::string copy = dir + "/vendor";
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  CmdResult w = Shell(copy, "make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
+  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+
+  // No plugin GStreamer can load (an empty plugin path and a fresh registry): nothing to run, exit 2.
+  fs::create_directories(copy + "/no-plugins");
+  Env none = {{"GST_PLUGIN_SYSTEM_PATH_1_0", copy + "/no-plugins"},
+              {"GST_PLUGIN_PATH_1_0", copy + "/no-plugins"},
+              {"GST_REGISTRY_1_0", copy + "/no-plugins/registry.bin"}};
+  CmdResult bare = Shell(copy, "./repro once", 60, none);
+  EXPECT_EQ(bare.exit_code, 2) << bare.out << bare.err;
+  EXPECT_NE(bare.err.find("could not start: no usable GStreamer branch"), std::string::npos) << bare.err;
+  CmdResult bare_cmake = Shell(copy, "./build/repro once", 60, none);
+  EXPECT_EQ(bare_cmake.exit_code, 2) << bare_cmake.out << bare_cmake.err;
+  // A pinned branch (the parameter `branch`, as BRANCH=) with an element that is not installed: exit 2 too.
+  CmdResult pinned = Shell(copy, "BRANCH='videotestsrc ! nvnosuchenc ! fakesink' ./repro once", 60);
+  EXPECT_EQ(pinned.exit_code, 2) << pinned.out << pinned.err;
+  EXPECT_NE(pinned.err.find("could not start: branch 'videotestsrc ! nvnosuchenc ! fakesink' cannot be built"),
+            std::string::npos)
+      << pinned.err;
+
+  // With the plugins installed here it runs the first candidate that exists (on a machine without NVIDIA
+  // elements the CPU fallback, said on stdout), and the runs are clean.
+  if (Shell(copy, "gst-inspect-1.0 --exists x264enc && gst-inspect-1.0 --exists videotestsrc", 30).exit_code != 0)
+    return;
+  CmdResult run = Shell(copy, "RUNS=2 DURATION_MS=500 ./repro", 180);
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("gst: 4 threads, 500 ms per run, serialize none"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("gst: 4 x ["), std::string::npos) << run.out;
+  if (Shell(copy, "gst-inspect-1.0 --exists nvh264enc || gst-inspect-1.0 --exists nvv4l2h264enc || "
+                  "gst-inspect-1.0 --exists nvcudah264enc || gst-inspect-1.0 --exists cudaupload", 30).exit_code != 0) {
+    EXPECT_NE(run.out.find("(CPU encoder (no NVIDIA elements found))"), std::string::npos) << run.out;
+  }
+  EXPECT_NE(run.out.find("crashed 0 of 2 runs"), std::string::npos) << run.out;
+  CmdResult once = Shell(copy, "THREADS=2 DURATION_MS=500 ./repro once", 120);
+  EXPECT_EQ(once.exit_code, 0) << once.out << once.err;
+  EXPECT_NE(once.out.find(" iterations, 0 with errors"), std::string::npos) << once.out;
+}
+
 }  // namespace
 }  // namespace cg::test
