@@ -458,12 +458,16 @@ class EglStreamWorkload final : public Workload {
           false);
       offers_[ctx.thread()] = Offer{};
       if (!producer_done) {
+        // The producer still holds pointers into `ends` (its list for this round) and may yet come back from
+        // the call it is stuck in: the streams are leaked, not destroyed, and their storage is kept as it is
+        // (moved whole, never zeroed or freed before the workload ends), so a late producer reads what it
+        // connected, not freed memory: a crash there would be crashgrid's, reported as the driver's.
+        orphaned_.push_back(std::make_unique<std::vector<StreamEnds>>(std::move(ends)));
         lock.unlock();
         ctx.Phase("disconnect", [](std::string* err) {
           *err = "fanout: the producer did not disconnect within 10 s; streams leaked rather than destroyed under it";
           return false;
         });
-        for (auto& e : ends) e = StreamEnds{};
         return;
       }
     }
@@ -490,6 +494,9 @@ class EglStreamWorkload final : public Workload {
   int64_t round_failed_ = -1;
   int64_t done_round_ = -1;
   std::vector<Offer> offers_;
+  // Stream ends a consumer gave up on while the producer still held them (guarded by mu_): kept as they were
+  // until the workload is destroyed, after every thread has been joined.
+  std::vector<std::unique_ptr<std::vector<StreamEnds>>> orphaned_;
 };
 
 thread_local OwnedContext EglStreamWorkload::thread_ctx_;
