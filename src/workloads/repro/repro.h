@@ -24,6 +24,26 @@ void repro_phase_end(const char* phase);
 int repro_threads(void);
 int repro_stopping(void);
 
+/* Writes a printf-style message into err (n bytes): how a workload words its errors. */
+void repro_say(char* err, size_t n, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Collects an iteration's errors: the first is the one the loop reports, later ones go to scratch (crashgrid
+ * counts each failed phase; the loop counts the iteration). */
+struct repro_errs {
+  char* first;
+  size_t size;
+  int count;
+  char scratch[256];
+};
+#define REPRO_ERR_BUF(e) ((e)->count ? (e)->scratch : (e)->first)
+#define REPRO_ERR_CAP(e) ((e)->count ? sizeof (e)->scratch : (e)->size)
+
+/* Runs step `body` (an expression: 0 or -1 with the message in REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)) as phase
+ * `name`: serialized when the cell serialized it, counted in `e` when it fails. Evaluates to 1 when it
+ * succeeded. */
+#define REPRO_PHASE(e, name, body) repro_phase_counted((e), (name), (repro_phase_begin(name), (body)))
+int repro_phase_counted(struct repro_errs* e, const char* name, int result);
+
 /* What a workload implements (workload.c). Each returns 0, or -1 with a message in err (err_size bytes).
  * init and shutdown run on the main thread; the others on worker thread `thread` (0-based). */
 int repro_workload_init(char* err, size_t err_size);

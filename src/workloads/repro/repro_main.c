@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,20 @@ void repro_phase_begin(const char* phase) {
 
 void repro_phase_end(const char* phase) {
   if (repro_serialized(phase)) pthread_mutex_unlock(&repro_serialize_mu);
+}
+
+void repro_say(char* err, size_t n, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, n, fmt, ap);
+  va_end(ap);
+}
+
+int repro_phase_counted(struct repro_errs* e, const char* name, int result) {
+  repro_phase_end(name);
+  if (result == 0) return 1;
+  if (e->count++ == 0 && !e->first[0]) repro_say(e->first, e->size, "%s failed (no message)", name);
+  return 0;
 }
 
 static double repro_now(void) {

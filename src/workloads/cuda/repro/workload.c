@@ -15,7 +15,6 @@
 #include <cuda.h>
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +51,6 @@ static CUcontext g_shared;
 
 /* --- errors, worded as crashgrid words them ("cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (2)") --- */
 
-static void say(char* err, size_t n, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char* err, size_t n, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-}
-
 static const char* cu_name(CUresult r) {
   const char* name = NULL;
   if (cu.GetErrorName && cu.GetErrorName(r, &name) == CUDA_SUCCESS && name) return name;
@@ -69,29 +60,8 @@ static const char* cu_name(CUresult r) {
 /* 0 on success, else -1 with "what: NAME (code)" in err. */
 static int cu_ok(CUresult r, const char* what, char* err, size_t n) {
   if (r == CUDA_SUCCESS) return 0;
-  say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
+  repro_say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
   return -1;
-}
-
-/* Collects an iteration's errors: the first is the one the loop reports, later ones go to scratch (crashgrid
- * counts each failed phase; the loop counts the iteration). */
-struct errs {
-  char* first;
-  size_t size;
-  int count;
-  char scratch[256];
-};
-#define E_BUF(e) ((e)->count ? (e)->scratch : (e)->first)
-#define E_CAP(e) ((e)->count ? sizeof (e)->scratch : (e)->size)
-
-/* Runs step `body` (an expression: 0 or -1 with the message in E_BUF(e), E_CAP(e)) as phase `name`:
- * serialized when the cell serialized it, counted in `e` when it fails. Evaluates to 1 when it succeeded. */
-#define PHASE(e, name, body) phase_end((e), (name), (repro_phase_begin(name), (body)))
-static int phase_end(struct errs* e, const char* name, int result) {
-  repro_phase_end(name);
-  if (result == 0) return 1;
-  if (e->count++ == 0 && !e->first[0]) say(e->first, e->size, "%s failed (no message)", name);
-  return 0;
 }
 
 /* --- loading and set-up --- */
@@ -106,10 +76,10 @@ static int load_cuda(char* err, size_t n) {
   if (!lib) {
     char why[160];
     const char* e = dlerror();
-    say(why, sizeof why, "%s", e ? e : "dlopen failed");
+    repro_say(why, sizeof why, "%s", e ? e : "dlopen failed");
     lib = dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL);
     if (!lib) {
-      say(err, n, "cannot load libcuda.so.1: no NVIDIA driver on this machine? (%s)", why);
+      repro_say(err, n, "cannot load libcuda.so.1: no NVIDIA driver on this machine? (%s)", why);
       return -1;
     }
   }
@@ -158,7 +128,7 @@ static int load_cuda(char* err, size_t n) {
     (void)syms[i].base, (void)syms[i].version;
 #endif
     if (!f) {
-      say(err, n, "libcuda.so.1 lacks %s: the NVIDIA driver is too old", syms[i].exported);
+      repro_say(err, n, "libcuda.so.1 lacks %s: the NVIDIA driver is too old", syms[i].exported);
       return -1;
     }
     memcpy(syms[i].slot, &f, sizeof f);
@@ -170,7 +140,7 @@ static int load_cuda(char* err, size_t n) {
 static int param_in(const char* name, long fallback, long lo, long hi, long* out, char* err, size_t n) {
   long v = repro_param_long(name, fallback);
   if (v < lo || v > hi) {
-    say(err, n, "parameter '%s' must be an integer from %ld to %ld, not '%s'", name, lo, hi,
+    repro_say(err, n, "parameter '%s' must be an integer from %ld to %ld, not '%s'", name, lo, hi,
         repro_param(name, ""));
     return -1;
   }
@@ -183,7 +153,7 @@ static int choice(const char* name, const char* a, const char* b, const char* de
                   size_t n) {
   const char* v = repro_param(name, def);
   if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
-    say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
+    repro_say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
     return -1;
   }
   *is_b = strcmp(v, b) == 0;
@@ -253,7 +223,7 @@ int repro_workload_init(char* err, size_t err_size) {
   int count = 0;
   if (cu_ok(cu.DeviceGetCount(&count), "cuDeviceGetCount", err, err_size) != 0) return -1;
   if (count == 0) {
-    say(err, err_size, "cuDeviceGetCount: no CUDA device");
+    repro_say(err, err_size, "cuDeviceGetCount: no CUDA device");
     return -1;
   }
   if (cu_ok(cu.DeviceGet(&g_dev, 0), "cuDeviceGet", err, err_size) != 0) return -1;
@@ -350,7 +320,7 @@ static int free_all(struct made* m, char* err, size_t n) {
     if (cu_ok(cu.StreamDestroy(m->streams[i]), "cuStreamDestroy", e, sizeof e) != 0) all = 0;
   for (int i = 0; i < m->nptrs; ++i)
     if (cu_ok(cu.MemFree(m->ptrs[i]), "cuMemFree", e, sizeof e) != 0) all = 0;
-  if (!all) say(err, n, "%s", e);
+  if (!all) repro_say(err, n, "%s", e);
   return all ? 0 : -1;
 }
 
@@ -364,7 +334,7 @@ static int ctx_destroy(struct made* m, char* err, size_t n) {
 
 int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_size) {
   (void)thread, (void)iteration;
-  struct errs e;
+  struct repro_errs e;
   e.first = err;
   e.size = err_size;
   e.count = 0;
@@ -374,12 +344,12 @@ int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_
   CUstream streams[256];
   CUevent events[256];
   struct made m = {NULL, ptrs, 0, streams, 0, events, 0};
-  if (!PHASE(&e, "ctx-create", ctx_create(&m, E_BUF(&e), E_CAP(&e)))) return -1;
-  int ok = PHASE(&e, "alloc", alloc(&m, E_BUF(&e), E_CAP(&e)));
-  if (ok) ok = PHASE(&e, "stream", stream(&m, E_BUF(&e), E_CAP(&e)));
-  if (ok) ok = PHASE(&e, "event", event(&m, E_BUF(&e), E_CAP(&e)));
+  if (!REPRO_PHASE(&e, "ctx-create", ctx_create(&m, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)))) return -1;
+  int ok = REPRO_PHASE(&e, "alloc", alloc(&m, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
+  if (ok) ok = REPRO_PHASE(&e, "stream", stream(&m, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
+  if (ok) ok = REPRO_PHASE(&e, "event", event(&m, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
   /* Tear down whatever was made, also after a failure, so a failing iteration does not leak device memory. */
-  PHASE(&e, "free", free_all(&m, E_BUF(&e), E_CAP(&e)));
-  PHASE(&e, "ctx-destroy", ctx_destroy(&m, E_BUF(&e), E_CAP(&e)));
+  REPRO_PHASE(&e, "free", free_all(&m, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
+  REPRO_PHASE(&e, "ctx-destroy", ctx_destroy(&m, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
   return e.count ? -1 : 0;
 }

@@ -22,7 +22,6 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,14 +80,6 @@ static _Thread_local CUcontext t_ctx;
 
 /* --- errors, worded as crashgrid words them ("cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (2)") --- */
 
-static void say(char* err, size_t n, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char* err, size_t n, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-}
-
 static const char* cu_name(CUresult r) {
   const char* name = NULL;
   if (cu.GetErrorName && cu.GetErrorName(r, &name) == CUDA_SUCCESS && name) return name;
@@ -98,7 +89,7 @@ static const char* cu_name(CUresult r) {
 /* 0 on success, else -1 with "what: NAME (code)" in err. */
 static int cu_ok(CUresult r, const char* what, char* err, size_t n) {
   if (r == CUDA_SUCCESS) return 0;
-  say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
+  repro_say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
   return -1;
 }
 
@@ -120,32 +111,11 @@ static int egl_fail(const char* what, char* err, size_t n) {
   EGLint code = egl.GetError ? egl.GetError() : 0;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
     if (names[i].code == code) {
-      say(err, n, "%s: %s (%#06x)", what, names[i].name, (unsigned)code);
+      repro_say(err, n, "%s: %s (%#06x)", what, names[i].name, (unsigned)code);
       return -1;
     }
-  say(err, n, "%s: unknown EGL error (%#06x)", what, (unsigned)code);
+  repro_say(err, n, "%s: unknown EGL error (%#06x)", what, (unsigned)code);
   return -1;
-}
-
-/* Collects an iteration's errors: the first is the one the loop reports, later ones go to scratch (crashgrid
- * counts each failed phase; the loop counts the iteration). */
-struct errs {
-  char* first;
-  size_t size;
-  int count;
-  char scratch[256];
-};
-#define E_BUF(e) ((e)->count ? (e)->scratch : (e)->first)
-#define E_CAP(e) ((e)->count ? sizeof (e)->scratch : (e)->size)
-
-/* Runs step `body` (an expression: 0 or -1 with the message in E_BUF(e), E_CAP(e)) as phase `name`:
- * serialized when the cell serialized it, counted in `e` when it fails. Evaluates to 1 when it succeeded. */
-#define PHASE(e, name, body) phase_end((e), (name), (repro_phase_begin(name), (body)))
-static int phase_end(struct errs* e, const char* name, int result) {
-  repro_phase_end(name);
-  if (result == 0) return 1;
-  if (e->count++ == 0 && !e->first[0]) say(e->first, e->size, "%s failed (no message)", name);
-  return 0;
 }
 
 static double now_s(void) {
@@ -160,9 +130,9 @@ static int load(void* lib, const char* lib_name, const char* name, void* slot, c
   void* f = lib ? dlsym(lib, name) : NULL;
   if (!f) {
     if (lib)
-      say(err, n, "%s has no %s (driver too old?)", lib_name, name);
+      repro_say(err, n, "%s has no %s (driver too old?)", lib_name, name);
     else
-      say(err, n, "cannot load %s: no %s on this machine?", lib_name,
+      repro_say(err, n, "cannot load %s: no %s on this machine?", lib_name,
           strcmp(lib_name, "libcuda.so.1") == 0 ? "NVIDIA driver" : "EGL loader");
     return -1;
   }
@@ -233,7 +203,7 @@ static int load_egl(char* err, size_t n) {
   for (size_t i = 0; i < sizeof exts / sizeof exts[0]; ++i) {
     __eglMustCastToProperFunctionPointerType f = egl.GetProcAddress(exts[i].name);
     if (!f) {
-      say(err, n, "eglGetProcAddress(%s) returned nothing: no EGL vendor library offers it", exts[i].name);
+      repro_say(err, n, "eglGetProcAddress(%s) returned nothing: no EGL vendor library offers it", exts[i].name);
       return -1;
     }
     memcpy(exts[i].slot, &f, sizeof f);
@@ -248,7 +218,7 @@ static int open_egl_cuda_display(char* err, size_t n) {
   EGLint count = 0;
   if (!egl.QueryDevicesEXT(16, devices, &count)) return egl_fail("eglQueryDevicesEXT", err, n);
   if (count == 0) {
-    say(err, n, "eglQueryDevicesEXT: no EGL device (the NVIDIA EGL vendor library is not installed or not found)");
+    repro_say(err, n, "eglQueryDevicesEXT: no EGL device (the NVIDIA EGL vendor library is not installed or not found)");
     return -1;
   }
   int chosen = -1;
@@ -260,7 +230,7 @@ static int open_egl_cuda_display(char* err, size_t n) {
     }
   }
   if (chosen < 0) {
-    say(err, n, "eglQueryDeviceAttribEXT(EGL_CUDA_DEVICE_NV): none of the %d EGL devices is a CUDA device "
+    repro_say(err, n, "eglQueryDeviceAttribEXT(EGL_CUDA_DEVICE_NV): none of the %d EGL devices is a CUDA device "
         "(no NVIDIA EGL driver)", (int)count);
     return -1;
   }
@@ -272,7 +242,7 @@ static int open_egl_cuda_display(char* err, size_t n) {
   g_display = dpy;
   const char* ext = egl.QueryString(dpy, EGL_EXTENSIONS);
   if (!ext || !strstr(ext, "EGL_KHR_stream")) {
-    say(err, n, "the EGL display lacks EGL_KHR_stream (extensions: %s)", ext ? ext : "");
+    repro_say(err, n, "the EGL display lacks EGL_KHR_stream (extensions: %s)", ext ? ext : "");
     return -1;
   }
   return 0;
@@ -296,7 +266,7 @@ static _Thread_local int64_t t_my_round = -1;
 static int param_in(const char* name, long fallback, long lo, long hi, int* out, char* err, size_t n) {
   long v = repro_param_long(name, fallback);
   if (v < lo || v > hi) {
-    say(err, n, "parameter '%s' must be %ld..%ld, not %ld", name, lo, hi, v);
+    repro_say(err, n, "parameter '%s' must be %ld..%ld, not %ld", name, lo, hi, v);
     return -1;
   }
   *out = (int)v;
@@ -306,7 +276,7 @@ static int param_in(const char* name, long fallback, long lo, long hi, int* out,
 static int choice(const char* name, const char* a, const char* b, int* is_b, char* err, size_t n) {
   const char* v = repro_param(name, a);
   if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
-    say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
+    repro_say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
     return -1;
   }
   *is_b = strcmp(v, b) == 0;
@@ -326,7 +296,7 @@ int repro_workload_init(char* err, size_t err_size) {
   int count = 0;
   if (cu_ok(cu.DeviceGetCount(&count), "cuDeviceGetCount", err, err_size) != 0) return -1;
   if (count == 0) {
-    say(err, err_size, "cuDeviceGetCount: no CUDA device");
+    repro_say(err, err_size, "cuDeviceGetCount: no CUDA device");
     return -1;
   }
   if (cu_ok(cu.DeviceGet(&g_dev, 0), "cuDeviceGet", err, err_size) != 0) return -1;
@@ -341,7 +311,7 @@ int repro_workload_init(char* err, size_t err_size) {
   g_fanout_threads = g_fanout ? threads : 0;
   g_offers = calloc((size_t)threads, sizeof *g_offers);
   if (!g_offers) {
-    say(err, err_size, "out of memory");
+    repro_say(err, err_size, "out of memory");
     return -1;
   }
   for (int t = 0; t < threads; ++t) g_offers[t].round = -1;
@@ -468,7 +438,7 @@ static int acquire(struct stream_ends* e, CUgraphicsResource* res, int (*give_up
   }
   if (mapped.width != (unsigned)g_width || mapped.height != (unsigned)g_height) {
     cu.EGLStreamConsumerReleaseFrame(&e->consumer, *res, &stream);
-    say(err, n, "cuGraphicsResourceGetMappedEglFrame: got a %ux%u frame, presented %dx%d", mapped.width,
+    repro_say(err, n, "cuGraphicsResourceGetMappedEglFrame: got a %ux%u frame, presented %dx%d", mapped.width,
         mapped.height, g_width, g_height);
     return -1;
   }
@@ -490,7 +460,7 @@ static int return_frame(struct stream_ends* e, char* err, size_t n) {
     if (r == CUDA_SUCCESS) return 0;
     if (r != CUDA_ERROR_LAUNCH_TIMEOUT) return cu_ok(r, "cuEGLStreamProducerReturnFrame", err, n);
     if (now_s() >= until) {
-      say(err, n, "cuEGLStreamProducerReturnFrame: %s (%d) for 1 s: the frame never came back", cu_name(r), (int)r);
+      repro_say(err, n, "cuEGLStreamProducerReturnFrame: %s (%d) for 1 s: the frame never came back", cu_name(r), (int)r);
       return -1;
     }
     sched_yield();
@@ -513,7 +483,7 @@ static int disconnect_consumer_and_destroy(struct stream_ends* e, char* err, siz
     if (!egl.DestroyStreamKHR(g_display, e->stream)) {
       char why[256];
       egl_fail("eglDestroyStreamKHR", why, sizeof why);
-      if (ok) say(err, n, "%s", why);
+      if (ok) repro_say(err, n, "%s", why);
       ok = 0;
     }
     e->stream = EGL_NO_STREAM_KHR;
@@ -521,7 +491,7 @@ static int disconnect_consumer_and_destroy(struct stream_ends* e, char* err, siz
   if (e->frame) {
     char why[256];
     if (cu_ok(cu.MemFree(e->frame), "cuMemFree", why, sizeof why) != 0 && ok) {
-      say(err, n, "%s", why);
+      repro_say(err, n, "%s", why);
       ok = 0;
     }
     e->frame = 0;
@@ -542,10 +512,10 @@ static int disconnect_all(struct stream_ends** ends, int count, int producer, in
   return ok ? 0 : -1;
 }
 
-static int teardown(struct errs* e, struct stream_ends* ends, int producer, int consumer) {
+static int teardown(struct repro_errs* e, struct stream_ends* ends, int producer, int consumer) {
   struct stream_ends* all[64];
   for (int i = 0; i < g_streams; ++i) all[i] = &ends[i];
-  return PHASE(e, "disconnect", disconnect_all(all, g_streams, producer, consumer, E_BUF(e), E_CAP(e)));
+  return REPRO_PHASE(e, "disconnect", disconnect_all(all, g_streams, producer, consumer, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
 }
 
 static int connect_paired(struct stream_ends* ends, char* err, size_t n) {
@@ -554,22 +524,22 @@ static int connect_paired(struct stream_ends* ends, char* err, size_t n) {
   return 0;
 }
 
-static void iterate_paired(struct errs* e) {
+static void iterate_paired(struct repro_errs* e) {
   struct stream_ends* ends = new_ends();
   if (!ends) {
-    say(e->first, e->size, "out of memory");
+    repro_say(e->first, e->size, "out of memory");
     e->count++;
     return;
   }
-  int ok = PHASE(e, "connect", connect_paired(ends, E_BUF(e), E_CAP(e)));
+  int ok = REPRO_PHASE(e, "connect", connect_paired(ends, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
   for (int f = 0; ok && f < g_frames && !repro_stopping(); ++f) {
     for (int i = 0; i < g_streams; ++i) {
       struct stream_ends* s = &ends[i];
       CUgraphicsResource res = NULL;
-      ok = PHASE(e, "present", present(s, f, E_BUF(e), E_CAP(e))) &&
-           PHASE(e, "acquire", acquire(s, &res, NULL, 0, E_BUF(e), E_CAP(e))) &&
-           PHASE(e, "release", release(s, res, E_BUF(e), E_CAP(e))) &&
-           PHASE(e, "return", return_frame(s, E_BUF(e), E_CAP(e)));
+      ok = REPRO_PHASE(e, "present", present(s, f, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e))) &&
+           REPRO_PHASE(e, "acquire", acquire(s, &res, NULL, 0, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e))) &&
+           REPRO_PHASE(e, "release", release(s, res, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e))) &&
+           REPRO_PHASE(e, "return", return_frame(s, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
       if (!ok) break;
     }
   }
@@ -617,7 +587,7 @@ static int round_abandoned(int64_t round) {
 
 static int connect_producers(struct stream_ends** all, int count, char* err, size_t n) {
   if (count == 0) {
-    say(err, n, "fanout: no consumer thread offered a stream within 2 s");
+    repro_say(err, n, "fanout: no consumer thread offered a stream within 2 s");
     return -1;
   }
   for (int i = 0; i < count; ++i)
@@ -637,7 +607,7 @@ static int return_all(struct stream_ends** all, int count, char* err, size_t n) 
   return 0;
 }
 
-static void iterate_producer(struct errs* e) {
+static void iterate_producer(struct repro_errs* e) {
   int64_t round;
   pthread_mutex_lock(&g_mu);
   round = ++g_open_round;
@@ -666,17 +636,17 @@ static void iterate_producer(struct errs* e) {
     free(all);
     return;
   }
-  int ok = PHASE(e, "connect", connect_producers(all, count, E_BUF(e), E_CAP(e)));
+  int ok = REPRO_PHASE(e, "connect", connect_producers(all, count, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
   pthread_mutex_lock(&g_mu);
   g_connected_round = ok ? round : -1;
   g_round_failed = ok ? -1 : round;
   pthread_cond_broadcast(&g_cv);
   pthread_mutex_unlock(&g_mu);
   for (int f = 0; ok && f < g_frames; ++f) {
-    ok = PHASE(e, "present", present_all(all, count, f, E_BUF(e), E_CAP(e)));
-    if (ok) ok = PHASE(e, "return", return_all(all, count, E_BUF(e), E_CAP(e)));
+    ok = REPRO_PHASE(e, "present", present_all(all, count, f, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
+    if (ok) ok = REPRO_PHASE(e, "return", return_all(all, count, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
   }
-  PHASE(e, "disconnect", disconnect_all(all, count, 1, 0, E_BUF(e), E_CAP(e)));
+  REPRO_PHASE(e, "disconnect", disconnect_all(all, count, 1, 0, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
   pthread_mutex_lock(&g_mu);
   if (!ok) g_round_failed = round;
   g_done_round = round;
@@ -692,11 +662,11 @@ static int connect_consumers(struct stream_ends* ends, char* err, size_t n) {
 }
 
 static int producer_never_disconnected(char* err, size_t n) {
-  say(err, n, "fanout: the producer did not disconnect within 10 s; streams leaked rather than destroyed under it");
+  repro_say(err, n, "fanout: the producer did not disconnect within 10 s; streams leaked rather than destroyed under it");
   return -1;
 }
 
-static void iterate_consumer(int thread, struct errs* e) {
+static void iterate_consumer(int thread, struct repro_errs* e) {
   int64_t round;
   pthread_mutex_lock(&g_mu);
   /* Wait for a round this thread has not joined yet (the producer opens one per iteration). */
@@ -709,11 +679,11 @@ static void iterate_consumer(int thread, struct errs* e) {
   t_my_round = round;
   struct stream_ends* ends = new_ends();
   if (!ends) {
-    say(e->first, e->size, "out of memory");
+    repro_say(e->first, e->size, "out of memory");
     e->count++;
     return;
   }
-  int ok = PHASE(e, "connect", connect_consumers(ends, E_BUF(e), E_CAP(e)));
+  int ok = REPRO_PHASE(e, "connect", connect_consumers(ends, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
   int taken = 0, joined = 0;
   if (ok) {
     pthread_mutex_lock(&g_mu);
@@ -737,8 +707,8 @@ static void iterate_consumer(int thread, struct errs* e) {
     for (int i = 0; i < g_streams; ++i) {
       struct stream_ends* s = &ends[i];
       CUgraphicsResource res = NULL;
-      joined = PHASE(e, "acquire", acquire(s, &res, round_abandoned, round, E_BUF(e), E_CAP(e))) &&
-               PHASE(e, "release", release(s, res, E_BUF(e), E_CAP(e)));
+      joined = REPRO_PHASE(e, "acquire", acquire(s, &res, round_abandoned, round, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e))) &&
+               REPRO_PHASE(e, "release", release(s, res, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
       if (!joined) break;
     }
   }
@@ -751,7 +721,7 @@ static void iterate_consumer(int thread, struct errs* e) {
     g_offers[thread].taken = 0;
     pthread_mutex_unlock(&g_mu);
     if (!producer_done) {
-      PHASE(e, "disconnect", producer_never_disconnected(E_BUF(e), E_CAP(e)));
+      REPRO_PHASE(e, "disconnect", producer_never_disconnected(REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
       /* The producer may still hold pointers into `ends` and come back from the call it is stuck in: the
        * streams leak, and so does their storage, untouched (crashgrid keeps it until the workload ends). */
       return;
@@ -763,7 +733,7 @@ static void iterate_consumer(int thread, struct errs* e) {
 
 int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_size) {
   (void)iteration;
-  struct errs e;
+  struct repro_errs e;
   e.first = err;
   e.size = err_size;
   e.count = 0;

@@ -12,7 +12,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +48,6 @@ static double g_start_timeout_s = 5;
 static char* g_branch;      /* the branch (g_malloc'd) */
 static const char* g_label; /* where it came from */
 static char* g_description; /* g_branches copies of it, joined by two spaces */
-
-static void say(char* err, size_t n, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char* err, size_t n, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-}
 
 /* --- parameters, parsed and worded as crashgrid's Params parses and words them --- */
 
@@ -142,7 +133,7 @@ static int parse_branches(char* err, size_t n) {
     int ok = parse_int(t, &fallback) && fallback >= 1 && fallback <= 64;
     g_free(t);
     if (!ok) {
-      say(err, n, "ENCODERS_PER_PIPELINE='%s' is not a branch count from 1 to 64 (fix it or pass "
+      repro_say(err, n, "ENCODERS_PER_PIPELINE='%s' is not a branch count from 1 to 64 (fix it or pass "
           "--param branches=N)", env);
       return -1;
     }
@@ -153,7 +144,7 @@ static int parse_branches(char* err, size_t n) {
     int ok = parse_int(t, &v) && v >= 1 && v <= 64;
     g_free(t);
     if (!ok) {
-      say(err, n, "parameter 'branches' must be an integer from 1 to 64, not '%s'", param);
+      repro_say(err, n, "parameter 'branches' must be an integer from 1 to 64, not '%s'", param);
       return -1;
     }
   }
@@ -169,7 +160,7 @@ static int parse_start_timeout(char* err, size_t n) {
   }
   double s = 0;
   if (!parse_duration(v, &s) || s <= 0) {
-    say(err, n, "parameter 'start-timeout' must be a positive duration such as 500ms, 5s or 1m, not '%s'", v);
+    repro_say(err, n, "parameter 'start-timeout' must be a positive duration such as 500ms, 5s or 1m, not '%s'", v);
     return -1;
   }
   g_start_timeout_s = s;
@@ -207,7 +198,7 @@ static int check_elements_exist(char* err, size_t n) {
   if (!e) return 0;
   int missing = e->domain == GST_PARSE_ERROR && e->code == GST_PARSE_ERROR_NO_SUCH_ELEMENT;
   if (missing)
-    say(err, n, "branch '%s' cannot be built: %s (check the name with gst-inspect-1.0, or install its plugin)",
+    repro_say(err, n, "branch '%s' cannot be built: %s (check the name with gst-inspect-1.0, or install its plugin)",
         g_branch, e->message);
   g_error_free(e);
   return missing ? -1 : 0;
@@ -219,7 +210,7 @@ static int choose_branch(char* err, size_t n) {
     g_branch = trimmed(pinned);
     g_label = "user branch";
     if (!*g_branch) {
-      say(err, n, "parameter 'branch' is empty (give a gst-launch fragment such as 'videotestsrc ! fakesink')");
+      repro_say(err, n, "parameter 'branch' is empty (give a gst-launch fragment such as 'videotestsrc ! fakesink')");
       return -1;
     }
     return check_elements_exist(err, n);
@@ -234,7 +225,7 @@ static int choose_branch(char* err, size_t n) {
     }
   }
   if (!g_branch) {
-    say(err, n, "no usable GStreamer branch: none of nvv4l2h264enc, nvh264enc, nvcudah264enc, cudaupload or "
+    repro_say(err, n, "no usable GStreamer branch: none of nvv4l2h264enc, nvh264enc, nvcudah264enc, cudaupload or "
         "x264enc (with videotestsrc and fakesink) is installed (install gstreamer1.0-plugins-ugly, or pass "
         "--param branch=...)");
     return -1;
@@ -247,7 +238,7 @@ int repro_workload_init(char* err, size_t err_size) {
   if (parse_branches(err, err_size) != 0 || parse_start_timeout(err, err_size) != 0) return -1;
   GError* e = NULL;
   if (!gst_init_check(NULL, NULL, &e)) {
-    say(err, err_size, "GStreamer could not initialise: %s", e ? e->message : "unknown reason");
+    repro_say(err, err_size, "GStreamer could not initialise: %s", e ? e->message : "unknown reason");
     if (e) g_error_free(e);
     return -1;
   }
@@ -270,27 +261,6 @@ void repro_workload_shutdown(void) {}
 
 /* --- one iteration --- */
 
-/* Collects an iteration's errors: the first is the one the loop reports, later ones go to scratch (crashgrid
- * counts each failed phase; the loop counts the iteration). */
-struct errs {
-  char* first;
-  size_t size;
-  int count;
-  char scratch[256];
-};
-#define E_BUF(e) ((e)->count ? (e)->scratch : (e)->first)
-#define E_CAP(e) ((e)->count ? sizeof (e)->scratch : (e)->size)
-
-/* Runs step `body` (an expression: 0 or -1 with the message in E_BUF(e), E_CAP(e)) as phase `name`:
- * serialized when the cell serialized it, counted in `e` when it fails. Evaluates to 1 when it succeeded. */
-#define PHASE(e, name, body) phase_end((e), (name), (repro_phase_begin(name), (body)))
-static int phase_end(struct errs* e, const char* name, int result) {
-  repro_phase_end(name);
-  if (result == 0) return 1;
-  if (e->count++ == 0 && !e->first[0]) say(e->first, e->size, "%s failed (no message)", name);
-  return 0;
-}
-
 /* The bus error's text and the element it came from: "Internal data stream error. (from videotestsrc0)". */
 static void bus_error_text(GstMessage* m, char* err, size_t n) {
   GError* e = NULL;
@@ -298,9 +268,9 @@ static void bus_error_text(GstMessage* m, char* err, size_t n) {
   gst_message_parse_error(m, &e, &debug);
   const char* text = e ? e->message : "unknown error";
   if (GST_MESSAGE_SRC(m))
-    say(err, n, "%s (from %s)", text, GST_OBJECT_NAME(GST_MESSAGE_SRC(m)));
+    repro_say(err, n, "%s (from %s)", text, GST_OBJECT_NAME(GST_MESSAGE_SRC(m)));
   else
-    say(err, n, "%s", text);
+    repro_say(err, n, "%s", text);
   if (e) g_error_free(e);
   g_free(debug);
 }
@@ -309,13 +279,13 @@ static int build(GstElement** pipeline, char* err, size_t n) {
   GError* e = NULL;
   GstElement* p = gst_parse_launch(g_description, &e);
   if (e) {
-    say(err, n, "%s", e->message);
+    repro_say(err, n, "%s", e->message);
     g_error_free(e);
     if (p) *pipeline = p;
     return -1;
   }
   if (!p) {
-    say(err, n, "gst_parse_launch returned no pipeline");
+    repro_say(err, n, "gst_parse_launch returned no pipeline");
     return -1;
   }
   *pipeline = p;
@@ -330,7 +300,7 @@ static int start_on_bus(GstElement* p, GstBus* bus, char* err, size_t n) {
       bus_error_text(m, err, n);
       gst_message_unref(m);
     } else {
-      say(err, n, "state change to PLAYING failed");
+      repro_say(err, n, "state change to PLAYING failed");
     }
     return -1;
   }
@@ -357,7 +327,7 @@ static int start_on_bus(GstElement* p, GstBus* bus, char* err, size_t n) {
   }
   char limit[32];
   format_duration(g_start_timeout_s, limit, sizeof limit);
-  say(err, n, "pipeline did not reach PLAYING within %s (no ASYNC_DONE)", limit);
+  repro_say(err, n, "pipeline did not reach PLAYING within %s (no ASYNC_DONE)", limit);
   return -1;
 }
 
@@ -370,7 +340,7 @@ static int start(GstElement* p, char* err, size_t n) {
 
 static int stop(GstElement** pipeline, char* err, size_t n) {
   if (gst_element_set_state(*pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE) {
-    say(err, n, "state change to NULL failed");
+    repro_say(err, n, "state change to NULL failed");
     gst_object_unref(*pipeline);
     *pipeline = NULL;
     return -1;
@@ -394,19 +364,19 @@ static void drop(GstElement* p) {
 int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_size) {
   (void)thread;
   (void)iteration;
-  struct errs e;
+  struct repro_errs e;
   e.first = err;
   e.size = err_size;
   e.count = 0;
   err[0] = 0;
   GstElement* pipeline = NULL;
-  if (!PHASE(&e, "build", build(&pipeline, E_BUF(&e), E_CAP(&e)))) {
+  if (!REPRO_PHASE(&e, "build", build(&pipeline, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)))) {
     drop(pipeline); /* a partial pipeline */
     return -1;
   }
-  PHASE(&e, "start", start(pipeline, E_BUF(&e), E_CAP(&e)));
+  REPRO_PHASE(&e, "start", start(pipeline, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
   /* Stopped and dropped whether or not it started, like the report's program. */
-  PHASE(&e, "stop", stop(&pipeline, E_BUF(&e), E_CAP(&e)));
-  if (pipeline) PHASE(&e, "unref", unref(pipeline));
+  REPRO_PHASE(&e, "stop", stop(&pipeline, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
+  if (pipeline) REPRO_PHASE(&e, "unref", unref(pipeline));
   return e.count ? -1 : 0;
 }

@@ -17,7 +17,6 @@
 #include <cuda.h>
 #include <dlfcn.h>
 #include <ffnvcodec/nvEncodeAPI.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +46,6 @@ static _Thread_local CUcontext t_ctx;
 
 /* --- errors, worded as crashgrid words them ("nvEncOpenEncodeSessionEx: NV_ENC_ERR_OUT_OF_MEMORY (10)") --- */
 
-static void say(char* err, size_t n, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char* err, size_t n, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-}
-
 static const char* cu_name(CUresult r) {
   const char* name = NULL;
   if (cu.GetErrorName && cu.GetErrorName(r, &name) == CUDA_SUCCESS && name) return name;
@@ -64,7 +55,7 @@ static const char* cu_name(CUresult r) {
 /* 0 on success, else -1 with "what: NAME (code)" in err. */
 static int cu_ok(CUresult r, const char* what, char* err, size_t n) {
   if (r == CUDA_SUCCESS) return 0;
-  say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
+  repro_say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
   return -1;
 }
 
@@ -106,32 +97,11 @@ static int nv_ok(NVENCSTATUS s, const char* what, char* err, size_t n) {
   if (s == NV_ENC_SUCCESS) return 0;
   for (size_t i = 0; i < sizeof nvenc_names / sizeof nvenc_names[0]; ++i)
     if (nvenc_names[i].code == s) {
-      say(err, n, "%s: %s (%d)", what, nvenc_names[i].name, (int)s);
+      repro_say(err, n, "%s: %s (%d)", what, nvenc_names[i].name, (int)s);
       return -1;
     }
-  say(err, n, "%s: unknown NVENC status (%d)", what, (int)s);
+  repro_say(err, n, "%s: unknown NVENC status (%d)", what, (int)s);
   return -1;
-}
-
-/* Collects an iteration's errors: the first is the one the loop reports, later ones go to scratch (crashgrid
- * counts each failed phase; the loop counts the iteration). */
-struct errs {
-  char* first;
-  size_t size;
-  int count;
-  char scratch[256];
-};
-#define E_BUF(e) ((e)->count ? (e)->scratch : (e)->first)
-#define E_CAP(e) ((e)->count ? sizeof (e)->scratch : (e)->size)
-
-/* Runs step `body` (an expression: 0 or -1 with the message in E_BUF(e), E_CAP(e)) as phase `name`:
- * serialized when the cell serialized it, counted in `e` when it fails. Evaluates to 1 when it succeeded. */
-#define PHASE(e, name, body) phase_end((e), (name), (repro_phase_begin(name), (body)))
-static int phase_end(struct errs* e, const char* name, int result) {
-  repro_phase_end(name);
-  if (result == 0) return 1;
-  if (e->count++ == 0 && !e->first[0]) say(e->first, e->size, "%s failed (no message)", name);
-  return 0;
 }
 
 /* --- loading and set-up --- */
@@ -140,9 +110,9 @@ static int load(void* lib, const char* lib_name, const char* name, void* slot, c
   void* f = lib ? dlsym(lib, name) : NULL;
   if (!f) {
     if (lib)
-      say(err, n, "%s has no %s (driver too old?)", lib_name, name);
+      repro_say(err, n, "%s has no %s (driver too old?)", lib_name, name);
     else
-      say(err, n, "cannot load %s: no %s on this machine?", lib_name,
+      repro_say(err, n, "cannot load %s: no %s on this machine?", lib_name,
           strcmp(lib_name, "libcuda.so.1") == 0 ? "NVIDIA driver" : "NVIDIA video encode driver");
     return -1;
   }
@@ -185,7 +155,7 @@ static int load_nvenc(char* err, size_t n) {
   if (nv_ok(get_max(&g_driver_max_version), "NvEncodeAPIGetMaxSupportedVersion", err, n) != 0) return -1;
   const uint32_t wanted = (NVENCAPI_MAJOR_VERSION << 4) | NVENCAPI_MINOR_VERSION;
   if (g_driver_max_version < wanted) {
-    say(err, n, "the NVIDIA driver supports NVENC API %u.%u, this reproduction needs %u.%u: update the driver",
+    repro_say(err, n, "the NVIDIA driver supports NVENC API %u.%u, this reproduction needs %u.%u: update the driver",
         (unsigned)(g_driver_max_version >> 4), (unsigned)(g_driver_max_version & 0xf),
         (unsigned)NVENCAPI_MAJOR_VERSION, (unsigned)NVENCAPI_MINOR_VERSION);
     return -1;
@@ -198,7 +168,7 @@ static int load_nvenc(char* err, size_t n) {
 static int param_in(const char* name, long fallback, long lo, long hi, int* out, char* err, size_t n) {
   long v = repro_param_long(name, fallback);
   if (v < lo || v > hi) {
-    say(err, n, "parameter '%s' must be an integer from %ld to %ld, not '%ld'", name, lo, hi, v);
+    repro_say(err, n, "parameter '%s' must be an integer from %ld to %ld, not '%ld'", name, lo, hi, v);
     return -1;
   }
   *out = (int)v;
@@ -208,7 +178,7 @@ static int param_in(const char* name, long fallback, long lo, long hi, int* out,
 static int choice(const char* name, const char* a, const char* b, int* is_b, char* err, size_t n) {
   const char* v = repro_param(name, a);
   if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
-    say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
+    repro_say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
     return -1;
   }
   *is_b = strcmp(v, b) == 0;
@@ -304,7 +274,7 @@ static int session_encode_frame(struct session* s, int frame_no, int eos, char* 
   uint32_t bytes = bs.bitstreamSizeInBytes;
   if (nv_ok(nv.nvEncUnlockBitstream(s->encoder, s->output), "nvEncUnlockBitstream", err, n) != 0) return -1;
   if (bytes == 0) {
-    say(err, n, "nvEncLockBitstream: an encoded frame of 0 bytes");
+    repro_say(err, n, "nvEncLockBitstream: an encoded frame of 0 bytes");
     return -1;
   }
   return 0;
@@ -345,7 +315,7 @@ int repro_workload_init(char* err, size_t err_size) {
   int count = 0;
   if (cu_ok(cu.DeviceGetCount(&count), "cuDeviceGetCount", err, err_size) != 0) return -1;
   if (count == 0) {
-    say(err, err_size, "cuDeviceGetCount: no CUDA device");
+    repro_say(err, err_size, "cuDeviceGetCount: no CUDA device");
     return -1;
   }
   if (cu_ok(cu.DeviceGet(&g_dev, 0), "cuDeviceGet", err, err_size) != 0) return -1;
@@ -358,7 +328,7 @@ int repro_workload_init(char* err, size_t err_size) {
       (strstr(why, "NV_ENC_ERR_UNSUPPORTED_DEVICE") || strstr(why, "NV_ENC_ERR_NO_ENCODE_DEVICE"))) {
     char name[256] = "";
     cu.DeviceGetName(name, sizeof name, g_dev);
-    say(err, err_size, "%s: this GPU (%s) has no NVENC encoder", why, name);
+    repro_say(err, err_size, "%s: this GPU (%s) has no NVENC encoder", why, name);
     return -1;
   }
   session_destroy(&probe, why, sizeof why);
@@ -386,20 +356,20 @@ int repro_workload_thread_init(int thread, char* err, size_t err_size) {
 int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_size) {
   (void)thread;
   (void)iteration;
-  struct errs e;
+  struct repro_errs e;
   e.first = err;
   e.size = err_size;
   e.count = 0;
   err[0] = 0;
   struct session s = {NULL, NULL, NULL};
   CUcontext c = g_per_thread ? t_ctx : g_shared;
-  int ok = PHASE(&e, "open", session_open(&s, c, E_BUF(&e), E_CAP(&e)));
-  if (ok) ok = PHASE(&e, "init", session_initialize(&s, E_BUF(&e), E_CAP(&e)));
+  int ok = REPRO_PHASE(&e, "open", session_open(&s, c, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
+  if (ok) ok = REPRO_PHASE(&e, "init", session_initialize(&s, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
   /* crashgrid counts each encoded frame as a unit of throughput; the loop counts iterations only. */
   for (int f = 0; ok && f < g_frames; ++f)
-    ok = PHASE(&e, "encode", session_encode_frame(&s, f, 0, E_BUF(&e), E_CAP(&e)));
-  if (ok) ok = PHASE(&e, "encode", session_encode_frame(&s, 0, 1, E_BUF(&e), E_CAP(&e)));
-  if (s.encoder) PHASE(&e, "destroy", session_destroy(&s, E_BUF(&e), E_CAP(&e)));
+    ok = REPRO_PHASE(&e, "encode", session_encode_frame(&s, f, 0, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
+  if (ok) ok = REPRO_PHASE(&e, "encode", session_encode_frame(&s, 0, 1, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
+  if (s.encoder) REPRO_PHASE(&e, "destroy", session_destroy(&s, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
   return e.count ? -1 : 0;
 }
 
