@@ -4,13 +4,13 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "report/cells.h"
+#include "report/crashes.h"
 #include "report/escape.h"
 #include "report/number_format.h"
 #include "report/reproduce.h"
@@ -54,15 +54,6 @@ constexpr char kCountingNote[] =
     "crashes: crashed or hung; runs: crashed, hung or exited 0; +N failed (exited non-zero), +N overran (killed "
     "while still making progress): neither, in no rate";
 
-std::string UtcTime(double unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
 // Text that did not come from crashgrid (axis names and values, labels, the command line, a signature): on one
 // line, control characters visible, and in Markdown with its punctuation taken literally.
 std::string Untrusted(const std::string& s, TableFormat format) {
@@ -80,7 +71,7 @@ std::vector<std::string> HeaderLines(const RunRecord& run, const std::string& si
   std::string command = Untrusted(RunCommandLine(run), format);
   std::vector<std::string> lines;
   lines.push_back(fmt::format("run {} ({}, {}{}): {}", run.id, run.workload.empty() ? "?" : run.workload,
-                              UtcTime(run.created_at), run.finished ? "" : ", unfinished", command));
+                              FormatUtc(run.created_at), run.finished ? "" : ", unfinished", command));
   if (!run.labels.empty()) lines.push_back("labels: " + Untrusted(LabelsText(run.labels), format));
   if (run.reference_target) lines.push_back(kReferenceNote);
   // What the workload chose on this machine (the gst pipeline branch, say): part of what the table measured.
