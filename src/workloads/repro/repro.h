@@ -27,6 +27,12 @@ int repro_stopping(void);
 /* Writes a printf-style message into err (n bytes): how a workload words its errors. */
 void repro_say(char* err, size_t n, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Stores `name` from `lib` (a dlopen handle, NULL when the library could not be loaded) into *slot (a function
+ * pointer's address): 0, or -1 with "cannot load LIB_NAME: no PROVIDER on this machine?" or "LIB_NAME has no
+ * NAME (driver too old?)" in err. */
+int repro_load_symbol(void* lib, const char* lib_name, const char* provider, const char* name, void* slot, char* err,
+                      size_t n);
+
 /* Collects an iteration's errors: the first is the one the loop reports, later ones go to scratch (crashgrid
  * counts each failed phase; the loop counts the iteration). */
 struct repro_errs {

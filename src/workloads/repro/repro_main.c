@@ -5,6 +5,7 @@
  * start. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -82,6 +83,20 @@ void repro_say(char* err, size_t n, const char* fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, n, fmt, ap);
   va_end(ap);
+}
+
+int repro_load_symbol(void* lib, const char* lib_name, const char* provider, const char* name, void* slot, char* err,
+                      size_t n) {
+  void* f = lib ? dlsym(lib, name) : NULL;
+  if (!f) {
+    if (lib)
+      repro_say(err, n, "%s has no %s (driver too old?)", lib_name, name);
+    else
+      repro_say(err, n, "cannot load %s: no %s on this machine?", lib_name, provider);
+    return -1;
+  }
+  memcpy(slot, &f, sizeof f);
+  return 0;
 }
 
 int repro_phase_counted(struct repro_errs* e, const char* name, int result) {

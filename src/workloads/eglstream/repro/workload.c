@@ -126,20 +126,6 @@ static double now_s(void) {
 
 /* --- loading and set-up --- */
 
-static int load(void* lib, const char* lib_name, const char* name, void* slot, char* err, size_t n) {
-  void* f = lib ? dlsym(lib, name) : NULL;
-  if (!f) {
-    if (lib)
-      repro_say(err, n, "%s has no %s (driver too old?)", lib_name, name);
-    else
-      repro_say(err, n, "cannot load %s: no %s on this machine?", lib_name,
-          strcmp(lib_name, "libcuda.so.1") == 0 ? "NVIDIA driver" : "EGL loader");
-    return -1;
-  }
-  memcpy(slot, &f, sizeof f);
-  return 0;
-}
-
 static int load_cuda(char* err, size_t n) {
   void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
   if (!lib) lib = dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL);
@@ -169,7 +155,7 @@ static int load_cuda(char* err, size_t n) {
       {"cuGraphicsResourceGetMappedEglFrame", &cu.GraphicsResourceGetMappedEglFrame},
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i)
-    if (load(lib, "libcuda.so.1", syms[i].name, syms[i].slot, err, n) != 0) return -1;
+    if (repro_load_symbol(lib, "libcuda.so.1", "NVIDIA driver", syms[i].name, syms[i].slot, err, n) != 0) return -1;
   return 0; /* never dlclosed: a driver stays mapped */
 }
 
@@ -185,7 +171,7 @@ static int load_egl(char* err, size_t n) {
       {"eglQueryString", &egl.QueryString},
   };
   for (size_t i = 0; i < sizeof core / sizeof core[0]; ++i)
-    if (load(lib, "libEGL.so.1", core[i].name, core[i].slot, err, n) != 0) return -1;
+    if (repro_load_symbol(lib, "libEGL.so.1", "EGL loader", core[i].name, core[i].slot, err, n) != 0) return -1;
   /* Extension entry points come from eglGetProcAddress, as EGL requires. */
   const struct {
     const char* name;

@@ -45,19 +45,6 @@ static CUdevice g_dev;
 static CUcontext g_shared;
 static __thread CUcontext t_ctx;
 
-static int load(void* lib, const char* lib_name, const char* name, void* slot, char* err, size_t n) {
-  void* f = lib ? dlsym(lib, name) : NULL;
-  if (!f) {
-    if (lib)
-      snprintf(err, n, "%s has no %s (driver too old?)", lib_name, name);
-    else
-      snprintf(err, n, "cannot load %s: no NVIDIA driver on this machine?", lib_name);
-    return -1;
-  }
-  memcpy(slot, &f, sizeof f);
-  return 0;
-}
-
 #define CHECK(call, what)                                                        \
   do {                                                                           \
     CUresult r_ = (call);                                                        \
@@ -100,7 +87,9 @@ int repro_workload_init(char* err, size_t err_size) {
       {nv, "libnvcuvid.so.1", "cuvidDestroyVideoParser", &api.DestroyVideoParser},
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i)
-    if (load(syms[i].lib, syms[i].lib_name, syms[i].name, syms[i].slot, err, err_size) != 0) return -1;
+    if (repro_load_symbol(syms[i].lib, syms[i].lib_name, "NVIDIA driver", syms[i].name, syms[i].slot, err,
+                          err_size) != 0)
+      return -1;
   CHECK(api.Init(0), "cuInit");
   CHECK(api.DeviceGet(&g_dev, 0), "cuDeviceGet");
   CHECK(api.CtxCreate(&g_shared, CU_CTX_SCHED_AUTO, g_dev), "cuCtxCreate");

@@ -106,20 +106,6 @@ static int nv_ok(NVENCSTATUS s, const char* what, char* err, size_t n) {
 
 /* --- loading and set-up --- */
 
-static int load(void* lib, const char* lib_name, const char* name, void* slot, char* err, size_t n) {
-  void* f = lib ? dlsym(lib, name) : NULL;
-  if (!f) {
-    if (lib)
-      repro_say(err, n, "%s has no %s (driver too old?)", lib_name, name);
-    else
-      repro_say(err, n, "cannot load %s: no %s on this machine?", lib_name,
-          strcmp(lib_name, "libcuda.so.1") == 0 ? "NVIDIA driver" : "NVIDIA video encode driver");
-    return -1;
-  }
-  memcpy(slot, &f, sizeof f);
-  return 0;
-}
-
 static int load_cuda(char* err, size_t n) {
   void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
   if (!lib) lib = dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL);
@@ -138,7 +124,7 @@ static int load_cuda(char* err, size_t n) {
       {"cuCtxPopCurrent_v2", &cu.CtxPopCurrent},
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i)
-    if (load(lib, "libcuda.so.1", syms[i].name, syms[i].slot, err, n) != 0) return -1;
+    if (repro_load_symbol(lib, "libcuda.so.1", "NVIDIA driver", syms[i].name, syms[i].slot, err, n) != 0) return -1;
   return 0; /* never dlclosed: a driver stays mapped */
 }
 
@@ -149,8 +135,10 @@ static int load_nvenc(char* err, size_t n) {
   if (!lib) lib = dlopen("libnvidia-encode.so", RTLD_NOW | RTLD_GLOBAL);
   NVENCSTATUS (*get_max)(uint32_t*) = NULL;
   NVENCSTATUS (*create)(NV_ENCODE_API_FUNCTION_LIST*) = NULL;
-  if (load(lib, "libnvidia-encode.so.1", "NvEncodeAPIGetMaxSupportedVersion", &get_max, err, n) != 0 ||
-      load(lib, "libnvidia-encode.so.1", "NvEncodeAPICreateInstance", &create, err, n) != 0)
+  const char* enc = "libnvidia-encode.so.1";
+  const char* provider = "NVIDIA video encode driver";
+  if (repro_load_symbol(lib, enc, provider, "NvEncodeAPIGetMaxSupportedVersion", &get_max, err, n) != 0 ||
+      repro_load_symbol(lib, enc, provider, "NvEncodeAPICreateInstance", &create, err, n) != 0)
     return -1;
   if (nv_ok(get_max(&g_driver_max_version), "NvEncodeAPIGetMaxSupportedVersion", err, n) != 0) return -1;
   const uint32_t wanted = (NVENCAPI_MAJOR_VERSION << 4) | NVENCAPI_MINOR_VERSION;
