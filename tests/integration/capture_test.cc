@@ -117,6 +117,17 @@ TEST(Capture, StartupRaceCrashesAtTheUntracedRateUnderTheDefaultCapture) {
   // than plain (pooled 184/480 vs 138/480), while idle and in supervisor_bench's one-by-one interleaving it is
   // within noise (bench/results/capture-race.md, 2026-12-04). There the test asks only what the defect it was
   // written for would break: that the default capture does not crash less than plain (one-sided).
+  // In a sanitizer build the supervisor is the instrumented one and spawns with a full fork (supervisor/spawn.cc):
+  // 200 `--exec /bin/true` trials cost 1.2 s of CPU against 0.17 s in the release build, much of it around each
+  // trial's start; the fixture and the agent are not instrumented. On 2 cores that work takes the race's second
+  // core for part of its window: test-asan in fresh-clone CI gave plain 47/80 vs 26/80 (2026-12-04), idle runs
+  // of it here pooled 106/240 vs 84/240, while the release build idle pooled 93/240 vs 106/240 (crashgrid
+  // higher). The rate is the release build's property and `make test` checks it; here only what the capture
+  // brings back is checked (above), which is what the sanitizers are for.
+  if (std::getenv("CRASHGRID_SANITIZER") != nullptr) {
+    std::printf("sanitizer build (%s): the rates are not compared\n", std::getenv("CRASHGRID_SANITIZER"));
+    return;
+  }
   const bool few_cores = std::thread::hardware_concurrency() < 4;
   double p_less = FisherExactOneSided(attach_k, plain_n, plain_k, plain_n, /*greater=*/false);
   if (few_cores) {
