@@ -59,6 +59,58 @@ CmdResult Shell(const std::string& dir, const std::string& line, double timeout_
   return r;
 }
 
+// A hostile parameter value (a quote, a backslash, a trigraph, a newline, a comment's end) and the C string
+// literal every C port's repro_cell.h must hold it as.
+constexpr const char* kHostileValue = "a\"b\\c\?\?=\n*/";
+constexpr const char* kHostileEntry = "{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}";
+
+// Writes `db` through the store as a GPU sweep of `workload` would have left it: one run over `grid` with
+// `params`, a trial that crashed with `signature` in cell `crashed` and a clean one in cell `clean`.
+void WriteOneCrash(const std::string& db, const std::string& workload, std::vector<GridAxis> grid,
+                   std::map<std::string, std::string> params, double duration_s, const Cell& crashed,
+                   const Cell& clean, const std::string& signature) {
+  std::string err;
+  int code = 0;
+  auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
+  ASSERT_TRUE(store) << err;
+  RunRecord run;
+  run.workload = workload;
+  run.grid = std::move(grid);
+  run.params = std::move(params);
+  run.runs = 1;
+  run.duration_s = duration_s;
+  run.capture = "attach";
+  ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
+  TrialResult crash;
+  crash.outcome = Outcome::kCrashed;
+  crash.signal = 11;
+  crash.signature = signature;
+  TrialResult ok;
+  ok.outcome = Outcome::kClean;
+  int64_t id = 0;
+  ASSERT_TRUE(store->InsertTrial(run.id, crashed, 0, crash, &id, &err)) << err;
+  ASSERT_TRUE(store->InsertTrial(run.id, clean, 0, ok, &id, &err)) << err;
+}
+
+// Each of `files` in the export `out` is the tree's file of that name under src/workloads/`tree_dir`.
+void ExpectExportedAsInTree(const std::string& out, const std::string& tree_dir,
+                            std::initializer_list<const char*> files) {
+  for (const char* f : files)
+    EXPECT_EQ(ReadFile(out + "/" + f),
+              ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/" + tree_dir + "/" + f))
+        << f;
+}
+
+// Copies the export `out` to `copy` (a user's vendored directory) and builds it there both ways its README
+// says: cmake, and make with every warning an error.
+void BuildVendored(const std::string& out, const std::string& copy) {
+  fs::copy(out, copy, fs::copy_options::recursive);
+  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  CmdResult w = Shell(copy, "make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
+  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+}
+
 TEST(Repro, ReferenceRaceReproBuildsAndCrashesInItsCell) {
   std::string dir = TestDir();
   std::string db = dir + "/ref.db";
@@ -232,43 +284,23 @@ TEST(Repro, NvdecReproBuildsAgainstTheCudaHeaders) {
   if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
   std::string dir = TestDir();
   std::string db = dir + "/nvdec.db";
-  {
-    std::string err;
-    int code = 0;
-    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
-    ASSERT_TRUE(store) << err;
-    RunRecord run;
-    run.workload = "nvdec";
-    run.grid = {GridAxis{"threads", {"1", "4"}}};
-    run.params = {{"repeat", "2"}, {"context", "shared"}};
-    run.runs = 1;
-    run.duration_s = 2;
-    run.capture = "attach";
-    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
-    TrialResult crashed;
-    crashed.outcome = Outcome::kCrashed;
-    crashed.signal = 11;
-    crashed.signature = "SIGSEGV/SEGV_MAPERR libnvcuvid.so.1@0x17941 via cuvidDestroyDecoder";
-    TrialResult clean;
-    clean.outcome = Outcome::kClean;
-    int64_t id = 0;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "4"}}, 0, crashed, &id, &err)) << err;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}}, 0, clean, &id, &err)) << err;
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteOneCrash(db, "nvdec", {GridAxis{"threads", {"1", "4"}}},
+                                        {{"repeat", "2"}, {"context", "shared"}}, 2, Cell{{"threads", "4"}},
+                                        Cell{{"threads", "1"}},
+                                        "SIGSEGV/SEGV_MAPERR libnvcuvid.so.1@0x17941 via cuvidDestroyDecoder"));
   std::string out = dir + "/repro";
   CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libnvcuvid", "-o", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ReadFile(out + "/tiny_h264.inc"),
-            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvdec/tiny_h264.inc"));
+  ExpectExportedAsInTree(out, "nvdec", {"tiny_h264.inc"});
+  ExpectExportedAsInTree(out, "nvdec/repro", {"workload.c", "CMakeLists.txt", "Makefile"});
+  ExpectExportedAsInTree(out, "repro", {"repro_main.c", "repro.h"});
   std::string cell = ReadFile(out + "/repro_cell.h");
   EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"repeat\", \"2\"}"), std::string::npos) << cell;
   EXPECT_NE(ReadFile(out + "/README.md").find("C port"), std::string::npos);
 
   std::string copy = dir + "/vendor";
-  fs::copy(out, copy, fs::copy_options::recursive);
-  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build && make CFLAGS='-O2 -Wall -Werror'", 240);
-  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  ASSERT_NO_FATAL_FAILURE(BuildVendored(out, copy));
   CmdResult run = Shell(copy, "./repro once", 60);
   if (!fs::exists("/dev/nvidiactl")) {
     EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
@@ -278,58 +310,40 @@ TEST(Repro, NvdecReproBuildsAgainstTheCudaHeaders) {
 
 // eglstream's export is a C port too: its cell's settings (fanout layout, two streams a consumer) land in
 // repro_cell.h, a hostile parameter value stays a C string literal, and the directory builds with cmake and
-// with make -Werror; without the driver `./repro once` says it could not start (exit 2).
+// with make -Wall -Wextra -Werror; a value out of its range is refused in crashgrid's words, and without the
+// driver `./repro once` says it could not start (exit 2).
 TEST(Repro, EglstreamReproBuildsAgainstTheCudaAndEglHeaders) {
   if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
   std::string dir = TestDir();
   std::string db = dir + "/eglstream.db";
-  {
-    std::string err;
-    int code = 0;
-    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
-    ASSERT_TRUE(store) << err;
-    RunRecord run;
-    run.workload = "eglstream";
-    run.grid = {GridAxis{"threads", {"1", "4"}}, GridAxis{"layout", {"paired", "fanout"}}};
-    run.params = {{"streams", "2"}, {"context", "shared"}, {"note", "a\"b\\c\?\?=\n*/"}};
-    run.runs = 1;
-    run.duration_s = 2;
-    run.capture = "attach";
-    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
-    TrialResult crashed;
-    crashed.outcome = Outcome::kCrashed;
-    crashed.signal = 11;
-    crashed.signature = "SIGSEGV/SEGV_MAPERR libcuda.so.1@0x2f1a3c via cuEGLStreamProducerPresentFrame";
-    TrialResult clean;
-    clean.outcome = Outcome::kClean;
-    int64_t id = 0;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "4"}, {"layout", "fanout"}}, 0, crashed, &id, &err))
-        << err;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"layout", "paired"}}, 0, clean, &id, &err))
-        << err;
-  }
+  const std::string sig = "SIGSEGV/SEGV_MAPERR libcuda.so.1@0x2f1a3c via cuEGLStreamProducerPresentFrame";
+  ASSERT_NO_FATAL_FAILURE(WriteOneCrash(db, "eglstream",
+                                        {GridAxis{"threads", {"1", "4"}}, GridAxis{"layout", {"paired", "fanout"}}},
+                                        {{"streams", "2"}, {"context", "shared"}, {"note", kHostileValue}}, 2,
+                                        Cell{{"threads", "4"}, {"layout", "fanout"}},
+                                        Cell{{"threads", "1"}, {"layout", "paired"}}, sig));
   std::string out = dir + "/repro";
-  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libcuda.so.1@0x2f1a3c via "
-                              "cuEGLStreamProducerPresentFrame", "-o", out});
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ReadFile(out + "/workload.c"),
-            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/eglstream/repro/workload.c"));
+  ExpectExportedAsInTree(out, "eglstream/repro", {"workload.c", "CMakeLists.txt", "Makefile"});
+  ExpectExportedAsInTree(out, "repro", {"repro_main.c", "repro.h", "repro_cuda.h"});
   std::string cell = ReadFile(out + "/repro_cell.h");
   EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"eglstream\"\n"), std::string::npos) << cell;
   EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"layout\", \"fanout\"}"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"streams\", \"2\"}"), std::string::npos) << cell;
-  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find(kHostileEntry), std::string::npos) << cell;
   std::string readme = ReadFile(out + "/README.md");
   EXPECT_NE(readme.find("C port"), std::string::npos);
   EXPECT_NE(readme.find("eglstream"), std::string::npos);
 
   std::string copy = dir + "/vendor";
-  fs::copy(out, copy, fs::copy_options::recursive);
-  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build && make CFLAGS='-O2 -Wall -Werror'", 240);
-  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
-  CmdResult w = Shell(copy, "rm -f repro && make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
-  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  ASSERT_NO_FATAL_FAILURE(BuildVendored(out, copy));
+  CmdResult bad = Shell(copy, "STREAMS=0 ./repro once", 60);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_NE(bad.err.find("could not start: parameter 'streams' must be an integer from 1 to 64, not '0'"),
+            std::string::npos)
+      << bad.err;
   CmdResult run = Shell(copy, "./repro once", 60);
   if (!fs::exists("/dev/nvidiactl")) {
     EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
@@ -339,47 +353,24 @@ TEST(Repro, EglstreamReproBuildsAgainstTheCudaAndEglHeaders) {
 
 // cuda's export is a C port as well: a shared-context cell with non-default allocations, streams and sync
 // lands in repro_cell.h (a hostile value as a C string literal), the exported workload.c is the tree's, and
-// the directory builds with cmake and with make -Wall -Wextra -Werror against cuda.h alone; without the
-// driver `./repro once` says it could not start (exit 2).
+// the directory builds with cmake and with make -Wall -Wextra -Werror against cuda.h alone; a choice outside
+// its two values is refused in crashgrid's words, and without the driver `./repro once` says it could not
+// start (exit 2).
 TEST(Repro, CudaReproBuildsAgainstTheCudaHeader) {
   if (!fs::exists("/usr/local/cuda/include/cuda.h")) GTEST_SKIP() << "no /usr/local/cuda/include/cuda.h";
   std::string dir = TestDir();
   std::string db = dir + "/cuda.db";
   const std::string sig = "SIGSEGV/SEGV_MAPERR libcuda.so.1@0x1c4e8f via cuCtxCreate_v2";
-  {
-    std::string err;
-    int code = 0;
-    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
-    ASSERT_TRUE(store) << err;
-    RunRecord run;
-    run.workload = "cuda";
-    run.grid = {GridAxis{"threads", {"1", "8"}}, GridAxis{"context", {"per-thread", "shared"}}};
-    run.params = {{"allocs", "16"}, {"alloc_kb", "64"}, {"streams", "4"}, {"sync", "off"},
-                  {"note", "a\"b\\c\?\?=\n*/"}};
-    run.runs = 1;
-    run.duration_s = 3;
-    run.capture = "attach";
-    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
-    TrialResult crashed;
-    crashed.outcome = Outcome::kCrashed;
-    crashed.signal = 11;
-    crashed.signature = sig;
-    TrialResult clean;
-    clean.outcome = Outcome::kClean;
-    int64_t id = 0;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "8"}, {"context", "shared"}}, 0, crashed, &id, &err))
-        << err;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"context", "per-thread"}}, 0, clean, &id, &err))
-        << err;
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      WriteOneCrash(db, "cuda", {GridAxis{"threads", {"1", "8"}}, GridAxis{"context", {"per-thread", "shared"}}},
+                    {{"allocs", "16"}, {"alloc_kb", "64"}, {"streams", "4"}, {"sync", "off"}, {"note", kHostileValue}},
+                    3, Cell{{"threads", "8"}, {"context", "shared"}}, Cell{{"threads", "1"}, {"context", "per-thread"}},
+                    sig));
   std::string out = dir + "/repro";
   CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* f : {"workload.c", "CMakeLists.txt", "Makefile"})
-    EXPECT_EQ(ReadFile(out + "/" + f), ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/cuda/repro/" + f))
-        << f;
-  for (const char* f : {"repro_main.c", "repro.h"})
-    EXPECT_EQ(ReadFile(out + "/" + f), ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/repro/" + f)) << f;
+  ExpectExportedAsInTree(out, "cuda/repro", {"workload.c", "CMakeLists.txt", "Makefile"});
+  ExpectExportedAsInTree(out, "repro", {"repro_main.c", "repro.h", "repro_cuda.h"});
   std::string cell = ReadFile(out + "/repro_cell.h");
   EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"cuda\"\n"), std::string::npos) << cell;
   EXPECT_NE(cell.find("#define REPRO_THREADS 8\n"), std::string::npos) << cell;
@@ -389,18 +380,19 @@ TEST(Repro, CudaReproBuildsAgainstTheCudaHeader) {
   EXPECT_NE(cell.find("{\"alloc_kb\", \"64\"}"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"streams\", \"4\"}"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"sync\", \"off\"}"), std::string::npos) << cell;
-  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find(kHostileEntry), std::string::npos) << cell;
   std::string readme = ReadFile(out + "/README.md");
   EXPECT_NE(readme.find("C port"), std::string::npos);
   EXPECT_NE(readme.find("cuda"), std::string::npos);
   EXPECT_NE(readme.find("src/workloads/cuda/repro/workload.c"), std::string::npos) << readme;
 
   std::string copy = dir + "/vendor";
-  fs::copy(out, copy, fs::copy_options::recursive);
-  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
-  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
-  CmdResult w = Shell(copy, "make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
-  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  ASSERT_NO_FATAL_FAILURE(BuildVendored(out, copy));
+  CmdResult bad = Shell(copy, "SYNC=maybe ./repro once", 60);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_NE(bad.err.find("could not start: parameter 'sync' cannot be 'maybe' (use one of: on, off)"),
+            std::string::npos)
+      << bad.err;
   if (!fs::exists("/dev/nvidiactl")) {
     for (const char* prog : {"./repro once", "./build/repro once"}) {
       CmdResult run = Shell(copy, prog, 60);
@@ -410,7 +402,6 @@ TEST(Repro, CudaReproBuildsAgainstTheCudaHeader) {
     }
   }
 }
-
 
 // nvenc's export is a C port as well, built against cuda.h and nv-codec-headers' ffnvcodec/nvEncodeAPI.h: its
 // cell's settings (per-thread contexts, a larger frame, more frames a session) land in repro_cell.h, a hostile
@@ -423,41 +414,17 @@ TEST(Repro, NvencReproBuildsAgainstTheCudaAndNvencHeaders) {
     GTEST_SKIP() << "no /usr/include/ffnvcodec/nvEncodeAPI.h (nv-codec-headers: libffmpeg-nvenc-dev)";
   std::string dir = TestDir();
   std::string db = dir + "/nvenc.db";
-  {
-    std::string err;
-    int code = 0;
-    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
-    ASSERT_TRUE(store) << err;
-    RunRecord run;
-    run.workload = "nvenc";
-    run.grid = {GridAxis{"threads", {"1", "8"}}, GridAxis{"context", {"shared", "per-thread"}}};
-    run.params = {{"width", "1280"}, {"height", "720"}, {"frames", "16"}, {"note", "a\"b\\c\?\?=\n*/"}};
-    run.runs = 1;
-    run.duration_s = 2;
-    run.capture = "attach";
-    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
-    TrialResult crashed;
-    crashed.outcome = Outcome::kCrashed;
-    crashed.signal = 11;
-    crashed.signature = "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x8c2f1 via nvEncDestroyEncoder";
-    TrialResult clean;
-    clean.outcome = Outcome::kClean;
-    int64_t id = 0;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "8"}, {"context", "per-thread"}}, 0, crashed, &id, &err))
-        << err;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"context", "shared"}}, 0, clean, &id, &err))
-        << err;
-  }
+  const std::string sig = "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x8c2f1 via nvEncDestroyEncoder";
+  ASSERT_NO_FATAL_FAILURE(
+      WriteOneCrash(db, "nvenc", {GridAxis{"threads", {"1", "8"}}, GridAxis{"context", {"shared", "per-thread"}}},
+                    {{"width", "1280"}, {"height", "720"}, {"frames", "16"}, {"note", kHostileValue}}, 2,
+                    Cell{{"threads", "8"}, {"context", "per-thread"}}, Cell{{"threads", "1"}, {"context", "shared"}},
+                    sig));
   std::string out = dir + "/repro";
-  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x8c2f1 via "
-                              "nvEncDestroyEncoder", "-o", out});
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ReadFile(out + "/workload.c"),
-            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvenc/repro/workload.c"));
-  EXPECT_EQ(ReadFile(out + "/CMakeLists.txt"),
-            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/nvenc/repro/CMakeLists.txt"));
-  EXPECT_EQ(ReadFile(out + "/repro_main.c"),
-            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/repro/repro_main.c"));
+  ExpectExportedAsInTree(out, "nvenc/repro", {"workload.c", "CMakeLists.txt", "Makefile"});
+  ExpectExportedAsInTree(out, "repro", {"repro_main.c", "repro.h", "repro_cuda.h"});
   std::string cell = ReadFile(out + "/repro_cell.h");
   EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"nvenc\"\n"), std::string::npos) << cell;
   EXPECT_NE(cell.find("#define REPRO_THREADS 8\n"), std::string::npos) << cell;
@@ -465,18 +432,14 @@ TEST(Repro, NvencReproBuildsAgainstTheCudaAndNvencHeaders) {
   EXPECT_NE(cell.find("{\"width\", \"1280\"}"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"height\", \"720\"}"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"frames\", \"16\"}"), std::string::npos) << cell;
-  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find(kHostileEntry), std::string::npos) << cell;
   std::string readme = ReadFile(out + "/README.md");
   EXPECT_NE(readme.find("C port"), std::string::npos);
   EXPECT_NE(readme.find("nvenc"), std::string::npos);
   EXPECT_NE(readme.find("src/workloads/nvenc/repro/workload.c"), std::string::npos);
 
   std::string copy = dir + "/vendor";
-  fs::copy(out, copy, fs::copy_options::recursive);
-  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
-  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
-  CmdResult w = Shell(copy, "make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
-  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  ASSERT_NO_FATAL_FAILURE(BuildVendored(out, copy));
   for (const std::string bin : {"./repro", "./build/repro"}) {
     CmdResult run = Shell(copy, bin + " once", 60);
     if (!fs::exists("/dev/nvidiactl")) {
@@ -537,53 +500,28 @@ TEST(Repro, GstReproBuildsAgainstGStreamerAndRunsItsFallback) {
   if (Shell(dir, "pkg-config --exists gstreamer-1.0", 30).exit_code != 0)
     GTEST_SKIP() << "pkg-config has no gstreamer-1.0 (libgstreamer1.0-dev)";
   std::string db = dir + "/gst.db";
-  {
-    std::string err;
-    int code = 0;
-    auto store = Store::Open(db, Store::Mode::kCreate, &err, &code);
-    ASSERT_TRUE(store) << err;
-    RunRecord run;
-    run.workload = "gst";
-    run.grid = {GridAxis{"threads", {"1", "4"}}, GridAxis{"branches", {"1", "4"}}};
-    run.params = {{"start-timeout", "20s"}, {"note", "a\"b\\c\?\?=\n*/"}};
-    run.runs = 1;
-    run.duration_s = 2;
-    run.capture = "attach";
-    ASSERT_TRUE(store->InsertRun(&run, &err)) << err;
-    TrialResult crashed;
-    crashed.outcome = Outcome::kCrashed;
-    crashed.signal = 11;
-    crashed.signature = "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x4b2c1 via gst_element_set_state";
-    TrialResult clean;
-    clean.outcome = Outcome::kClean;
-    int64_t id = 0;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "4"}, {"branches", "4"}}, 0, crashed, &id, &err))
-        << err;
-    ASSERT_TRUE(store->InsertTrial(run.id, Cell{{"threads", "1"}, {"branches", "1"}}, 0, clean, &id, &err))
-        << err;
-  }
+  const std::string sig = "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x4b2c1 via gst_element_set_state";
+  ASSERT_NO_FATAL_FAILURE(
+      WriteOneCrash(db, "gst", {GridAxis{"threads", {"1", "4"}}, GridAxis{"branches", {"1", "4"}}},
+                    {{"start-timeout", "20s"}, {"note", kHostileValue}}, 2, Cell{{"threads", "4"}, {"branches", "4"}},
+                    Cell{{"threads", "1"}, {"branches", "1"}}, sig));
   std::string out = dir + "/repro";
-  CmdResult r = RunCrashgrid({"repro", db, "--signature", "SIGSEGV/SEGV_MAPERR libnvidia-encode.so.1@0x4b2c1 via "
-                              "gst_element_set_state", "-o", out});
+  CmdResult r = RunCrashgrid({"repro", db, "--signature", sig, "-o", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ReadFile(out + "/workload.c"),
-            ReadFile(std::string(CRASHGRID_SOURCE_DIR) + "/src/workloads/gst/repro/workload.c"));
+  ExpectExportedAsInTree(out, "gst/repro", {"workload.c", "CMakeLists.txt", "Makefile"});
+  ExpectExportedAsInTree(out, "repro", {"repro_main.c", "repro.h"});
   std::string cell = ReadFile(out + "/repro_cell.h");
   EXPECT_NE(cell.find("#define REPRO_WORKLOAD \"gst\"\n"), std::string::npos) << cell;
   EXPECT_NE(cell.find("#define REPRO_THREADS 4\n"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"branches\", \"4\"}"), std::string::npos) << cell;
   EXPECT_NE(cell.find("{\"start-timeout\", \"20s\"}"), std::string::npos) << cell;
-  EXPECT_NE(cell.find("{\"note\", \"a\\\"b\\\\c\\077\\077=\\012*/\"}"), std::string::npos) << cell;
+  EXPECT_NE(cell.find(kHostileEntry), std::string::npos) << cell;
   std::string readme = ReadFile(out + "/README.md");
   EXPECT_NE(readme.find("C port"), std::string::npos);
   EXPECT_NE(readme.find("gst"), std::string::npos);
 
   std::string copy = dir + "/vendor";
-  fs::copy(out, copy, fs::copy_options::recursive);
-  CmdResult b = Shell(copy, "cmake -S . -B build >/dev/null && cmake --build build", 240);
-  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
-  CmdResult w = Shell(copy, "make CFLAGS='-O2 -Wall -Wextra -Werror'", 240);
-  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  ASSERT_NO_FATAL_FAILURE(BuildVendored(out, copy));
 
   // No plugin GStreamer can load (an empty plugin path and a fresh registry): nothing to run, exit 2.
   fs::create_directories(copy + "/no-plugins");

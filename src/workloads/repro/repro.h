@@ -13,6 +13,16 @@
 const char* repro_param(const char* name, const char* fallback);
 long repro_param_long(const char* name, long fallback);
 
+/* An integer parameter that must lie in lo..hi (default `fallback`), into *out: 0, or -1 with crashgrid's words
+ * ("parameter 'streams' must be an integer from 1 to 64, not '0'") in err (n bytes). A value that is no integer
+ * at all stops the loop, as in repro_param_long. */
+int repro_param_range(const char* name, long fallback, long lo, long hi, int* out, char* err, size_t n);
+
+/* A parameter that must be `a` or `b` (default `def`), *is_b saying which: 0, or -1 with "parameter 'layout'
+ * cannot be 'x' (use one of: paired, fanout)" in err. */
+int repro_param_choice(const char* name, const char* a, const char* b, const char* def, int* is_b, char* err,
+                       size_t n);
+
 /* Brackets a step of an iteration named like the workload's crashgrid phase. When the cell serialized that
  * phase (crashgrid's --serialize, here SERIALIZE=open,close or all), the step runs under one process-wide
  * mutex, as it did in crashgrid. */
@@ -41,6 +51,8 @@ struct repro_errs {
   int count;
   char scratch[256];
 };
+/* Starts collecting an iteration's errors, the first into err (n bytes). */
+void repro_errs_start(struct repro_errs* e, char* err, size_t n);
 #define REPRO_ERR_BUF(e) ((e)->count ? (e)->scratch : (e)->first)
 #define REPRO_ERR_CAP(e) ((e)->count ? sizeof (e)->scratch : (e)->size)
 

@@ -52,6 +52,28 @@ long repro_param_long(const char* name, long fallback) {
   return x;
 }
 
+int repro_param_range(const char* name, long fallback, long lo, long hi, int* out, char* err, size_t n) {
+  long v = repro_param_long(name, fallback);
+  if (v < lo || v > hi) {
+    repro_say(err, n, "parameter '%s' must be an integer from %ld to %ld, not '%s'", name, lo, hi,
+              repro_param(name, ""));
+    return -1;
+  }
+  *out = (int)v;
+  return 0;
+}
+
+int repro_param_choice(const char* name, const char* a, const char* b, const char* def, int* is_b, char* err,
+                       size_t n) {
+  const char* v = repro_param(name, def);
+  if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
+    repro_say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
+    return -1;
+  }
+  *is_b = strcmp(v, b) == 0;
+  return 0;
+}
+
 /* --serialize: one mutex for every serialized phase, as crashgrid's runtime holds it. */
 static pthread_mutex_t repro_serialize_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char* repro_serialize_spec;
@@ -97,6 +119,13 @@ int repro_load_symbol(void* lib, const char* lib_name, const char* provider, con
   }
   memcpy(slot, &f, sizeof f);
   return 0;
+}
+
+void repro_errs_start(struct repro_errs* e, char* err, size_t n) {
+  e->first = err;
+  e->size = n;
+  e->count = 0;
+  err[0] = 0;
 }
 
 int repro_phase_counted(struct repro_errs* e, const char* name, int result) {

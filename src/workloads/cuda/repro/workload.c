@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "repro.h"
+#include "repro_cuda.h"
 
 #define MEET_TIMEOUT_MS 2000 /* a thread waits at most this long for the others before ctx-create */
 
@@ -44,24 +45,15 @@ static struct {
 } cu;
 
 /* The cell's settings (crashgrid's defaults and ranges). */
-static int g_per_thread = 1, g_allocs = 4, g_streams = 2, g_sync = 1;
-static long g_alloc_kb = 1024;
+static int g_per_thread = 1, g_allocs = 4, g_alloc_kb = 1024, g_streams = 2, g_sync = 1;
 static CUdevice g_dev;
 static CUcontext g_shared;
 
 /* --- errors, worded as crashgrid words them ("cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (2)") --- */
 
-static const char* cu_name(CUresult r) {
-  const char* name = NULL;
-  if (cu.GetErrorName && cu.GetErrorName(r, &name) == CUDA_SUCCESS && name) return name;
-  return "unknown CUDA error";
-}
-
-/* 0 on success, else -1 with "what: NAME (code)" in err. */
+/* 0 on success, else -1 with "what: NAME (code)" in err (repro_cuda.h). */
 static int cu_ok(CUresult r, const char* what, char* err, size_t n) {
-  if (r == CUDA_SUCCESS) return 0;
-  repro_say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
-  return -1;
+  return repro_cu_ok(cu.GetErrorName, r, what, err, n);
 }
 
 /* --- loading and set-up --- */
@@ -136,30 +128,6 @@ static int load_cuda(char* err, size_t n) {
   return 0; /* never dlclosed: a driver keeps threads and atexit handlers */
 }
 
-/* Reads an integer parameter as crashgrid's Params::GetInt does (a non-integer stops the loop itself). */
-static int param_in(const char* name, long fallback, long lo, long hi, long* out, char* err, size_t n) {
-  long v = repro_param_long(name, fallback);
-  if (v < lo || v > hi) {
-    repro_say(err, n, "parameter '%s' must be an integer from %ld to %ld, not '%s'", name, lo, hi,
-        repro_param(name, ""));
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-/* A parameter that must be `a` or `b` (default `def`); *is_b says which. */
-static int choice(const char* name, const char* a, const char* b, const char* def, int* is_b, char* err,
-                  size_t n) {
-  const char* v = repro_param(name, def);
-  if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
-    repro_say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
-    return -1;
-  }
-  *is_b = strcmp(v, b) == 0;
-  return 0;
-}
-
 /* --- the meeting point before ctx-create (sync=on) --- */
 
 /* A reusable barrier that never deadlocks a run: a thread waits at most MEET_TIMEOUT_MS or until the run is
@@ -206,16 +174,13 @@ static void meet(void) {
 }
 
 int repro_workload_init(char* err, size_t err_size) {
-  long allocs = 0, streams = 0;
   int off = 0, shared = 0;
-  if (choice("context", "shared", "per-thread", "per-thread", &g_per_thread, err, err_size) != 0 ||
-      param_in("allocs", 4, 1, 1024, &allocs, err, err_size) != 0 ||
-      param_in("alloc_kb", 1024, 1, 1L << 20, &g_alloc_kb, err, err_size) != 0 ||
-      param_in("streams", 2, 1, 256, &streams, err, err_size) != 0 ||
-      choice("sync", "on", "off", "on", &off, err, err_size) != 0)
+  if (repro_param_choice("context", "shared", "per-thread", "per-thread", &g_per_thread, err, err_size) != 0 ||
+      repro_param_range("allocs", 4, 1, 1024, &g_allocs, err, err_size) != 0 ||
+      repro_param_range("alloc_kb", 1024, 1, 1L << 20, &g_alloc_kb, err, err_size) != 0 ||
+      repro_param_range("streams", 2, 1, 256, &g_streams, err, err_size) != 0 ||
+      repro_param_choice("sync", "on", "off", "on", &off, err, err_size) != 0)
     return -1;
-  g_allocs = (int)allocs;
-  g_streams = (int)streams;
   g_sync = !off;
   shared = !g_per_thread;
   if (load_cuda(err, err_size) != 0) return -1;
@@ -335,10 +300,7 @@ static int ctx_destroy(struct made* m, char* err, size_t n) {
 int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_size) {
   (void)thread, (void)iteration;
   struct repro_errs e;
-  e.first = err;
-  e.size = err_size;
-  e.count = 0;
-  err[0] = 0;
+  repro_errs_start(&e, err, err_size);
   if (g_sync && repro_threads() > 1) meet();
   CUdeviceptr ptrs[1024];
   CUstream streams[256];

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "repro.h"
+#include "repro_cuda.h"
 
 #define FRAME_WAIT_MS 1000           /* acquire / return retries give up after this */
 #define ACQUIRE_TIMEOUT_US 16000u    /* the sample's latency and timeout */
@@ -80,17 +81,9 @@ static _Thread_local CUcontext t_ctx;
 
 /* --- errors, worded as crashgrid words them ("cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (2)") --- */
 
-static const char* cu_name(CUresult r) {
-  const char* name = NULL;
-  if (cu.GetErrorName && cu.GetErrorName(r, &name) == CUDA_SUCCESS && name) return name;
-  return "unknown CUDA error";
-}
-
-/* 0 on success, else -1 with "what: NAME (code)" in err. */
+/* 0 on success, else -1 with "what: NAME (code)" in err (repro_cuda.h). */
 static int cu_ok(CUresult r, const char* what, char* err, size_t n) {
-  if (r == CUDA_SUCCESS) return 0;
-  repro_say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
-  return -1;
+  return repro_cu_ok(cu.GetErrorName, r, what, err, n);
 }
 
 static int egl_fail(const char* what, char* err, size_t n) {
@@ -204,7 +197,8 @@ static int open_egl_cuda_display(char* err, size_t n) {
   EGLint count = 0;
   if (!egl.QueryDevicesEXT(16, devices, &count)) return egl_fail("eglQueryDevicesEXT", err, n);
   if (count == 0) {
-    repro_say(err, n, "eglQueryDevicesEXT: no EGL device (the NVIDIA EGL vendor library is not installed or not found)");
+    repro_say(err, n,
+              "eglQueryDevicesEXT: no EGL device (the NVIDIA EGL vendor library is not installed or not found)");
     return -1;
   }
   int chosen = -1;
@@ -249,33 +243,13 @@ static int64_t g_open_round = -1, g_collected_round = -1, g_connected_round = -1
 static struct offer* g_offers;
 static _Thread_local int64_t t_my_round = -1;
 
-static int param_in(const char* name, long fallback, long lo, long hi, int* out, char* err, size_t n) {
-  long v = repro_param_long(name, fallback);
-  if (v < lo || v > hi) {
-    repro_say(err, n, "parameter '%s' must be %ld..%ld, not %ld", name, lo, hi, v);
-    return -1;
-  }
-  *out = (int)v;
-  return 0;
-}
-
-static int choice(const char* name, const char* a, const char* b, int* is_b, char* err, size_t n) {
-  const char* v = repro_param(name, a);
-  if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
-    repro_say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
-    return -1;
-  }
-  *is_b = strcmp(v, b) == 0;
-  return 0;
-}
-
 int repro_workload_init(char* err, size_t err_size) {
-  if (param_in("streams", 1, 1, 64, &g_streams, err, err_size) != 0 ||
-      param_in("width", 640, 16, 8192, &g_width, err, err_size) != 0 ||
-      param_in("height", 480, 16, 8192, &g_height, err, err_size) != 0 ||
-      param_in("frames", 8, 1, 100000, &g_frames, err, err_size) != 0 ||
-      choice("layout", "paired", "fanout", &g_fanout, err, err_size) != 0 ||
-      choice("context", "shared", "per-thread", &g_per_thread, err, err_size) != 0)
+  if (repro_param_range("streams", 1, 1, 64, &g_streams, err, err_size) != 0 ||
+      repro_param_range("width", 640, 16, 8192, &g_width, err, err_size) != 0 ||
+      repro_param_range("height", 480, 16, 8192, &g_height, err, err_size) != 0 ||
+      repro_param_range("frames", 8, 1, 100000, &g_frames, err, err_size) != 0 ||
+      repro_param_choice("layout", "paired", "fanout", "paired", &g_fanout, err, err_size) != 0 ||
+      repro_param_choice("context", "shared", "per-thread", "shared", &g_per_thread, err, err_size) != 0)
     return -1;
   if (load_cuda(err, err_size) != 0) return -1;
   if (cu_ok(cu.Init(0), "cuInit", err, err_size) != 0) return -1;
@@ -446,7 +420,8 @@ static int return_frame(struct stream_ends* e, char* err, size_t n) {
     if (r == CUDA_SUCCESS) return 0;
     if (r != CUDA_ERROR_LAUNCH_TIMEOUT) return cu_ok(r, "cuEGLStreamProducerReturnFrame", err, n);
     if (now_s() >= until) {
-      repro_say(err, n, "cuEGLStreamProducerReturnFrame: %s (%d) for 1 s: the frame never came back", cu_name(r), (int)r);
+      repro_say(err, n, "cuEGLStreamProducerReturnFrame: %s (%d) for 1 s: the frame never came back",
+                repro_cu_name(cu.GetErrorName, r), (int)r);
       return -1;
     }
     sched_yield();
@@ -501,7 +476,8 @@ static int disconnect_all(struct stream_ends** ends, int count, int producer, in
 static int teardown(struct repro_errs* e, struct stream_ends* ends, int producer, int consumer) {
   struct stream_ends* all[64];
   for (int i = 0; i < g_streams; ++i) all[i] = &ends[i];
-  return REPRO_PHASE(e, "disconnect", disconnect_all(all, g_streams, producer, consumer, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
+  return REPRO_PHASE(e, "disconnect",
+                     disconnect_all(all, g_streams, producer, consumer, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
 }
 
 static int connect_paired(struct stream_ends* ends, char* err, size_t n) {
@@ -648,7 +624,8 @@ static int connect_consumers(struct stream_ends* ends, char* err, size_t n) {
 }
 
 static int producer_never_disconnected(char* err, size_t n) {
-  repro_say(err, n, "fanout: the producer did not disconnect within 10 s; streams leaked rather than destroyed under it");
+  repro_say(err, n,
+            "fanout: the producer did not disconnect within 10 s; streams leaked rather than destroyed under it");
   return -1;
 }
 
@@ -693,7 +670,8 @@ static void iterate_consumer(int thread, struct repro_errs* e) {
     for (int i = 0; i < g_streams; ++i) {
       struct stream_ends* s = &ends[i];
       CUgraphicsResource res = NULL;
-      joined = REPRO_PHASE(e, "acquire", acquire(s, &res, round_abandoned, round, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e))) &&
+      joined = REPRO_PHASE(e, "acquire",
+                           acquire(s, &res, round_abandoned, round, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e))) &&
                REPRO_PHASE(e, "release", release(s, res, REPRO_ERR_BUF(e), REPRO_ERR_CAP(e)));
       if (!joined) break;
     }
@@ -720,10 +698,7 @@ static void iterate_consumer(int thread, struct repro_errs* e) {
 int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_size) {
   (void)iteration;
   struct repro_errs e;
-  e.first = err;
-  e.size = err_size;
-  e.count = 0;
-  err[0] = 0;
+  repro_errs_start(&e, err, err_size);
   if (!g_fanout || repro_threads() == 1)
     iterate_paired(&e);
   else if (thread == 0)

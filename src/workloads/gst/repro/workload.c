@@ -365,10 +365,7 @@ int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_
   (void)thread;
   (void)iteration;
   struct repro_errs e;
-  e.first = err;
-  e.size = err_size;
-  e.count = 0;
-  err[0] = 0;
+  repro_errs_start(&e, err, err_size);
   GstElement* pipeline = NULL;
   if (!REPRO_PHASE(&e, "build", build(&pipeline, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)))) {
     drop(pipeline); /* a partial pipeline */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "repro.h"
+#include "repro_cuda.h"
 
 static struct {
   CUresult (*Init)(unsigned);
@@ -46,17 +47,9 @@ static _Thread_local CUcontext t_ctx;
 
 /* --- errors, worded as crashgrid words them ("nvEncOpenEncodeSessionEx: NV_ENC_ERR_OUT_OF_MEMORY (10)") --- */
 
-static const char* cu_name(CUresult r) {
-  const char* name = NULL;
-  if (cu.GetErrorName && cu.GetErrorName(r, &name) == CUDA_SUCCESS && name) return name;
-  return "unknown CUDA error";
-}
-
-/* 0 on success, else -1 with "what: NAME (code)" in err. */
+/* 0 on success, else -1 with "what: NAME (code)" in err (repro_cuda.h). */
 static int cu_ok(CUresult r, const char* what, char* err, size_t n) {
-  if (r == CUDA_SUCCESS) return 0;
-  repro_say(err, n, "%s: %s (%d)", what, cu_name(r), (int)r);
-  return -1;
+  return repro_cu_ok(cu.GetErrorName, r, what, err, n);
 }
 
 #define NVENC_NAME(x) {x, #x}
@@ -151,26 +144,6 @@ static int load_nvenc(char* err, size_t n) {
   memset(&nv, 0, sizeof nv);
   nv.version = NV_ENCODE_API_FUNCTION_LIST_VER;
   return nv_ok(create(&nv), "NvEncodeAPICreateInstance", err, n); /* never dlclosed */
-}
-
-static int param_in(const char* name, long fallback, long lo, long hi, int* out, char* err, size_t n) {
-  long v = repro_param_long(name, fallback);
-  if (v < lo || v > hi) {
-    repro_say(err, n, "parameter '%s' must be an integer from %ld to %ld, not '%ld'", name, lo, hi, v);
-    return -1;
-  }
-  *out = (int)v;
-  return 0;
-}
-
-static int choice(const char* name, const char* a, const char* b, int* is_b, char* err, size_t n) {
-  const char* v = repro_param(name, a);
-  if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
-    repro_say(err, n, "parameter '%s' cannot be '%s' (use one of: %s, %s)", name, v, a, b);
-    return -1;
-  }
-  *is_b = strcmp(v, b) == 0;
-  return 0;
 }
 
 /* --- one encode session and its buffers; 0, or -1 with the call and the status by name in err --- */
@@ -291,12 +264,12 @@ static int session_destroy(struct session* s, char* err, size_t n) {
 /* --- the contract (repro.h) --- */
 
 int repro_workload_init(char* err, size_t err_size) {
-  if (param_in("width", 640, 64, 4096, &g_width, err, err_size) != 0) return -1;
+  if (repro_param_range("width", 640, 64, 4096, &g_width, err, err_size) != 0) return -1;
   g_width &= ~1;
-  if (param_in("height", 480, 64, 4096, &g_height, err, err_size) != 0) return -1;
+  if (repro_param_range("height", 480, 64, 4096, &g_height, err, err_size) != 0) return -1;
   g_height &= ~1;
-  if (param_in("frames", 4, 1, 10000, &g_frames, err, err_size) != 0 ||
-      choice("context", "shared", "per-thread", &g_per_thread, err, err_size) != 0)
+  if (repro_param_range("frames", 4, 1, 10000, &g_frames, err, err_size) != 0 ||
+      repro_param_choice("context", "shared", "per-thread", "shared", &g_per_thread, err, err_size) != 0)
     return -1;
   if (load_cuda(err, err_size) != 0) return -1;
   if (cu_ok(cu.Init(0), "cuInit", err, err_size) != 0) return -1;
@@ -345,10 +318,7 @@ int repro_workload_iterate(int thread, int64_t iteration, char* err, size_t err_
   (void)thread;
   (void)iteration;
   struct repro_errs e;
-  e.first = err;
-  e.size = err_size;
-  e.count = 0;
-  err[0] = 0;
+  repro_errs_start(&e, err, err_size);
   struct session s = {NULL, NULL, NULL};
   CUcontext c = g_per_thread ? t_ctx : g_shared;
   int ok = REPRO_PHASE(&e, "open", session_open(&s, c, REPRO_ERR_BUF(&e), REPRO_ERR_CAP(&e)));
